@@ -3,7 +3,7 @@
 This package imports nothing else of the project; producers and serving tiers can depend on it alone.
 """
 
-from uno_models.clusters import ClusterSnapshot, ClusterStatus
+from uno_models.clusters import ClustererState, ClusterSnapshot
 from uno_models.codec import (
     ContractError,
     decode,
@@ -36,7 +36,7 @@ from uno_models.settings import Settings, SettingsError, load_settings
 __all__ = [
     "SCHEMA_VERSION",
     "ClusterSnapshot",
-    "ClusterStatus",
+    "ClustererState",
     "ContractError",
     "ExperienceModule",
     "Feedback",

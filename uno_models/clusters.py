@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import msgspec
@@ -13,17 +12,13 @@ from uno_models.limits import MAX_VECTOR, Count, Name, Namespace, Timestamp
 Vector = Annotated[list[float], Meta(max_length=MAX_VECTOR)]
 
 
-class ClusterStatus(enum.Enum):
-    ACTIVE = "active"
-    MERGED = "merged"  # folded into `merged_into`; its id stays routable through the alias
-    RETIRED = "retired"  # idle longer than the TTL
-
-
 class ClusterSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A cluster's centroid and counters. Ids are stable: a merge records an alias, never renumbers.
+    """A cluster's centroids and counters. Ids are stable: a merge records an alias, never renumbers.
 
-    ``centroid`` is in the feature space the clusterer assigns in (query + feedback features);
-    ``query_centroid`` is in query-embedding space, which is what serving routes on.
+    ``centroid`` is the (unnormalised) mean of the feature vectors the clusterer assigns on (query
+    plus weighted feedback text); ``query_centroid`` the mean of the query embeddings, which is what
+    serving routes on. ``weight`` is the (possibly down-scaled) count the means are taken over, so
+    ``centroid * weight`` restores the running sum exactly.
     """
 
     namespace: Namespace
@@ -31,11 +26,20 @@ class ClusterSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     embedder_id: Name
     centroid: Vector
     query_centroid: Vector
-    count: float = 0.0  # (decayed) number of logs
+    weight: float = 0.0  # (down-scaled) number of logs behind the means
     logs: Count = 0  # logs ever assigned
     feedback_logs: Count = 0
     satisfaction_sum: float = 0.0
     created_at: Timestamp = 0.0
     last_seen: Timestamp = 0.0
-    status: ClusterStatus = ClusterStatus.ACTIVE
-    merged_into: Count | None = None
+
+
+class ClustererState(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Everything an online clusterer of one namespace needs to resume exactly where it stopped."""
+
+    namespace: Namespace
+    embedder_id: Name
+    next_id: Count = 0
+    seen: float = 0.0  # total (down-scaled) weight: sets the merge threshold
+    clusters: list[ClusterSnapshot] = []
+    aliases: dict[int, int] = {}  # merged id -> the id it was merged into

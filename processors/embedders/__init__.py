@@ -1,0 +1,41 @@
+"""Embedders: one file per provider, all behind the `Embedder` protocol.
+
+A provider is added by adding a file and one line in `PROVIDERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from processors.embedders.base import Embedder, normalise
+from uno_models import Settings
+
+
+def _usem3(settings: Settings) -> Embedder:
+    from processors.embedders.usem3 import USEm3Embedder
+
+    return USEm3Embedder()
+
+
+def _minilm(settings: Settings) -> Embedder:
+    from processors.embedders.minilm import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+def _openai(settings: Settings) -> Embedder:
+    from processors.embedders.openai_compat import OpenAIEmbedder
+
+    if not settings.embed_base_url or not settings.embed_model:
+        raise ValueError("embedder 'openai' needs UNO_EMBED_BASE_URL and UNO_EMBED_MODEL")
+    return OpenAIEmbedder(settings.embed_base_url, settings.embed_model, settings.embed_api_key)
+
+
+PROVIDERS: dict[str, Callable[[Settings], Embedder]] = {"usem3": _usem3, "minilm": _minilm, "openai": _openai}
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return PROVIDERS[settings.embedder](settings)
+
+
+__all__ = ["PROVIDERS", "Embedder", "make_embedder", "normalise"]
