@@ -23,7 +23,15 @@ from uno_models.events import (
     Message,
 )
 from uno_models.feedback import Signal, satisfaction, signal_of
-from uno_models.knowledge import PairSource, PreferencePair, Provenance, Rule, RuleStatus
+from uno_models.knowledge import (
+    ClusterKnowledge,
+    LogRecord,
+    PairSource,
+    PreferencePair,
+    Provenance,
+    Rule,
+    RuleStatus,
+)
 from uno_models.modules import (
     ExperienceModule,
     ModuleKind,
@@ -36,6 +44,7 @@ from uno_models.settings import Settings, SettingsError, load_settings
 __all__ = [
     "SCHEMA_VERSION",
     "ClusterSnapshot",
+    "ClusterKnowledge",
     "ClustererState",
     "ContractError",
     "ExperienceModule",
@@ -43,6 +52,7 @@ __all__ = [
     "FeedbackEvent",
     "FeedbackKind",
     "InteractionEvent",
+    "LogRecord",
     "Message",
     "ModuleKind",
     "ModulePublished",

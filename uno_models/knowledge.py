@@ -8,7 +8,9 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from uno_models.events import Feedback
 from uno_models.limits import (
+    MAX_FEEDBACK_ITEMS,
     MAX_RULES,
     Count,
     Id,
@@ -97,3 +99,45 @@ class PreferencePair(msgspec.Struct, kw_only=True, omit_defaults=True):
     event_id: Id
     created_at: Timestamp
     provenance: Provenances = []
+
+
+MAX_LOG_TEXT = 8_000
+LogText = Annotated[str, Meta(max_length=MAX_LOG_TEXT)]
+
+
+class LogRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A log as a cluster keeps it (pending refresh, or in its reservoir): redacted and truncated."""
+
+    event_id: Id
+    namespace: Namespace
+    timestamp: Timestamp
+    user_id: Id | None = None
+    query: LogText
+    response: LogText = ""
+    feedback: Annotated[list[Feedback], Meta(max_length=MAX_FEEDBACK_ITEMS)] = []
+    satisfaction: Annotated[float, Meta(ge=0.0, le=1.0)] | None = None
+    provenance: Provenance | None = None
+
+
+class ClusterKnowledge(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What a cluster has learned so far: its rules, gap accumulator, prior rules and module version.
+
+    ``gap_sum / gap_logs`` is the running mean of per-log novelty (the cluster's gap score).
+    ``priors`` are the model's own rules for the cluster's typical request, cached for the query
+    centroid they were computed at (``prior_centroid``) until the cluster moves.
+    """
+
+    namespace: Namespace
+    cluster_id: Count
+    rules: Rules = []
+    next_rule: Count = 0
+    gap_sum: float = 0.0
+    gap_logs: Count = 0
+    priors: Annotated[list[RuleText], Meta(max_length=16)] = []
+    prior_centroid: Annotated[list[float], Meta(max_length=8_192)] = []
+    module_version: Count = 0
+    refreshes: Count = 0
+
+    @property
+    def gap_score(self) -> float | None:
+        return self.gap_sum / self.gap_logs if self.gap_logs else None

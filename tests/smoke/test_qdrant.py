@@ -12,7 +12,7 @@ def test_local_upsert_search_with_namespace_filter_persists(tmp_path):
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     client = QdrantClient(path=str(tmp_path / "q"))
     client.create_collection("m", vectors_config=models.VectorParams(size=16, distance=models.Distance.COSINE))
-    client.create_payload_index("m", "namespace", models.KeywordIndexParams(type="keyword", is_tenant=True))
+    # (a payload index is a no-op in local mode; the store creates it on a server only)
     client.upsert("m", points=[
         models.PointStruct(id=i, vector=vectors[i].tolist(), payload={"namespace": "a" if i < 3 else "b"})
         for i in range(6)

@@ -1,0 +1,59 @@
+"""Turning a module into what the serving tier sends: guidance, a self-check, or draft -> critique -> revise.
+
+>>> from uno_models import ExperienceModule, ModuleKind
+>>> m = ExperienceModule(namespace="n", cluster_id=1, version=1, kind=ModuleKind.PRIMARY, gap_score=0.1,
+...                      guidance="- Cite the statute article.", embedder_id="e", created_at=0)
+>>> with_guidance(m, [{"role": "user", "content": "Is this legal?"}])[0]["role"]
+'system'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from processors.llm import LLM, fence, render
+from uno_models import ExperienceModule, ModuleKind
+
+Messages = list[dict[str, str]]
+
+
+def _with_system(messages: Sequence[dict], text: str) -> Messages:
+    out = [dict(m) for m in messages]
+    if out and out[0].get("role") == "system":
+        out[0]["content"] = f"{out[0]['content']}\n\n{text}"
+    else:
+        out.insert(0, {"role": "system", "content": text})
+    return out
+
+
+def with_guidance(module: ExperienceModule, messages: Sequence[dict]) -> Messages:
+    """Primary module: the rules as guidance in the system message."""
+    return _with_system(messages, render("guidance", rules=module.guidance))
+
+
+def with_selfcheck(module: ExperienceModule, messages: Sequence[dict]) -> Messages:
+    """Reflective module, single call: the checklist as a self-check instruction."""
+    return _with_system(messages, render("selfcheck", checklist=_numbered(module.checklist)))
+
+
+def module_messages(module: ExperienceModule, messages: Sequence[dict]) -> Messages:
+    """The one-call application of a module of either kind."""
+    return with_guidance(module, messages) if module.kind is ModuleKind.PRIMARY else with_selfcheck(module, messages)
+
+
+def reflect(llm: LLM, module: ExperienceModule, messages: Sequence[dict], max_tokens: int = 512,
+            chars: int = 4_000) -> tuple[str, str, str]:  # fmt: skip
+    """Reflective module, three calls: draft, critique against the checklist, revise. Returns all three."""
+    query = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    draft = llm.complete_text("answer", list(messages), max_tokens=max_tokens)
+    critique = llm.complete_text("critique", [{"role": "user", "content": render(
+        "critique", query=fence(query, chars), draft=fence(draft, chars),
+        checklist=_numbered(module.checklist))}], max_tokens=256)  # fmt: skip
+    revised = llm.complete_text("revise", [{"role": "user", "content": render(
+        "revise_with_critique", query=fence(query, chars), draft=fence(draft, chars),
+        critique=fence(critique, chars))}], max_tokens=max_tokens)  # fmt: skip
+    return draft, critique, revised
+
+
+def _numbered(items: Sequence[str]) -> str:
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))

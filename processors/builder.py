@@ -1,0 +1,111 @@
+"""Building a module from a cluster's published rules, and the optional win-rate gate.
+
+Primary (low gap): the rules as guidance, highest support first, within a character budget.
+Reflective (high gap): the rules as a critique checklist. `WinRateVerifier` answers held-out logs
+of the cluster with and without the new module, asks an LLM judge which is better (order fixed by
+a hash, ties count half, answers more than ``max_length_ratio`` times longer or shorter lose), and
+keeps the previous version unless the new one wins at least ``threshold`` (0.53, as in the paper).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import msgspec
+
+from processors.apply import module_messages
+from processors.llm import LLM, LLMError, fence, render
+from uno_models import ClusterKnowledge, ClusterSnapshot, ExperienceModule, LogRecord, ModuleKind, Rule, SupportStats
+from uno_models.knowledge import MAX_PROVENANCE
+from uno_models.modules import MAX_CHECKLIST
+
+
+def rank_rules(rules: Sequence[Rule]) -> list[Rule]:
+    """Highest support first, then most users; ties by id, so the order is deterministic."""
+    return sorted(rules, key=lambda r: (-r.support, -r.distinct_users, r.id))
+
+
+class ModuleBuilder:
+    def __init__(self, guidance_chars: int = 1_200, max_checklist: int = 12):
+        self.guidance_chars = guidance_chars
+        self.max_checklist = min(max_checklist, MAX_CHECKLIST)
+
+    def build(self, knowledge: ClusterKnowledge, snapshot: ClusterSnapshot, published: Sequence[Rule],
+              kind: ModuleKind, now: float, adapter: str | None = None) -> ExperienceModule:  # fmt: skip
+        ranked = rank_rules(published)
+        lines, used = [], 0
+        for rule in ranked:
+            line = f"- {rule.text}"
+            if used + len(line) > self.guidance_chars:
+                break
+            lines.append(line)
+            used += len(line) + 1
+        users = {u for r in ranked for u in r.user_support}
+        provenance = [p for r in ranked for p in r.provenance][-MAX_PROVENANCE:]
+        satisfaction = snapshot.satisfaction_sum / snapshot.feedback_logs if snapshot.feedback_logs else None
+        return ExperienceModule(
+            namespace=knowledge.namespace,
+            cluster_id=knowledge.cluster_id,
+            version=knowledge.module_version + 1,
+            kind=kind,
+            rules=ranked[: len(lines)],
+            guidance="\n".join(lines) if kind is ModuleKind.PRIMARY else "",
+            checklist=[r.text for r in ranked[: self.max_checklist]] if kind is ModuleKind.REFLECTIVE else [],
+            gap_score=min(1.0, max(0.0, knowledge.gap_score or 0.0)),
+            support=SupportStats(logs=snapshot.logs, feedback_logs=snapshot.feedback_logs, users=len(users),
+                                 satisfaction=None if satisfaction is None else min(1.0, max(0.0, satisfaction))),
+            adapter=adapter,
+            embedder_id=snapshot.embedder_id,
+            created_at=now,
+            provenance=provenance,
+        )  # fmt: skip
+
+
+class Verdict(msgspec.Struct):
+    better: Literal["A", "B", "tie"]
+
+
+class WinRateVerifier:
+    def __init__(self, llm: LLM, threshold: float = 0.53, max_logs: int = 4, max_length_ratio: float = 3.0,
+                 max_tokens: int = 256, chars: int = 1_500):  # fmt: skip
+        self.llm = llm
+        self.threshold = threshold
+        self.max_logs = max_logs
+        self.max_length_ratio = max_length_ratio
+        self.max_tokens = max_tokens
+        self.chars = chars
+
+    def win_rate(self, module: ExperienceModule, held_out: Sequence[LogRecord]) -> tuple[float | None, int]:
+        """Win rate of answers with the module over answers without, and the LLM calls it took."""
+        score, judged, calls = 0.0, 0, 0
+        rules = "\n".join(f"- {r.text}" for r in module.rules)
+        for log in held_out[: self.max_logs]:
+            ask = [{"role": "user", "content": log.query[: self.chars]}]
+            try:
+                plain = self.llm.complete_text("verify", ask, max_tokens=self.max_tokens)
+                helped = self.llm.complete_text("verify", module_messages(module, ask), max_tokens=self.max_tokens)
+                calls += 2
+                ratio = len(helped) / max(1, len(plain))
+                if not 1 / self.max_length_ratio <= ratio <= self.max_length_ratio:
+                    judged += 1  # a degenerate length loses without asking the judge
+                    continue
+                helped_first = hashlib.sha1(log.event_id.encode()).digest()[0] % 2 == 0
+                a, b = (helped, plain) if helped_first else (plain, helped)
+                verdict = self.llm.complete_json("verify", [{"role": "user", "content": render(
+                    "verify", query=fence(log.query, self.chars), a=fence(a, self.chars), b=fence(b, self.chars),
+                    rules=rules)}], Verdict, max_tokens=16)  # fmt: skip
+                calls += 1
+            except LLMError:
+                continue
+            judged += 1
+            if verdict.better == "tie":
+                score += 0.5
+            elif (verdict.better == "A") == helped_first:
+                score += 1.0
+        return (score / judged if judged else None), calls
+
+    def passes(self, rate: float | None) -> bool:
+        return rate is not None and not math.isnan(rate) and rate >= self.threshold

@@ -1,0 +1,71 @@
+"""The cognitive gap: how far what users ask for is from what the model already leans toward.
+
+For each feedback rule, a yes/no judge is asked whether the rule is already covered by the model's
+own prior rules for the cluster's typical request; novelty = 1 - P(yes), from the judge's token
+logprobs. Per log, the minimum novelty over the rules it supported (the log is only as novel as its
+most familiar rule); per cluster, the running mean over logs. A cluster whose mean is at or above
+the threshold (0.45, the paper's default) gets a *reflective* module, otherwise a *primary* one.
+
+When the endpoint gives no logprobs, P(covered) falls back to the embedding similarity between the
+rule and its closest prior rule, mapped linearly from [``sim_low``, ``sim_high``] onto [0, 1].
+
+>>> GapEstimator.kind_for(0.5, threshold=0.45).value, GapEstimator.kind_for(0.2, threshold=0.45).value
+('reflective', 'primary')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+import numpy as np
+
+from processors.embedders import Embedder
+from processors.llm import LLM, render
+from uno_models import ClusterKnowledge, ModuleKind
+
+
+class GapEstimator:
+    def __init__(self, llm: LLM, embedder: Embedder, threshold: float = 0.45, sim_low: float = 0.3,
+                 sim_high: float = 0.8):  # fmt: skip
+        self.llm = llm
+        self.embedder = embedder
+        self.threshold = threshold
+        self.sim_low = sim_low
+        self.sim_high = sim_high
+        self.fallbacks = 0  # novelties estimated from embeddings because the judge gave no logprobs
+
+    def novelty(self, rule: str, priors: Sequence[str]) -> float:
+        if not priors:
+            return 1.0
+        listed = "\n".join(f"- {p}" for p in priors)
+        p_yes = self.llm.yes_probability("judge", [{"role": "user", "content": render("covered", priors=listed,
+                                                                                         rule=rule)}])  # fmt: skip
+        if p_yes is None:
+            self.fallbacks += 1
+            vectors = self.embedder.embed([rule, *priors])
+            sim = float(np.max(vectors[1:] @ vectors[0]))
+            p_yes = float(np.clip((sim - self.sim_low) / (self.sim_high - self.sim_low), 0.0, 1.0))
+        return 1.0 - p_yes
+
+    def update(self, knowledge: ClusterKnowledge, log_rules: dict[str, list[str]]) -> tuple[ClusterKnowledge, int]:
+        """Score the rules that lack a novelty, fold each log's minimum novelty into the running mean.
+
+        Returns the updated knowledge and the number of judge calls made.
+        """
+        calls = 0
+        rules = {r.id: r for r in knowledge.rules}
+        for rule_id in sorted({rid for rids in log_rules.values() for rid in rids}):
+            rule = rules[rule_id]
+            if rule.novelty is None:
+                rule.novelty = self.novelty(rule.text, knowledge.priors)
+                calls += 1
+        gap_sum, gap_logs = knowledge.gap_sum, knowledge.gap_logs
+        for rids in log_rules.values():
+            gap_sum += min(rules[rid].novelty for rid in rids)
+            gap_logs += 1
+        return msgspec.structs.replace(knowledge, gap_sum=gap_sum, gap_logs=gap_logs), calls
+
+    @staticmethod
+    def kind_for(gap_score: float, threshold: float) -> ModuleKind:
+        return ModuleKind.REFLECTIVE if gap_score >= threshold else ModuleKind.PRIMARY

@@ -1,0 +1,85 @@
+"""Preference pairs for offline DPO/LoRA training.
+
+Corrections and edits give a pair directly, with no LLM call: the user's text is *chosen*, the
+logged response *rejected*. For verbal feedback, a budgeted number of logs per refresh get one
+revision (following the feedback and the cluster's rules) and one pairwise judgement against the
+original; the pair is kept only if the revision wins. The reference code never checks that the
+"chosen" answer is better. The judge sees the two answers in an order fixed by a hash of the log,
+so position bias does not always favour the revision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
+
+import msgspec
+
+from processors.llm import LLM, LLMError, fence, render
+from uno_models import FeedbackKind, LogRecord, PairSource, PreferencePair, Rule
+
+_DIRECT = {FeedbackKind.CORRECTION: PairSource.CORRECTION, FeedbackKind.EDIT: PairSource.EDIT}
+
+
+class PairVerdict(msgspec.Struct):
+    better: Literal["A", "B"]
+
+
+class PairsOutcome(NamedTuple):
+    pairs: list[PreferencePair]
+    revisions_tried: int
+    revisions_kept: int
+    llm_calls: int
+    failures: int  # revisions abandoned because the LLM failed (counted, never fatal)
+
+
+class PairBuilder:
+    def __init__(self, llm: LLM | None, revisions_per_refresh: int = 2, chars_per_field: int = 600):
+        self.llm = llm
+        self.revisions_per_refresh = revisions_per_refresh if llm is not None else 0
+        self.chars_per_field = chars_per_field
+
+    def build(self, namespace: str, cluster_id: int, logs: Sequence[LogRecord], rules: Sequence[Rule],
+              now: float) -> PairsOutcome:  # fmt: skip
+        pairs: list[PreferencePair] = []
+        tried = kept = calls = failures = 0
+        for log in logs:
+            direct = [fb for fb in log.feedback if fb.kind in _DIRECT and fb.text]
+            for i, fb in enumerate(direct):
+                pairs.append(self._pair(namespace, cluster_id, log, fb.text, _DIRECT[fb.kind], now, i))
+            verbal = [fb.text for fb in log.feedback if fb.kind is FeedbackKind.TEXT and fb.text]
+            if direct or not verbal or not log.response or tried >= self.revisions_per_refresh:
+                continue
+            tried += 1
+            try:
+                revision, won, n = self._revise_and_judge(log, "\n".join(verbal), rules)
+            except LLMError:
+                failures += 1
+                continue
+            calls += n
+            if won:
+                kept += 1
+                pairs.append(self._pair(namespace, cluster_id, log, revision, PairSource.REVISION, now, 0))
+        return PairsOutcome(pairs, tried, kept, calls, failures)
+
+    def _revise_and_judge(self, log: LogRecord, feedback: str, rules: Sequence[Rule]) -> tuple[str, bool, int]:
+        budget = self.chars_per_field
+        listed = "\n".join(f"- {r.text}" for r in rules) or "(none)"
+        revision = self.llm.complete_text("revise", [{"role": "user", "content": render(
+            "revise", query=fence(log.query, budget), response=fence(log.response, budget),
+            feedback=fence(feedback, budget), rules=listed)}])  # fmt: skip
+        revision_first = hashlib.sha1(log.event_id.encode()).digest()[0] % 2 == 0
+        a, b = (revision, log.response) if revision_first else (log.response, revision)
+        verdict = self.llm.complete_json("judge", [{"role": "user", "content": render(
+            "judge_pair", query=fence(log.query, budget), feedback=fence(feedback, budget),
+            a=fence(a, budget), b=fence(b, budget))}], PairVerdict, max_tokens=16)  # fmt: skip
+        return revision, (verdict.better == "A") == revision_first, 2
+
+    @staticmethod
+    def _pair(namespace: str, cluster_id: int, log: LogRecord, chosen: str, source: PairSource, now: float,
+              index: int) -> PreferencePair:  # fmt: skip
+        pid = hashlib.sha1(f"{log.event_id}/{source.value}/{index}".encode()).hexdigest()[:20]
+        return PreferencePair(id=pid, namespace=namespace, cluster_id=cluster_id, prompt=log.query, chosen=chosen,
+                              rejected=log.response, source=source, event_id=log.event_id, created_at=now,
+                              provenance=[log.provenance] if log.provenance else [])  # fmt: skip

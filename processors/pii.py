@@ -1,0 +1,66 @@
+"""PII redaction: applied to every log before it reaches an LLM prompt, a rule or a published module.
+
+Patterns, not a model: e-mail addresses, phone numbers, payment card numbers (Luhn-checked),
+IBANs, IPv4 addresses, URLs carrying credentials or tokens, and long secret-looking tokens
+(``sk-...``, ``ghp_...``, bearer tokens). Each match becomes a typed placeholder, so the text still
+reads naturally to the distiller ("write to [EMAIL]").
+
+>>> redact("Mail jane.doe@example.com or call +1 (415) 555-0100, card 4111 1111 1111 1111.")
+'Mail [EMAIL] or call [PHONE], card [CARD].'
+>>> redact("key sk-abcdefghijklmnopqrstuv and 10.0.0.12")
+'key [SECRET] and [IP]'
+"""
+
+from __future__ import annotations
+
+import re
+
+from uno_models import Feedback, LogRecord
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_URL_SECRET = re.compile(r"https?://[^\s/]*:[^\s/@]*@\S+|https?://\S*[?&](?:token|key|secret|password|sig)=\S+", re.I)
+_SECRET = re.compile(r"\b(?:sk|pk|rk|ghp|gho|xox[abp])[-_][A-Za-z0-9_-]{16,}\b|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*", re.I)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
+_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+_IP = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?\d{2,4}(?:[\s.-]\d{2,4}){1,3}"
+                    r"|\d{2,4}(?:[\s.-]\d{2,4}){2,4})(?![\w])")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _card(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    return "[CARD]" if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
+
+
+def redact(text: str) -> str:
+    """The text with personal data and secrets replaced by placeholders."""
+    text = _URL_SECRET.sub("[URL]", text)
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _SECRET.sub("[SECRET]", text)
+    text = _IBAN.sub("[IBAN]", text)
+    text = _CARD.sub(_card, text)
+    text = _IP.sub("[IP]", text)
+    return _PHONE.sub("[PHONE]", text)
+
+
+def redact_log(log: LogRecord) -> LogRecord:
+    """A copy of the log with query, response and feedback texts redacted."""
+    feedback = [fb if fb.text is None else _with_text(fb, redact(fb.text)) for fb in log.feedback]
+    return LogRecord(event_id=log.event_id, namespace=log.namespace, timestamp=log.timestamp, user_id=log.user_id,
+                     query=redact(log.query), response=redact(log.response), feedback=feedback,
+                     satisfaction=log.satisfaction, provenance=log.provenance)  # fmt: skip
+
+
+def _with_text(fb: Feedback, text: str) -> Feedback:
+    return Feedback(kind=fb.kind, value=fb.value, scale=fb.scale, scale_min=fb.scale_min, text=text,
+                    timestamp=fb.timestamp, user_id=fb.user_id)  # fmt: skip

@@ -1,0 +1,153 @@
+"""The module store on Qdrant: current modules for retrieval, every version kept for history and rollback.
+
+One collection holds the current module of each (namespace, cluster): point id derived from the
+pair, vector = the cluster's query-space centroid, payload = the module, with ``namespace`` as the
+(tenant-indexed, on a server) filter field. A second collection keeps every version ever published.
+Both collection names carry the embedder id: a different embedder means a different vector space,
+so it gets new collections (rebuilt from the modules topic), never a silent mix.
+
+Publishing is idempotent: re-publishing a version that is already current is a no-op, and an older
+version than the current one is refused as stale. A module is written to history first, then made
+current, so a crash in between leaves the previous version current and a retry completes it.
+
+Qdrant local mode (``path``) has the server's API but allows one process per path: the worker owns
+the store; other processes go through the worker's HTTP API or a Qdrant server (``url``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import NamedTuple
+
+import msgspec
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from uno_models import ExperienceModule, ModulePublished
+
+_NS = uuid.UUID("6f1b8a52-8c1e-4d47-9a57-0c2f3e8a9b10")
+
+
+class PublishResult(NamedTuple):
+    published: bool
+    version: int  # the version current after the call
+    reason: str  # "published", "same_version" or "stale"
+
+
+class ModuleStore:
+    def __init__(self, embedder_id: str, dim: int, path: str | None = None, url: str | None = None,
+                 api_key: str | None = None, collection: str = "uno_modules"):  # fmt: skip
+        if url:
+            self._client = QdrantClient(url=url, api_key=api_key or None)
+        else:
+            self._client = QdrantClient(path=path) if path else QdrantClient(location=":memory:")
+        self.local = not url
+        self.embedder_id = embedder_id
+        self.dim = dim
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", embedder_id)
+        self.current = f"{collection}__{slug}"
+        self.versions = f"{collection}__{slug}__history"
+        for name in (self.current, self.versions):
+            self._ensure(name)
+
+    # ------------------------------------------------------------------ writing
+
+    def publish(self, record: ModulePublished) -> PublishResult:
+        module = record.module
+        if module.embedder_id != self.embedder_id:
+            raise ValueError(f"module embedded with {module.embedder_id!r}, store holds {self.embedder_id!r}")
+        if len(record.centroid) != self.dim:
+            raise ValueError(f"centroid has {len(record.centroid)} dimensions, the store expects {self.dim}")
+        current = self.get(module.namespace, module.cluster_id)
+        if current is not None and current.version == module.version:
+            return PublishResult(False, current.version, "same_version")
+        if current is not None and current.version > module.version:
+            return PublishResult(False, current.version, "stale")
+        vector = _unit(record.centroid)
+        payload = _payload(module)
+        self._client.upsert(self.versions, points=[models.PointStruct(
+            id=_point_id(module.namespace, module.cluster_id, module.version), vector=vector, payload=payload)])
+        self._client.upsert(self.current, points=[models.PointStruct(
+            id=_point_id(module.namespace, module.cluster_id), vector=vector, payload=payload)])  # fmt: skip
+        return PublishResult(True, module.version, "published")
+
+    def rollback(self, namespace: str, cluster_id: int, version: int, now: float) -> ExperienceModule:
+        """Make the content of an earlier version current again, as a new version (versions only grow)."""
+        points = self._client.retrieve(self.versions, ids=[_point_id(namespace, cluster_id, version)],
+                                       with_payload=True, with_vectors=True)  # fmt: skip
+        if not points:
+            raise KeyError(f"{namespace}/{cluster_id} has no version {version}")
+        latest = self.history(namespace, cluster_id)[-1].version
+        old = _module(points[0].payload)
+        restored = msgspec.structs.replace(old, version=latest + 1, created_at=now)
+        self.publish(ModulePublished(module=restored, centroid=list(points[0].vector), published_at=now))
+        return restored
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, namespace: str, cluster_id: int) -> ExperienceModule | None:
+        points = self._client.retrieve(self.current, ids=[_point_id(namespace, cluster_id)], with_payload=True)
+        return _module(points[0].payload) if points else None
+
+    def list(self, namespace: str | None = None, limit: int = 10_000) -> list[ExperienceModule]:
+        points, _ = self._client.scroll(self.current, scroll_filter=_only(namespace), limit=limit, with_payload=True)
+        return sorted((_module(p.payload) for p in points), key=lambda m: (m.namespace, m.cluster_id))
+
+    def history(self, namespace: str, cluster_id: int) -> list[ExperienceModule]:
+        flt = models.Filter(must=[_match("namespace", namespace), _match("cluster_id", cluster_id)])
+        points, _ = self._client.scroll(self.versions, scroll_filter=flt, limit=10_000, with_payload=True)
+        return sorted((_module(p.payload) for p in points), key=lambda m: m.version)
+
+    def search(self, namespace: str, vector: np.ndarray | list[float], k: int = 1) -> list[tuple[ExperienceModule, float]]:
+        """The k modules of ``namespace`` nearest to ``vector`` (cosine), best first. Never another namespace's."""
+        hits = self._client.query_points(self.current, query=_unit(vector), query_filter=_only(namespace), limit=k,
+                                         with_payload=True).points  # fmt: skip
+        return [(_module(h.payload), float(h.score)) for h in hits]
+
+    def count(self, namespace: str | None = None) -> int:
+        return self._client.count(self.current, count_filter=_only(namespace)).count
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _ensure(self, name: str) -> None:
+        if self._client.collection_exists(name):
+            return
+        self._client.create_collection(name, vectors_config=models.VectorParams(size=self.dim,
+                                                                                 distance=models.Distance.COSINE))
+        if not self.local:  # payload indexes exist on a server only; local mode warns and ignores them
+            self._client.create_payload_index(name, "namespace",
+                                              models.KeywordIndexParams(type="keyword", is_tenant=True))
+            self._client.create_payload_index(name, "cluster_id", models.PayloadSchemaType.INTEGER)
+
+
+def _point_id(namespace: str, cluster_id: int, version: int | None = None) -> str:
+    key = f"{namespace}/{cluster_id}" if version is None else f"{namespace}/{cluster_id}/{version}"
+    return str(uuid.uuid5(_NS, key))
+
+
+def _payload(module: ExperienceModule) -> dict:
+    return {"namespace": module.namespace, "cluster_id": module.cluster_id, "version": module.version,
+            "kind": module.kind.value, "module": msgspec.to_builtins(module)}  # fmt: skip
+
+
+def _module(payload: dict) -> ExperienceModule:
+    return msgspec.convert(payload["module"], ExperienceModule)
+
+
+def _match(key: str, value) -> models.FieldCondition:
+    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+
+
+def _only(namespace: str | None) -> models.Filter | None:
+    return None if namespace is None else models.Filter(must=[_match("namespace", namespace)])
+
+
+def _unit(vector) -> list[float]:
+    v = np.asarray(vector, dtype=np.float64)
+    n = np.linalg.norm(v)
+    return (v / n if n > 0 else v).tolist()
+

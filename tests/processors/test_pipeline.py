@@ -1,0 +1,95 @@
+"""distill -> gap -> filter -> build -> publish -> retrieve on the real parts: the local LLM server,
+the USE-m3 embedder and Qdrant local mode. Assertions are about structure and accounting, not wisdom
+(a 135M model writes weak rules)."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from processors.clustering import OnlineClusterer
+from processors.embedders.usem3 import USEm3Embedder
+from processors.llm import ChatLLM, LLMError
+from processors.noise import NoiseFilter
+from processors.refresh import ClusterRefresh
+from processors.retrieve import Retriever
+from processors.store import ModuleStore
+from streams.launcher import LLM_ALIAS, free_port
+from uno_models import ClusterKnowledge, Feedback, FeedbackKind, LogRecord, ModuleKind, PairSource, Provenance
+
+pytestmark = pytest.mark.infra
+
+QUERIES = ["What is the penalty for theft under the criminal law?",
+           "Can my landlord evict me without notice? Reply to jane.doe@example.com", "Is a verbal contract legally binding?",
+           "What are my rights if I am arrested?"]  # fmt: skip
+FEEDBACK = [("text", "Please cite the specific statute article that applies."),
+            ("correction", "Under Article 264 of the Criminal Law, theft is punishable by up to 3 years."),
+            ("text", "You should cite the law article number."), ("text", "Give the verdict first, then explain.")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return USEm3Embedder()
+
+
+def legal_logs(embedder):
+    clusterer = OnlineClusterer(namespace="legal", embedder_id=embedder.id, join_floor=1.5)
+    logs = []
+    for i, (query, vector) in enumerate(zip(QUERIES, embedder.embed(QUERIES))):
+        clusterer.learn_vector(vector, timestamp=float(i), feedback=True)
+        kind, text = FEEDBACK[i]
+        logs.append(LogRecord(event_id=f"e{i}", namespace="legal", timestamp=float(i), user_id=f"u{i % 3}",
+                              query=query, response="It depends on the situation.",
+                              feedback=[Feedback(kind=FeedbackKind(kind), text=text)],
+                              provenance=Provenance("uno.interactions", 0, i, i)))  # fmt: skip
+    assert len(clusterer.active_ids) == 1, "the four legal queries form one cluster"
+    return clusterer.snapshot(clusterer.active_ids[0]), logs
+
+
+def test_feedback_logs_become_a_module_that_serves_its_queries_and_only_them(llm_base_url, embedder, tmp_path):
+    llm = ChatLLM(llm_base_url, LLM_ALIAS)
+    store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
+    # A lenient filter: the filter's thresholds are unit-tested; here one tiny batch must publish.
+    refresh = ClusterRefresh(llm, embedder, store, noise=NoiseFilter(min_support=1, min_users=1, max_user_share=1.0))
+    snapshot, logs = legal_logs(embedder)
+    knowledge = ClusterKnowledge(namespace="legal", cluster_id=snapshot.cluster_id)
+
+    result = refresh.run(knowledge, snapshot, logs, now=100.0)
+
+    assert result.outcome == "published", result
+    module = result.record.module
+    assert (module.namespace, module.cluster_id, module.version) == ("legal", snapshot.cluster_id, 1)
+    expected_kind = ModuleKind.REFLECTIVE if result.knowledge.gap_score >= 0.45 else ModuleKind.PRIMARY
+    assert module.kind is expected_kind
+    assert (module.guidance if module.kind is ModuleKind.PRIMARY else module.checklist)
+    assert all(r.support >= 1 and r.provenance for r in module.rules)
+    assert result.knowledge.priors and result.knowledge.module_version == 1
+    assert any(p.source is PairSource.CORRECTION and p.chosen.startswith("Under Article 264") for p in result.pairs)
+    everything = msgspec.json.encode([result.knowledge, result.record, result.pairs]).decode()
+    assert "jane.doe@example.com" not in everything  # redacted before any prompt, rule or pair
+    assert any("[EMAIL]" in p.prompt for p in result.pairs if p.event_id == "e1")
+    assert result.llm_calls >= 2 and {"prior", "distill"} <= set(llm.ledger.summary())
+    assert llm.ledger.requests() >= result.llm_calls  # retries are requests too
+
+    retriever = Retriever(embedder, store, min_similarity=0.35)
+    hit = retriever.retrieve("legal", "Is shoplifting a crime punishable by prison?")
+    assert hit.reason == "hit" and hit.module.version == 1
+    off = retriever.retrieve("legal", "Write a haiku about autumn leaves")
+    assert off.module is None and off.reason == "out_of_range"
+    assert retriever.retrieve("other-team", QUERIES[1]).reason == "no_modules"
+
+    again = refresh.run(result.knowledge, snapshot, [], now=200.0)  # nothing new: no new version
+    assert again.outcome in ("unchanged", "no_publishable_rules") and store.get("legal", snapshot.cluster_id).version == 1
+    store.close()
+
+
+def test_an_llm_outage_fails_the_refresh_without_touching_state_or_store(embedder, tmp_path):
+    llm = ChatLLM(f"http://127.0.0.1:{free_port()}/v1", LLM_ALIAS, max_retries=1, backoff_s=0.01, timeout_s=2)
+    store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
+    snapshot, logs = legal_logs(embedder)
+    knowledge = ClusterKnowledge(namespace="legal", cluster_id=snapshot.cluster_id)
+    before = msgspec.json.encode(knowledge)
+    with pytest.raises(LLMError):
+        ClusterRefresh(llm, embedder, store).run(knowledge, snapshot, logs, now=1.0)
+    assert msgspec.json.encode(knowledge) == before and store.count() == 0
+    store.close()

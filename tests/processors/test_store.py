@@ -1,0 +1,69 @@
+"""The module store on real Qdrant local mode (on disk)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processors.store import ModuleStore
+from uno_models import ExperienceModule, ModuleKind, ModulePublished
+
+
+def record(ns: str, cid: int, version: int, vector, kind=ModuleKind.PRIMARY, guidance="- Be brief.") -> ModulePublished:
+    module = ExperienceModule(namespace=ns, cluster_id=cid, version=version, kind=kind, guidance=guidance,
+                              gap_score=0.2, embedder_id="test-4", created_at=float(version))  # fmt: skip
+    return ModulePublished(module=module, centroid=list(vector), published_at=float(version))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = ModuleStore("test-4", 4, path=str(tmp_path / "qdrant"))
+    yield s
+    s.close()
+
+
+def test_publish_is_idempotent_refuses_stale_and_keeps_history(store):
+    e = np.eye(4)
+    assert store.publish(record("a", 1, 1, e[0])).reason == "published"
+    assert store.publish(record("a", 1, 1, e[0])).reason == "same_version"  # replay: no-op
+    assert store.publish(record("a", 1, 2, e[0], guidance="- Be briefer.")).reason == "published"
+    stale = store.publish(record("a", 1, 1, e[0]))
+    assert (stale.published, stale.reason, stale.version) == (False, "stale", 2)
+    assert store.get("a", 1).guidance == "- Be briefer."
+    assert [m.version for m in store.history("a", 1)] == [1, 2]
+    assert store.count() == 1
+
+
+def test_rollback_restores_old_content_as_a_new_version(store):
+    e = np.eye(4)
+    store.publish(record("a", 1, 1, e[0], guidance="- v1"))
+    store.publish(record("a", 1, 2, e[0], guidance="- v2"))
+    restored = store.rollback("a", 1, 1, now=99.0)
+    assert (restored.version, restored.guidance) == (3, "- v1")
+    assert store.get("a", 1).version == 3
+    with pytest.raises(KeyError, match="no version 7"):
+        store.rollback("a", 1, 7, now=100.0)
+
+
+def test_search_never_crosses_namespaces_and_survives_reopening(tmp_path):
+    e = np.eye(4)
+    store = ModuleStore("test-4", 4, path=str(tmp_path / "q"))
+    store.publish(record("a", 1, 1, e[0]))
+    store.publish(record("b", 1, 1, e[1]))
+    store.publish(record("b", 2, 1, e[2]))
+    hits = store.search("b", e[0], k=5)  # nearest overall is a/1, which b must never see
+    assert {(m.namespace, m.cluster_id) for m, _ in hits} == {("b", 1), ("b", 2)}
+    store.close()
+    reopened = ModuleStore("test-4", 4, path=str(tmp_path / "q"))
+    assert [(m.namespace, m.cluster_id) for m in reopened.list()] == [("a", 1), ("b", 1), ("b", 2)]
+    assert reopened.search("a", e[0])[0][1] == pytest.approx(1.0)
+    reopened.close()
+
+
+def test_mismatched_vector_spaces_are_refused(store):
+    with pytest.raises(ValueError, match="expects 4"):
+        store.publish(record("a", 1, 1, [1.0, 0.0]))
+    other = record("a", 1, 1, np.eye(4)[0])
+    other.module.embedder_id = "another-4"
+    with pytest.raises(ValueError, match="another-4"):
+        store.publish(other)
