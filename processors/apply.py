@@ -42,16 +42,16 @@ def module_messages(module: ExperienceModule, messages: Sequence[dict]) -> Messa
 
 
 def reflect(llm: LLM, module: ExperienceModule, messages: Sequence[dict], max_tokens: int = 512,
-            chars: int = 4_000) -> tuple[str, str, str]:  # fmt: skip
+            budget_tokens: int = 1_000) -> tuple[str, str, str]:  # fmt: skip
     """Reflective module, three calls: draft, critique against the checklist, revise. Returns all three."""
     query = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     draft = llm.complete_text("answer", list(messages), max_tokens=max_tokens)
     critique = llm.complete_text("critique", [{"role": "user", "content": render(
-        "critique", query=fence(query, chars), draft=fence(draft, chars),
+        "critique", query=fence(query, budget_tokens), draft=fence(draft, budget_tokens),
         checklist=_numbered(module.checklist))}], max_tokens=256)  # fmt: skip
     revised = llm.complete_text("revise", [{"role": "user", "content": render(
-        "revise_with_critique", query=fence(query, chars), draft=fence(draft, chars),
-        critique=fence(critique, chars))}], max_tokens=max_tokens)  # fmt: skip
+        "revise_with_critique", query=fence(query, budget_tokens), draft=fence(draft, budget_tokens),
+        critique=fence(critique, budget_tokens))}], max_tokens=max_tokens)  # fmt: skip
     return draft, critique, revised
 
 

@@ -18,6 +18,7 @@ import msgspec
 
 from processors.apply import module_messages
 from processors.llm import LLM, LLMError, fence, render
+from processors.llm.prompts import clip
 from uno_models import ClusterKnowledge, ClusterSnapshot, ExperienceModule, LogRecord, ModuleKind, Rule, SupportStats
 from uno_models.knowledge import MAX_PROVENANCE
 from uno_models.modules import MAX_CHECKLIST
@@ -70,20 +71,20 @@ class Verdict(msgspec.Struct):
 
 class WinRateVerifier:
     def __init__(self, llm: LLM, threshold: float = 0.53, max_logs: int = 4, max_length_ratio: float = 3.0,
-                 max_tokens: int = 256, chars: int = 1_500):  # fmt: skip
+                 max_tokens: int = 256, budget_tokens: int = 600):  # fmt: skip
         self.llm = llm
         self.threshold = threshold
         self.max_logs = max_logs
         self.max_length_ratio = max_length_ratio
         self.max_tokens = max_tokens
-        self.chars = chars
+        self.budget_tokens = budget_tokens
 
     def win_rate(self, module: ExperienceModule, held_out: Sequence[LogRecord]) -> tuple[float | None, int]:
         """Win rate of answers with the module over answers without, and the LLM calls it took."""
         score, judged, calls = 0.0, 0, 0
         rules = "\n".join(f"- {r.text}" for r in module.rules)
         for log in held_out[: self.max_logs]:
-            ask = [{"role": "user", "content": log.query[: self.chars]}]
+            ask = [{"role": "user", "content": clip(log.query, self.budget_tokens)}]
             try:
                 plain = self.llm.complete_text("verify", ask, max_tokens=self.max_tokens)
                 helped = self.llm.complete_text("verify", module_messages(module, ask), max_tokens=self.max_tokens)
@@ -95,7 +96,8 @@ class WinRateVerifier:
                 helped_first = hashlib.sha1(log.event_id.encode()).digest()[0] % 2 == 0
                 a, b = (helped, plain) if helped_first else (plain, helped)
                 verdict = self.llm.complete_json("verify", [{"role": "user", "content": render(
-                    "verify", query=fence(log.query, self.chars), a=fence(a, self.chars), b=fence(b, self.chars),
+                    "verify", query=fence(log.query, self.budget_tokens), a=fence(a, self.budget_tokens),
+                    b=fence(b, self.budget_tokens),
                     rules=rules)}], Verdict, max_tokens=16)  # fmt: skip
                 calls += 1
             except LLMError:

@@ -24,6 +24,7 @@ from msgspec import Meta
 
 from processors.embedders import Embedder
 from processors.llm import LLM, fence, render
+from processors.llm.prompts import estimate_tokens
 from uno_models import ClusterKnowledge, LogRecord, Provenance, Rule, RuleStatus, signal_of
 from uno_models.knowledge import MAX_PROVENANCE, MAX_TRACKED_USERS
 
@@ -68,14 +69,16 @@ def is_verbal(log: LogRecord) -> bool:
 
 
 class Distiller:
-    """Turns batches of feedback logs into rule updates with one LLM call per ``batch_logs`` logs."""
+    """Turns batches of feedback logs into rule updates: one LLM call per ``batch_logs`` logs, fewer
+    when long logs would overflow ``prompt_tokens`` (each field is clipped to ``tokens_per_field``)."""
 
-    def __init__(self, llm: LLM, embedder: Embedder, batch_logs: int = 8, chars_per_field: int = 400,
-                 max_rules_shown: int = 20, dedupe_similarity: float = 0.88):  # fmt: skip
+    def __init__(self, llm: LLM, embedder: Embedder, batch_logs: int = 8, tokens_per_field: int = 120,
+                 prompt_tokens: int = 3_000, max_rules_shown: int = 20, dedupe_similarity: float = 0.88):  # fmt: skip
         self.llm = llm
         self.embedder = embedder
         self.batch_logs = batch_logs
-        self.chars_per_field = chars_per_field
+        self.tokens_per_field = tokens_per_field
+        self.prompt_tokens = prompt_tokens
         self.max_rules_shown = max_rules_shown
         self.dedupe_similarity = dedupe_similarity
 
@@ -85,8 +88,7 @@ class Distiller:
         log_rules: dict[str, list[str]] = {}
         applied: Counter = Counter()
         calls = 0
-        for start in range(0, len(verbal), self.batch_logs):
-            chunk = verbal[start : start + self.batch_logs]
+        for chunk in self._chunks(verbal):
             shown = sorted((r for r in knowledge.rules if r.status is not RuleStatus.REJECTED),
                            key=lambda r: -r.support)[: self.max_rules_shown]  # fmt: skip
             reply = self.llm.complete_json("distill", [{"role": "user", "content": self._prompt(shown, chunk)}],
@@ -99,21 +101,36 @@ class Distiller:
 
     def prior(self, typical_query: str) -> list[str]:
         """The model's own rules for a request like this, before any feedback (the gap's reference)."""
-        content = render("prior", query=fence(typical_query, self.chars_per_field * 2))
+        content = render("prior", query=fence(typical_query, self.tokens_per_field * 3))
         reply = self.llm.complete_json("prior", [{"role": "user", "content": content}], PriorReply, max_tokens=256)
         return [r.strip() for r in reply.rules if r.strip()]
 
     # ------------------------------------------------------------------ internals
 
+    def _chunks(self, logs: list[LogRecord]) -> list[list[LogRecord]]:
+        """Consecutive logs per call: at most ``batch_logs``, and within the prompt's token budget
+        (the template and up to ``max_rules_shown`` rules take about a third of it)."""
+        budget = self.prompt_tokens * 2 // 3
+        chunks: list[list[LogRecord]] = []
+        used = budget + 1
+        for log in logs:
+            cost = estimate_tokens(self._block(0, log))
+            if used + cost > budget or len(chunks[-1]) >= self.batch_logs:
+                chunks.append([])
+                used = 0
+            chunks[-1].append(log)
+            used += cost
+        return chunks
+
+    def _block(self, number: int, log: LogRecord) -> str:
+        budget = self.tokens_per_field
+        feedback = "\n".join(_describe(fb) for fb in log.feedback)
+        return (f"Log {number}\nRequest:\n{fence(log.query, budget)}\nAnswer:\n{fence(log.response, budget)}\n"
+                f"Feedback:\n{fence(feedback, budget)}")
+
     def _prompt(self, shown: list[Rule], chunk: list[LogRecord]) -> str:
         rules = "\n".join(f"{i}. {r.text}" for i, r in enumerate(shown, 1)) or "(none yet)"
-        budget = self.chars_per_field
-        parts = []
-        for i, log in enumerate(chunk, 1):
-            feedback = "\n".join(_describe(fb) for fb in log.feedback)
-            parts.append(f"Log {i}\nRequest:\n{fence(log.query, budget)}\nAnswer:\n{fence(log.response, budget)}\n"
-                         f"Feedback:\n{fence(feedback, budget)}")  # fmt: skip
-        return render("distill", rules=rules, logs="\n\n".join(parts))
+        return render("distill", rules=rules, logs="\n\n".join(self._block(i, log) for i, log in enumerate(chunk, 1)))
 
     def _apply(self, knowledge: ClusterKnowledge, shown: list[Rule], chunk: list[LogRecord], op: str,
                update: AddRule | RuleRef, now: float, log_rules: dict[str, list[str]], applied: Counter) -> None:  # fmt: skip

@@ -35,10 +35,10 @@ class PairsOutcome(NamedTuple):
 
 
 class PairBuilder:
-    def __init__(self, llm: LLM | None, revisions_per_refresh: int = 2, chars_per_field: int = 600):
+    def __init__(self, llm: LLM | None, revisions_per_refresh: int = 2, tokens_per_field: int = 300):
         self.llm = llm
         self.revisions_per_refresh = revisions_per_refresh if llm is not None else 0
-        self.chars_per_field = chars_per_field
+        self.tokens_per_field = tokens_per_field
 
     def build(self, namespace: str, cluster_id: int, logs: Sequence[LogRecord], rules: Sequence[Rule],
               now: float) -> PairsOutcome:  # fmt: skip
@@ -64,7 +64,7 @@ class PairBuilder:
         return PairsOutcome(pairs, tried, kept, calls, failures)
 
     def _revise_and_judge(self, log: LogRecord, feedback: str, rules: Sequence[Rule]) -> tuple[str, bool, int]:
-        budget = self.chars_per_field
+        budget = self.tokens_per_field
         listed = "\n".join(f"- {r.text}" for r in rules) or "(none)"
         revision = self.llm.complete_text("revise", [{"role": "user", "content": render(
             "revise", query=fence(log.query, budget), response=fence(log.response, budget),
