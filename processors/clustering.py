@@ -13,8 +13,8 @@ many logs they hold, so a fixed threshold splits topics more and more finely as 
 threshold tuned for the end merges topics early, irreversibly. The threshold here is
 ``ward_scale * sqrt(seen)`` (``seen``: logs so far): it keeps the same granularity at every volume,
 is cautious (small) early when centres are noisy, and lets fragments of one topic merge as the
-evidence accumulates. Past ``max_weight`` logs all weights are scaled down together, so the
-threshold stops growing and new small topics can still form in a long-running stream.
+evidence accumulates. Past ``max_weight`` logs all weights are halved together, so the threshold
+stops growing and new small topics can still form in a long-running stream.
 
 Routing, as in the reference method, uses the cluster's centre in query-embedding space
 (`OnlineClusterer.route`); clustering uses the combined features.
@@ -36,7 +36,7 @@ max_clusters
 idle_ttl_s
     Clusters not seen for this long are retired by `retire_idle` (None: never).
 max_weight
-    Total weight past which all weights are scaled down (bounded threshold, adaptivity).
+    Total weight past which all weights are halved (bounded threshold, adaptivity).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -67,7 +67,8 @@ from uno_models import ClustererState, ClusterSnapshot
 class Assignment(NamedTuple):
     cluster_id: int  # the (surviving) cluster the log belongs to after this update
     opened: bool  # the log opened a new cluster
-    merged: tuple[int, ...]  # ids absorbed into `cluster_id` by this update
+    merged: tuple[int, ...]  # ids absorbed by this update (into `cluster_id`, or by the cap)
+    rescaled: bool = False  # every cluster's weight changed (past `max_weight`)
 
 
 class OnlineClusterer(base.Clusterer):
@@ -159,9 +160,10 @@ class OnlineClusterer(base.Clusterer):
         if len(self._ids) > self.max_clusters:
             merged += self._merge_closest_pair()
             cluster_id = self.resolve(cluster_id)
-        if self.seen > self.max_weight:
-            self._scale_down(self.max_weight / self.seen)
-        return Assignment(cluster_id, opened, tuple(merged))
+        rescaled = self.seen > self.max_weight
+        if rescaled:  # halve rather than clip: a full rewrite of the state every max_weight/2 logs, not every log
+            self._scale_down(0.5)
+        return Assignment(cluster_id, opened, tuple(merged), rescaled)
 
     def route(self, query: np.ndarray) -> tuple[int, float]:
         """The cluster whose query centre is most similar to ``query``, and that cosine similarity."""

@@ -161,10 +161,11 @@ class Distiller:
             if op == "contradict":
                 rule.harmful += 1
                 continue
-            if rule.id in log_rules.get(log.event_id, []):
-                continue  # one log supports a rule once
+            if rule.id in log_rules.get(log.event_id, []) or log.event_id in rule.recent_logs:
+                continue  # one log supports a rule once, also when late feedback brings it back
             rule.helpful += 1
             rule.support += 1
+            rule.recent_logs = [*rule.recent_logs, log.event_id][-256:]
             user = log.user_id or ANONYMOUS
             if user in rule.user_support or len(rule.user_support) < MAX_TRACKED_USERS:
                 rule.user_support[user] = rule.user_support.get(user, 0) + 1

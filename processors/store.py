@@ -16,7 +16,9 @@ the store; other processes go through the worker's HTTP API or a Qdrant server (
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import uuid
 from typing import NamedTuple
 
@@ -35,6 +37,18 @@ class PublishResult(NamedTuple):
     reason: str  # "published", "same_version" or "stale"
 
 
+def _locked(method):
+    """Qdrant local mode is one in-process engine: serialise calls (the refresh thread writes while
+    web views read)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class ModuleStore:
     def __init__(self, embedder_id: str, dim: int, path: str | None = None, url: str | None = None,
                  api_key: str | None = None, collection: str = "uno_modules"):  # fmt: skip
@@ -43,6 +57,7 @@ class ModuleStore:
         else:
             self._client = QdrantClient(path=path) if path else QdrantClient(location=":memory:")
         self.local = not url
+        self._lock = threading.RLock()
         self.embedder_id = embedder_id
         self.dim = dim
         slug = re.sub(r"[^A-Za-z0-9_-]+", "_", embedder_id)
@@ -53,6 +68,7 @@ class ModuleStore:
 
     # ------------------------------------------------------------------ writing
 
+    @_locked
     def publish(self, record: ModulePublished) -> PublishResult:
         module = record.module
         if module.embedder_id != self.embedder_id:
@@ -72,8 +88,11 @@ class ModuleStore:
             id=_point_id(module.namespace, module.cluster_id), vector=vector, payload=payload)])  # fmt: skip
         return PublishResult(True, module.version, "published")
 
-    def rollback(self, namespace: str, cluster_id: int, version: int, now: float) -> ExperienceModule:
-        """Make the content of an earlier version current again, as a new version (versions only grow)."""
+    @_locked
+    def rollback(self, namespace: str, cluster_id: int, version: int, now: float) -> ModulePublished:
+        """Make the content of an earlier version current again, as a new version (versions only grow).
+
+        Returns the record published, for the caller to append to the modules topic too."""
         points = self._client.retrieve(self.versions, ids=[_point_id(namespace, cluster_id, version)],
                                        with_payload=True, with_vectors=True)  # fmt: skip
         if not points:
@@ -81,33 +100,40 @@ class ModuleStore:
         latest = self.history(namespace, cluster_id)[-1].version
         old = _module(points[0].payload)
         restored = msgspec.structs.replace(old, version=latest + 1, created_at=now)
-        self.publish(ModulePublished(module=restored, centroid=list(points[0].vector), published_at=now))
-        return restored
+        record = ModulePublished(module=restored, centroid=list(points[0].vector), published_at=now)
+        self.publish(record)
+        return record
 
     # ------------------------------------------------------------------ reading
 
+    @_locked
     def get(self, namespace: str, cluster_id: int) -> ExperienceModule | None:
         points = self._client.retrieve(self.current, ids=[_point_id(namespace, cluster_id)], with_payload=True)
         return _module(points[0].payload) if points else None
 
+    @_locked
     def list(self, namespace: str | None = None, limit: int = 10_000) -> list[ExperienceModule]:
         points, _ = self._client.scroll(self.current, scroll_filter=_only(namespace), limit=limit, with_payload=True)
         return sorted((_module(p.payload) for p in points), key=lambda m: (m.namespace, m.cluster_id))
 
+    @_locked
     def history(self, namespace: str, cluster_id: int) -> list[ExperienceModule]:
         flt = models.Filter(must=[_match("namespace", namespace), _match("cluster_id", cluster_id)])
         points, _ = self._client.scroll(self.versions, scroll_filter=flt, limit=10_000, with_payload=True)
         return sorted((_module(p.payload) for p in points), key=lambda m: m.version)
 
+    @_locked
     def search(self, namespace: str, vector: np.ndarray | list[float], k: int = 1) -> list[tuple[ExperienceModule, float]]:
         """The k modules of ``namespace`` nearest to ``vector`` (cosine), best first. Never another namespace's."""
         hits = self._client.query_points(self.current, query=_unit(vector), query_filter=_only(namespace), limit=k,
                                          with_payload=True).points  # fmt: skip
         return [(_module(h.payload), float(h.score)) for h in hits]
 
+    @_locked
     def count(self, namespace: str | None = None) -> int:
         return self._client.count(self.current, count_filter=_only(namespace)).count
 
+    @_locked
     def close(self) -> None:
         self._client.close()
 

@@ -22,7 +22,14 @@ from uno_models import (
 
 app = typer.Typer(help="UNO streaming: user logs -> online clusters -> experience modules.", no_args_is_help=True)
 dev = typer.Typer(help="The embedded local stack: a Kafka-protocol broker and a small local LLM.", no_args_is_help=True)
+modules_cli = typer.Typer(help="Published modules (through the worker's API, which owns the store).",
+                          no_args_is_help=True)  # fmt: skip
+pairs_cli = typer.Typer(help="Preference pairs for offline DPO/LoRA training.", no_args_is_help=True)
+dlq_cli = typer.Typer(help="The dead-letter topic: look, fix, re-drive.", no_args_is_help=True)
 app.add_typer(dev, name="dev")
+app.add_typer(modules_cli, name="modules")
+app.add_typer(pairs_cli, name="pairs")
+app.add_typer(dlq_cli, name="dlq")
 
 console = Console()
 err = Console(stderr=True)
@@ -120,6 +127,65 @@ def dev_status() -> None:
 
 
 @app.command()
+def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") -> None:
+    """Run a worker against the configured broker (or the local stack): ingest, refresh, publish."""
+    from streams.endpoints import EndpointError
+    from streams.worker import run_worker
+
+    settings = _settings()
+    try:
+        run_worker(settings, loglevel)
+    except EndpointError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def replay(
+    path: Annotated[Path, typer.Argument(help="JSONL file of events")],
+    feedback: Annotated[bool, typer.Option("--feedback", help="lines are FeedbackEvents (to the feedback topic)")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="uno (the contract) or uno-replay (queries.jsonl)")] = "uno",
+    namespace: Annotated[Optional[str], typer.Option(help="namespace (required for --format uno-replay)")] = None,
+    rate: Annotated[Optional[float], typer.Option(help="at most this many events per second")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="stop after this many events")] = None,
+) -> None:
+    """Produce a JSONL file of events to the interactions (or feedback) topic, keyed by namespace."""
+    import itertools
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from streams.endpoints import EndpointError, resolve_endpoints
+    from streams.replay import make_producer, produce, read_events
+    from streams.topics import ensure_topics, topic_specs
+
+    if fmt not in ("uno", "uno-replay"):
+        err.print(f"[red]--format must be uno or uno-replay, not {fmt!r}[/]")
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        endpoints = resolve_endpoints(settings)
+    except EndpointError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    ensure_topics(settings, endpoints.broker)
+    topic = topic_specs(settings)["feedback" if feedback else "interactions"].name
+    # Validate the whole file first: a bad line stops the replay before anything is sent.
+    try:
+        records = [(value, ns) for _, value, ns in read_events(path, fmt, namespace, feedback)]
+    except ContractError as exc:
+        err.print(f"[red]{exc.path}: {exc.reason}[/]")
+        raise typer.Exit(1) from None
+    if limit is not None:
+        records = list(itertools.islice(records, limit))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"-> {topic}", total=len(records))
+        sent = produce(make_producer(endpoints.broker), topic, records, rate,
+                       on_sent=lambda n: progress.update(task, completed=n))  # fmt: skip
+    console.print(f"sent {sent} event(s) to {topic} on {endpoints.broker}")
+
+
+@app.command()
 def demo() -> None:
     """Run UNO end to end on the embedded default (local broker, local LLM, Qdrant local mode)."""
     stack = _stack()
@@ -139,6 +205,166 @@ def demo() -> None:
     finally:
         if not already_up >= set(COMPONENTS):  # stop what this run started, Ctrl-C included
             stack.down(on_progress=console.print)
+
+
+def _endpoints(settings):
+    from streams.endpoints import EndpointError, resolve_endpoints
+
+    try:
+        return resolve_endpoints(settings)
+    except EndpointError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+def _worker_api(path: str, body: dict | None = None) -> dict:
+    """Call the worker's HTTP API (UNO_API_HOST:UNO_WEB_PORT), with the bearer token when one is set."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    settings = _settings()
+    url = f"http://{settings.api_host}:{settings.web_port}{path}"
+    headers = {"Content-Type": "application/json"}
+    if settings.api_token:
+        headers["Authorization"] = f"Bearer {settings.api_token}"
+    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), headers=headers,
+                                     method="GET" if body is None else "POST")  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as exc:
+        err.print(f"[red]{exc.code}: {exc.read().decode(errors='replace')}[/]")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"[red]no worker answering at {url} ({exc}); start one with `uno worker`[/]")
+        raise typer.Exit(2) from None
+
+
+@modules_cli.command("list")
+def modules_list(namespace: Annotated[Optional[str], typer.Option(help="only this namespace")] = None) -> None:
+    """One line per published module: namespace, cluster, version, kind, gap, support, first rule."""
+    query = f"?namespace={namespace}" if namespace else ""
+    table = Table("namespace", "cluster", "version", "kind", "gap", "logs", "users", "top rule")
+    for m in _worker_api(f"/v1/modules{query}")["modules"]:
+        rules = m.get("rules") or [{"text": ""}]
+        table.add_row(m["namespace"], str(m["cluster_id"]), str(m["version"]), m["kind"], f"{m['gap_score']:.2f}",
+                      str(m.get("support", {}).get("logs", 0)), str(m.get("support", {}).get("users", 0)),
+                      rules[0]["text"][:60])  # fmt: skip
+    console.print(table)
+
+
+@modules_cli.command("show")
+def modules_show(namespace: str, cluster: int) -> None:
+    """The current module of a cluster, as JSON."""
+    import json
+
+    console.print_json(json.dumps(_worker_api(f"/v1/modules/{namespace}/{cluster}")["module"]))
+
+
+@modules_cli.command("history")
+def modules_history(namespace: str, cluster: int) -> None:
+    """Every version of a cluster's module."""
+    table = Table("version", "kind", "gap", "created", "rules")
+    for m in _worker_api(f"/v1/modules/{namespace}/{cluster}")["history"]:
+        table.add_row(str(m["version"]), m["kind"], f"{m['gap_score']:.2f}", f"{m['created_at']:.0f}",
+                      str(len(m.get("rules", []))))  # fmt: skip
+    console.print(table)
+
+
+@modules_cli.command("rollback")
+def modules_rollback(namespace: str, cluster: int, version: int) -> None:
+    """Publish the content of an earlier version again, as a new version (store and modules topic)."""
+    module = _worker_api(f"/v1/modules/{namespace}/{cluster}/rollback", {"version": version})["module"]
+    console.print(f"{namespace}/{cluster}: version {version} restored as version {module['version']}")
+
+
+@pairs_cli.command("export")
+def pairs_export(
+    out: Annotated[Path, typer.Argument(help="JSONL file to write ('-' for stdout)")],
+    namespace: Annotated[Optional[str], typer.Option(help="only this namespace")] = None,
+) -> None:
+    """Every preference pair on the pairs topic as JSONL: prompt, chosen, rejected (+ provenance), de-duplicated."""
+    import json
+
+    import msgspec
+
+    from streams.replay import read_all
+    from streams.topics import topic_specs
+    from uno_models import PreferencePair
+
+    settings = _settings()
+    topic = topic_specs(settings)["pairs"].name
+    seen, lines = set(), []
+    for _, value, _, _ in read_all(_endpoints(settings).broker, topic):
+        pair = msgspec.json.decode(value, type=PreferencePair)
+        if pair.id in seen or (namespace and pair.namespace != namespace):
+            continue  # at-least-once delivery: a pair may be on the topic twice
+        seen.add(pair.id)
+        lines.append(json.dumps({"prompt": pair.prompt, "chosen": pair.chosen, "rejected": pair.rejected,
+                                 "id": pair.id, "namespace": pair.namespace, "cluster_id": pair.cluster_id,
+                                 "source": pair.source.value, "score": pair.score}, ensure_ascii=False))  # fmt: skip
+    text = "".join(line + "\n" for line in lines)
+    if str(out) == "-":
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(lines)} pair(s) to {out}")
+
+
+def _dead_letters(settings):
+    import msgspec
+
+    from streams.replay import read_all
+    from streams.topics import topic_specs
+    from uno_models.stream import DeadLetter
+
+    topic = topic_specs(settings)["dlq"].name
+    return [msgspec.json.decode(v, type=DeadLetter) for _, v, _, _ in read_all(_endpoints(settings).broker, topic)]
+
+
+@dlq_cli.command("inspect")
+def dlq_inspect(
+    reason: Annotated[Optional[str], typer.Option(help="only this reason")] = None,
+    limit: Annotated[int, typer.Option(help="show at most this many")] = 50,
+) -> None:
+    """The dead letters: where each came from, why, and the offending field."""
+    from collections import Counter
+
+    letters = [le for le in _dead_letters(_settings()) if reason is None or le.reason == reason]
+    table = Table("source", "reason", "field", "error", "bytes")
+    for le in letters[:limit]:
+        table.add_row(f"{le.topic}/{le.partition}@{le.offset}", le.reason, le.path, le.error[:70], str(len(le.original)))
+    console.print(table)
+    console.print(", ".join(f"{r}: {n}" for r, n in Counter(le.reason for le in letters).most_common()) or "no dead letters")
+
+
+@dlq_cli.command("replay")
+def dlq_replay(
+    reason: Annotated[Optional[str], typer.Option(help="only dead letters with this reason")] = None,
+    rekey: Annotated[bool, typer.Option(help="key each record by the namespace in its payload")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would be sent, send nothing")] = False,
+) -> None:
+    """Re-drive dead letters to the topic they came from (after a fix). Duplicates are harmless: event ids are de-duplicated."""
+    import msgspec
+
+    from streams.replay import make_producer
+
+    settings = _settings()
+    letters = [le for le in _dead_letters(settings) if reason is None or le.reason == reason]
+    producer = None if dry_run else make_producer(_endpoints(settings).broker)
+    for le in letters:
+        key = le.key
+        if rekey:
+            try:
+                key = str(msgspec.json.decode(le.original).get("namespace", "default")).encode()
+            except (msgspec.DecodeError, AttributeError):
+                pass
+        if producer is not None:
+            producer.produce(le.topic, key=key, value=le.original)
+    if producer is not None:
+        producer.flush(60)
+    console.print(f"{'would re-send' if dry_run else 're-sent'} {len(letters)} dead letter(s)")
 
 
 def _yes(flag: bool) -> str:

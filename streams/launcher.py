@@ -227,6 +227,21 @@ class LocalStack:
             self.state_file.unlink(missing_ok=True)
             return list(services.values())
 
+    def restart(self, name: str, kill: bool = False) -> Service:
+        """Stop a service (SIGKILL when ``kill``: a crash) and start it again on the same port and data."""
+        with self._locked():
+            services = self._read()
+            old = services[name]
+            if kill and self._alive(old):
+                with contextlib.suppress(psutil.Error):
+                    process = psutil.Process(old.pid)
+                    process.kill()
+                    process.wait(10)
+            self._stop(old)
+            services[name] = self._start(name, port=old.port)
+            self._write(services)
+            return services[name]
+
     def status(self) -> list[ServiceStatus]:
         out = []
         for service in self._read().values():
@@ -240,8 +255,8 @@ class LocalStack:
 
     # -- internals
 
-    def _start(self, name: str) -> Service:
-        port = free_port()
+    def _start(self, name: str, port: int | None = None) -> Service:
+        port = port or free_port()
         logs = self.root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         if name == "broker":

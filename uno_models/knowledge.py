@@ -63,6 +63,7 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     last_seen: Timestamp = 0.0
     status: RuleStatus = RuleStatus.CANDIDATE
     provenance: Provenances = []
+    recent_logs: Annotated[list[Id], Meta(max_length=256)] = []  # logs already counted (late feedback re-sends a log)
 
     @property
     def distinct_users(self) -> int:

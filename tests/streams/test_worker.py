@@ -1,0 +1,206 @@
+"""The streaming app end to end: real broker, real LLM server, real Qdrant local mode, a real worker process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import msgspec
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from tests.streams.conftest import read_topic
+from tests.streams.sample import interactions
+from uno_models import ModulePublished, decode
+from uno_models.stream import DeadLetter
+
+pytestmark = pytest.mark.infra
+
+
+def records(events: list[dict]) -> list[tuple[bytes, bytes]]:
+    return [(e["namespace"].encode(), json.dumps(e).encode()) for e in events]
+
+
+def published(worker, namespace: str | None = None) -> list[ModulePublished]:
+    out = [decode(v, ModulePublished) for _, v in read_topic(worker.broker, worker.topic("modules"))]
+    return [r for r in out if namespace is None or r.module.namespace == namespace]
+
+
+def rewind(broker: str, group: str, topic: str) -> None:
+    consumer = Consumer({"bootstrap.servers": broker, "group.id": group, "enable.auto.commit": False})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.commit(offsets=[TopicPartition(topic, p, 0) for p in partitions], asynchronous=False)
+    consumer.close()
+
+
+def logs_in_clusters(worker, namespace: str) -> int:
+    return sum(c["logs"] for c in worker.get(f"/v1/clusters?namespace={namespace}")["clusters"])
+
+
+def test_events_in_module_out_in_qdrant_and_on_the_modules_topic(worker_factory):
+    w = worker_factory().start()
+    w.produce("interactions", records(interactions("legal", n_legal=8)))
+    w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 240, "a published module")
+    modules = w.get("/v1/modules?namespace=legal")["modules"]
+    assert modules and modules[0]["namespace"] == "legal" and modules[0]["version"] >= 1
+    on_topic = published(w, "legal")
+    assert on_topic and on_topic[-1].module.cluster_id == modules[0]["cluster_id"]
+    assert len(on_topic[-1].centroid) == 512  # the topic alone can rebuild the store
+    assert w.metric("uno_events_total", kind="interaction", result="ok") == 8
+    assert logs_in_clusters(w, "legal") == 8
+    assert w.metric("uno_llm_requests_total", purpose="distill") >= 1
+    assert w.metric("uno_event_to_module_seconds_count") >= 1
+
+
+def test_bad_records_go_to_the_dlq_with_reasons_and_the_partition_keeps_flowing(worker_factory):
+    w = worker_factory().start()
+    good = interactions("legal", n_legal=2, feedback=False)
+    oversized = {**good[0], "event_id": "big", "response": "x" * 300_000}
+    bad = [
+        (b"legal", b"{not json"),
+        (b"legal", json.dumps({**good[0], "event_id": "e-rating", "feedback": [{"kind": "rating", "value": 9,
+                                                                               "scale": 5}]}).encode()),
+        (b"legal", json.dumps(oversized).encode()),
+        (b"other", json.dumps({**good[0], "event_id": "e-wrong-key"}).encode()),
+    ]  # fmt: skip
+    w.produce("interactions", bad + records(good))
+    w.produce("feedback", [(b"legal", b'{"event_id": "x", "kind": "smile"}')])
+    w.wait_for(lambda: w.metric("uno_events_total", kind="interaction", result="no_signal") == 2, 60,
+               "the good events after the bad ones")  # fmt: skip
+    w.wait_for(lambda: w.metric("uno_dlq_total") == 5, 30, "five dead letters")
+    letters = [msgspec.json.decode(v, type=DeadLetter) for _, v in read_topic(w.broker, w.topic("dlq"))]
+    by_reason = {letter.reason: letter for letter in letters}
+    assert set(by_reason) == {"malformed", "invalid", "too_large", "key_mismatch"}
+    assert by_reason["malformed"].original == b"{not json"  # the original bytes, replayable
+    assert by_reason["too_large"].path == "$.response"
+    assert [le.path for le in letters if le.reason == "invalid"] == ["$.feedback[0]", "$.kind"]
+    assert all(le.topic.startswith(w.prefix) and le.offset >= 0 for le in letters)
+    assert w.metric("uno_dlq_total", reason="invalid") == 2
+    assert w.metric("uno_events_total", result="invalid") == 5
+
+
+def test_late_feedback_joins_and_orphans_expire_counted(worker_factory):
+    w = worker_factory(feedback_ttl_s=3).start()
+    silent = interactions("legal", n_legal=4, feedback=False)
+    w.produce("interactions", records(silent))
+    w.wait_for(lambda: w.metric("uno_events_total", result="no_signal") == 4, 60, "four logs without feedback")
+    assert logs_in_clusters(w, "legal") == 0
+    late = [{"event_id": e["event_id"], "namespace": "legal", "kind": "text", "text": "Cite the article.",
+             "feedback_id": f"f-{e['event_id']}"} for e in silent]  # fmt: skip
+    orphan = {"event_id": "never-seen", "namespace": "legal", "kind": "thumbs", "value": -1}
+    w.produce("feedback", [(b"legal", json.dumps(f).encode()) for f in [*late, late[0], orphan]])
+    w.wait_for(lambda: w.metric("uno_events_total", kind="feedback", result="joined") == 4, 60, "joined feedback")
+    assert w.metric("uno_events_total", kind="feedback", result="duplicate") == 1
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == 4, 30, "the late-feedback logs clustered")
+    w.wait_for(lambda: w.metric("uno_feedback_expired_total") == 1, 60, "the orphan expired and counted")
+
+
+def test_namespaces_never_touch_each_other(worker_factory):
+    w = worker_factory().start()
+    w.produce("interactions", records(interactions("team-b", prefix="b", n_legal=4)))
+    w.wait_for(lambda: w.metric("uno_refreshes_total") >= 1, 240, "team-b's refresh")
+    before = w.get("/v1/modules?namespace=team-b")["modules"]
+    b_records = published(w, "team-b")
+    w.produce("interactions", records(interactions("team-a", prefix="a", n_legal=8)))
+    w.wait_for(lambda: w.metric("uno_refreshes_total") >= 3, 360, "team-a's refreshes")
+    assert w.get("/v1/modules?namespace=team-b")["modules"] == before
+    assert published(w, "team-b") == b_records
+    assert logs_in_clusters(w, "team-b") == 4 and logs_in_clusters(w, "team-a") == 8
+    for m in w.get("/v1/modules?namespace=team-a")["modules"]:
+        rule_events = {r["id"] for r in m["rules"]}
+        assert rule_events and all(u.startswith("u") for r in m["rules"] for u in r["user_support"])
+
+
+RECOVERY_STALL = ("noida-db 0.2.3: after the worker restarts, Faust's changelog recovery waits for records the "
+                  "broker reports (highwater) but never returns on fetch; a minimal Faust app with the same tables "
+                  "recovers, so the trigger is still unknown (see the issue's closing note)")
+
+
+@pytest.mark.xfail(reason=RECOVERY_STALL, strict=False)
+def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(worker_factory):
+    events = interactions("legal", n_legal=8, n_cooking=8)
+    # A finer clustering than the other tests' (one cluster per namespace), so ids have something to prove.
+    baseline = worker_factory("base", app_id="base-app", prefix="base.", ward_scale=0.25).start()
+    baseline.produce("interactions", records(events))
+    baseline.wait_for(lambda: logs_in_clusters(baseline, "legal") == 16, 120, "baseline ingest")
+    expected = {c["cluster_id"]: c["logs"] for c in baseline.get("/v1/clusters?namespace=legal")["clusters"]}
+    assert len(expected) > 1
+    baseline.stop()
+
+    w = worker_factory("killed", ward_scale=0.25).start()
+    w.produce("interactions", records(events[:8]))
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == 8, 120, "the first half")
+    # SIGKILL once the changelog writes of the first half are on the broker (the commit interval is
+    # 2.8 s): noida-db 0.2.3 leaves a changelog that was being written at the instant of a SIGKILL
+    # unreadable (recovery then waits for records the broker counts but never returns).
+    time.sleep(6)
+    w.stop(signal.SIGKILL)
+    w.produce("interactions", records(events[8:]))
+    w.start()  # same static member id: it takes its partitions back and recovers the tables
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == 16, 180, "all 16 logs after the restart")
+    got = {c["cluster_id"]: c["logs"] for c in w.get("/v1/clusters?namespace=legal")["clusters"]}
+    assert got == expected  # same cluster ids, same counts: nothing lost, nothing twice
+    w.wait_for(lambda: w.metric("uno_refreshes_total") >= 1, 240, "a refresh after the restart")
+    versions = [r.module.version for r in published(w, "legal") if r.module.cluster_id == 0]
+    assert versions == sorted(set(versions))  # no version published twice
+
+
+def test_replaying_the_same_offsets_changes_nothing(worker_factory):
+    w = worker_factory().start()
+    w.produce("interactions", records(interactions("legal", n_legal=4)))
+    w.wait_for(lambda: w.metric("uno_refreshes_total") >= 1, 240, "the first refresh")
+    clusters = w.get("/v1/clusters?namespace=legal")["clusters"]
+    modules = w.get("/v1/modules?namespace=legal")["modules"]
+    w.produce("interactions", records(interactions("legal", n_legal=4)))  # the same events again
+    w.wait_for(lambda: w.metric("uno_events_total", result="duplicate") == 4, 60, "duplicates recognised")
+    assert w.get("/v1/clusters?namespace=legal")["clusters"] == clusters
+    assert w.get("/v1/modules?namespace=legal")["modules"] == modules
+    assert w.metric("uno_refresh_requests_total") == 1
+
+    w.stop()  # and the same offsets again: rewind the group to the beginning
+    for role in ("interactions", "refresh"):
+        rewind(w.broker, w.app_id, w.topic(role))
+    w.start()
+    w.wait_for(lambda: w.metric("uno_events_total", result="duplicate") == 8, 90, "the rewound offsets re-read")
+    w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="replayed") >= 1, 60, "the refresh replay skipped")
+    assert w.get("/v1/clusters?namespace=legal")["clusters"] == clusters
+    assert w.get("/v1/modules?namespace=legal")["modules"] == modules
+
+
+def latest_modules(worker) -> dict[str, tuple]:
+    latest: dict[str, ModulePublished] = {}
+    for record in published(worker):
+        k = f"{record.module.namespace}/{record.module.cluster_id}"
+        if k not in latest or record.module.version > latest[k].module.version:
+            latest[k] = record
+    return {k: (r.module.version, r.module.kind.value, [x.text for x in r.module.rules]) for k, r in latest.items()}
+
+
+def test_two_workers_then_one_moves_to_another_machine_publish_what_one_worker_publishes(worker_factory):
+    events = interactions("legal", n_legal=8) + interactions("kitchen", prefix="k", n_legal=0, n_cooking=8)
+    single = worker_factory("single", app_id="single-app", prefix="single.").start()
+    single.produce("interactions", records(events))
+    single.wait_for(lambda: single.metric("uno_refreshes_total") >= 4, 480, "the single worker's 4 refreshes")
+    expected = latest_modules(single)
+    single.stop()
+
+    first, second = worker_factory("w1").start(), worker_factory("w2").start()
+    first.produce("interactions", records(events[:4] + events[8:12]))
+    first.wait_for(lambda: first.metric("uno_refreshes_total") + second.metric("uno_refreshes_total") >= 2, 300,
+                   "the first refreshes, split over two workers")  # fmt: skip
+    second.stop()
+    # The second worker's member id, on a new machine (empty data dir): it takes over the same
+    # partitions and must continue from the changelog topics alone.
+    moved = worker_factory("w2-elsewhere", worker_id=second.env["UNO_WORKER_ID"]).start()
+    first.produce("interactions", records(events[4:8] + events[12:]))
+    first.wait_for(lambda: first.metric("uno_refreshes_total") + moved.metric("uno_refreshes_total") >= 2, 480,
+                   "the remaining refreshes")  # fmt: skip
+    first.wait_for(lambda: latest_modules(first) == expected, 120, "the same modules as one worker")
+
+
+def test_end_to_end_on_the_tansu_broker_too(worker_factory, tansu_broker):
+    w = worker_factory("tansu", broker_url=tansu_broker).start()
+    w.produce("interactions", records(interactions("legal", n_legal=4)))
+    w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 240, "a module via tansu")
+    assert published(w, "legal")[-1].module.namespace == "legal"

@@ -1,0 +1,108 @@
+"""Records the streaming app writes: dead letters, refresh requests, and its table values.
+
+Dead letters and refresh requests travel on topics (``uno.dlq``, ``uno.cluster-refresh``); the
+others are values of changelog-backed tables. All are msgspec Structs like the public contract,
+so their size limits are checked and their wire format is documented in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from uno_models.clusters import ClusterSnapshot
+from uno_models.events import FeedbackEvent
+from uno_models.knowledge import ClusterKnowledge, LogRecord
+from uno_models.limits import Count, Id, Name, Namespace, Timestamp
+
+MAX_BATCH = 64
+MAX_RESERVOIR = 16
+
+
+class DeadLetter(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A record that could not be processed: the original bytes, why, and where it came from.
+
+    ``uno dlq replay`` sends ``original`` back to ``topic`` after a fix.
+    """
+
+    topic: Name
+    partition: Annotated[int, Meta(ge=0)]
+    offset: Annotated[int, Meta(ge=0)]
+    key: bytes | None = None
+    original: bytes
+    reason: Name  # malformed, invalid, too_large, ...
+    path: Name = "$"  # JSONPath of the offending field
+    error: Annotated[str, Meta(max_length=4_096)]
+    failed_at: Timestamp
+
+
+class RefreshRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Sent by ingest when a cluster is due; carries everything the refresh needs.
+
+    ``batch_id`` is derived from the logs it carries, so a replayed request is recognised and skipped.
+    """
+
+    namespace: Namespace
+    cluster_id: Count
+    batch_id: Id
+    reason: Literal["count", "age", "drift"]
+    snapshot: ClusterSnapshot
+    logs: Annotated[list[LogRecord], Meta(max_length=MAX_BATCH)]
+    reservoir: Annotated[list[LogRecord], Meta(max_length=MAX_RESERVOIR)] = []
+    requested_at: Timestamp
+
+
+class Tick(msgspec.Struct):
+    """A heartbeat for one namespace, so time-based work (age trigger, TTLs) runs inside the stream."""
+
+    namespace: Namespace
+    at: Timestamp
+
+
+# ---------------------------------------------------------------- table values
+
+
+class NamespaceMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The clusterer of a namespace, less its clusters (those live one per key, see ClusterSnapshot)."""
+
+    embedder_id: Name
+    next_id: Count = 0
+    seen: float = 0.0
+    aliases: dict[int, int] = {}
+    active: list[int] = []
+    events: Count = 0  # events applied: lets a worker notice its in-memory copy is stale
+    partition: int = -1  # the input partition this namespace lives on (where its ticks are sent)
+
+
+class StoredLog(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A log kept by ingest: pending refresh, in a reservoir, or waiting for late feedback."""
+
+    log: LogRecord
+    cluster_id: int = -1  # -1 until it carries a usable signal and has been clustered
+    stored_at: Timestamp
+
+
+class ClusterWork(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What ingest tracks per cluster between refreshes."""
+
+    pending: list[Id] = []  # event ids of feedback-bearing logs not yet refreshed
+    oldest_pending: Timestamp | None = None
+    reservoir: Annotated[list[Id], Meta(max_length=MAX_RESERVOIR)] = []  # a uniform sample of past logs
+    reservoir_seen: Count = 0
+    refreshes_sent: Count = 0
+
+
+class OrphanFeedback(msgspec.Struct, kw_only=True):
+    """Late feedback whose interaction has not been seen (yet); expires after the TTL, counted."""
+
+    feedback: list[FeedbackEvent]
+    first_seen: Timestamp
+
+
+class KnowledgeRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The refresh side's state of a cluster, with the batches already applied (replay guard)."""
+
+    knowledge: ClusterKnowledge
+    applied_batches: Annotated[list[Id], Meta(max_length=256)] = []
