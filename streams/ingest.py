@@ -102,19 +102,11 @@ class Ingest:
     # ------------------------------------------------------------------ entry points
 
     async def on_interaction(self, raw: bytes, source: Source) -> None:
-        try:
-            event = decode_interaction(raw)
-        except ContractError as err:
-            return await self._dead_letter(raw, source, err, "interaction")
-        if not await self._key_matches(raw, source, event.namespace, "interaction"):
+        event = await self._admit(raw, source, decode_interaction, "interaction",
+                                  lambda e: key(e.namespace, "e", e.event_id))  # fmt: skip
+        if event is None:
             return
-        ns = event.namespace
-        self._partition = source.partition
-        if self.seen.get(key(ns, "e", event.event_id)) is not None:
-            self.metrics.events.labels("interaction", "duplicate").inc()
-            return
-        now = self.clock()
-        self.seen.put(key(ns, "e", event.event_id), now)
+        ns, now = event.namespace, self.clock()
         feedback = list(event.feedback)
         orphan = self.orphans.get(key(ns, event.event_id))
         if orphan is not None:  # feedback that arrived first
@@ -131,20 +123,12 @@ class Ingest:
         self.metrics.events.labels("interaction", "ok").inc()
 
     async def on_feedback(self, raw: bytes, source: Source) -> None:
-        try:
-            fe = decode_feedback(raw)
-        except ContractError as err:
-            return await self._dead_letter(raw, source, err, "feedback")
-        if not await self._key_matches(raw, source, fe.namespace, "feedback"):
+        # Without a feedback_id, the bytes are the identity: a redelivered record is recognised.
+        fe = await self._admit(raw, source, decode_feedback, "feedback",
+                               lambda f: key(f.namespace, "f", f.feedback_id or hashlib.sha1(raw).hexdigest()[:24]))  # fmt: skip
+        if fe is None:
             return
-        ns = fe.namespace
-        self._partition = source.partition
-        identity = fe.feedback_id or hashlib.sha1(raw).hexdigest()[:24]
-        if self.seen.get(key(ns, "f", identity)) is not None:
-            self.metrics.events.labels("feedback", "duplicate").inc()
-            return
-        now = self.clock()
-        self.seen.put(key(ns, "f", identity), now)
+        ns, now = fe.namespace, self.clock()
         stored = self.logs.get(key(ns, "l", fe.event_id))
         if stored is not None:
             log = stored.log
@@ -174,9 +158,10 @@ class Ingest:
         if meta is None:
             return
         clusterer = self._clusterer(ns)
-        for cid in clusterer.retire_idle(now):
+        retired = clusterer.retire_idle(now)
+        for cid in retired:
             self._drop_cluster(ns, cid)
-        if clusterer.idle_ttl_s:
+        if retired:
             self._save(ns, clusterer, changed=())
         for cid in clusterer.active_ids:
             work = self.work.get(key(ns, cid))
@@ -199,6 +184,24 @@ class Ingest:
                             "aliases": sorted(a for a, b in meta.aliases.items() if b == cid),
                             "last_seen": snap.last_seen})  # fmt: skip
         return out
+
+    async def _admit(self, raw: bytes, source: Source, decoder, kind: str, seen_key):
+        """Decode, check the key, de-duplicate by ``seen_key(event)``; None (counted, dead-lettered when
+        bad) if the record is not admitted."""
+        try:
+            event = decoder(raw)
+        except ContractError as err:
+            await self._dead_letter(raw, source, err, kind)
+            return None
+        if not await self._key_matches(raw, source, event.namespace, kind):
+            return None
+        self._partition = source.partition
+        seen = seen_key(event)
+        if self.seen.get(seen) is not None:
+            self.metrics.events.labels(kind, "duplicate").inc()
+            return None
+        self.seen.put(seen, self.clock())
+        return event
 
     # ------------------------------------------------------------------ clustering
 
