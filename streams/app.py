@@ -142,7 +142,9 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     @app.timer(interval=s.tick_interval_s)
     async def tick() -> None:
         # Tables cannot be changed outside a stream, so time-based work is driven by a record per
-        # namespace, sent to the partition the namespace lives on.
+        # namespace, sent to the partition the namespace lives on. Not while tables are recovering.
+        if app.rebalancing or getattr(app, "in_recovery", False):
+            return
         for ns in list(tables.namespaces.keys()):
             meta = namespaces.get(ns)
             if meta is not None and meta.partition >= 0:
