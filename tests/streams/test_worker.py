@@ -55,7 +55,8 @@ def test_events_in_module_out_in_qdrant_and_on_the_modules_topic(worker_factory)
     assert w.metric("uno_events_total", kind="interaction", result="ok") == 8
     assert logs_in_clusters(w, "legal") == 8
     assert w.metric("uno_llm_requests_total", purpose="distill") >= 1
-    assert w.metric("uno_event_to_module_seconds_count") >= 1
+    observed = w.metric("uno_event_to_module_seconds_count")  # the freshness histogram has an entry
+    assert observed >= 1
 
 
 def test_bad_records_go_to_the_dlq_with_reasons_and_the_partition_keeps_flowing(worker_factory):
@@ -146,12 +147,16 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
     assert versions == sorted(set(versions))  # no version published twice
 
 
-def test_replaying_the_same_offsets_changes_nothing(worker_factory):
+def after_first_refresh(worker_factory):
+    """A worker that has refreshed one cluster of four events, with its clusters and modules then."""
     w = worker_factory().start()
     w.produce("interactions", records(interactions("legal", n_legal=4)))
     w.wait_for(lambda: w.metric("uno_refreshes_total") >= 1, 240, "the first refresh")
-    clusters = w.get("/v1/clusters?namespace=legal")["clusters"]
-    modules = w.get("/v1/modules?namespace=legal")["modules"]
+    return w, w.get("/v1/clusters?namespace=legal")["clusters"], w.get("/v1/modules?namespace=legal")["modules"]
+
+
+def test_replaying_the_same_offsets_changes_nothing(worker_factory):
+    w, clusters, modules = after_first_refresh(worker_factory)
     w.produce("interactions", records(interactions("legal", n_legal=4)))  # the same events again
     w.wait_for(lambda: w.metric("uno_events_total", result="duplicate") == 4, 60, "duplicates recognised")
     assert w.get("/v1/clusters?namespace=legal")["clusters"] == clusters
@@ -161,11 +166,7 @@ def test_replaying_the_same_offsets_changes_nothing(worker_factory):
 
 @pytest.mark.xfail(reason=RECOVERY_STALL, strict=False)
 def test_rewinding_the_group_to_replay_the_same_offsets_changes_nothing(worker_factory):
-    w = worker_factory().start()
-    w.produce("interactions", records(interactions("legal", n_legal=4)))
-    w.wait_for(lambda: w.metric("uno_refreshes_total") >= 1, 240, "the first refresh")
-    clusters = w.get("/v1/clusters?namespace=legal")["clusters"]
-    modules = w.get("/v1/modules?namespace=legal")["modules"]
+    w, clusters, modules = after_first_refresh(worker_factory)
     w.stop()
     for role in ("interactions", "refresh"):
         rewind(w.broker, w.app_id, w.topic(role))
