@@ -66,7 +66,7 @@ def main() -> None:
         outcomes[result.outcome] += 1
 
     start = time.perf_counter()
-    for i, (row, vector) in enumerate(zip(picked, vectors)):
+    for i, (row, vector) in enumerate(zip(picked, vectors, strict=True)):
         cid = clusterer.learn_vector(vector, timestamp=float(i), feedback=True).cluster_id
         for old in list(pending):  # fold logs pending on merged ids into their survivor
             if clusterer.resolve(old) != old:

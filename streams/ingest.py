@@ -37,7 +37,6 @@ from uno_models import (
     ClustererState,
     ContractError,
     Feedback,
-    FeedbackEvent,
     InteractionEvent,
     LogRecord,
     Provenance,

@@ -41,7 +41,7 @@ def ensure_topics(settings: Settings, bootstrap: str, timeout: float = 30.0) -> 
     ]
     if not new:
         return []
-    for name, future in admin.create_topics(new).items():
+    for future in admin.create_topics(new).values():
         try:
             future.result(timeout=timeout)
         except Exception as exc:  # created concurrently by another worker: fine

@@ -35,7 +35,7 @@ def embedder():
 def legal_logs(embedder):
     clusterer = OnlineClusterer(namespace="legal", embedder_id=embedder.id, join_floor=1.5)
     logs = []
-    for i, (query, vector) in enumerate(zip(QUERIES, embedder.embed(QUERIES))):
+    for i, (query, vector) in enumerate(zip(QUERIES, embedder.embed(QUERIES), strict=True)):
         clusterer.learn_vector(vector, timestamp=float(i), feedback=True)
         kind, text = FEEDBACK[i]
         logs.append(LogRecord(event_id=f"e{i}", namespace="legal", timestamp=float(i), user_id=f"u{i % 3}",
