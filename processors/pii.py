@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+import msgspec
+
 from uno_models import Feedback, LogRecord
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -53,14 +55,14 @@ def redact(text: str) -> str:
     return _PHONE.sub("[PHONE]", text)
 
 
+def redact_feedback(fb: Feedback, limit: int | None = None) -> Feedback:
+    """The feedback with its text (cut to ``limit`` characters, if given) redacted."""
+    if fb.text is None:
+        return fb
+    return msgspec.structs.replace(fb, text=redact(fb.text[:limit]))
+
+
 def redact_log(log: LogRecord) -> LogRecord:
     """A copy of the log with query, response and feedback texts redacted."""
-    feedback = [fb if fb.text is None else _with_text(fb, redact(fb.text)) for fb in log.feedback]
-    return LogRecord(event_id=log.event_id, namespace=log.namespace, timestamp=log.timestamp, user_id=log.user_id,
-                     query=redact(log.query), response=redact(log.response), feedback=feedback,
-                     satisfaction=log.satisfaction, provenance=log.provenance)  # fmt: skip
-
-
-def _with_text(fb: Feedback, text: str) -> Feedback:
-    return Feedback(kind=fb.kind, value=fb.value, scale=fb.scale, scale_min=fb.scale_min, text=text,
-                    timestamp=fb.timestamp, user_id=fb.user_id)  # fmt: skip
+    return msgspec.structs.replace(log, query=redact(log.query), response=redact(log.response),
+                                   feedback=[redact_feedback(fb) for fb in log.feedback])  # fmt: skip

@@ -29,7 +29,7 @@ from river import drift
 
 from processors.clustering import OnlineClusterer
 from processors.embedders import Embedder
-from processors.pii import redact
+from processors.pii import redact, redact_feedback
 from streams.metrics import Metrics
 from streams.state import TypedTable, key
 from uno_models import (
@@ -131,7 +131,7 @@ class Ingest:
         stored = self.logs.get(key(ns, "l", fe.event_id))
         if stored is not None:
             log = stored.log
-            fb = _redacted(fe.to_feedback())
+            fb = redact_feedback(fe.to_feedback(), self.settings.max_log_chars)
             stored = msgspec.structs.replace(stored, log=msgspec.structs.replace(
                 log, feedback=[*log.feedback, fb][-64:], satisfaction=satisfaction([*log.feedback, fb])))  # fmt: skip
             if stored.cluster_id < 0:
@@ -355,7 +355,7 @@ class Ingest:
 
     def _log_record(self, event: InteractionEvent, feedback: list[Feedback], source: Source) -> LogRecord:
         limit = self.settings.max_log_chars
-        redacted = [_redacted(fb, limit) for fb in feedback]
+        redacted = [redact_feedback(fb, limit) for fb in feedback]
         return LogRecord(event_id=event.event_id, namespace=event.namespace, timestamp=event.timestamp,
                          user_id=event.user_id, query=redact(event.user_query[:limit]),
                          response=redact(event.response[:limit]), feedback=redacted[-64:],
@@ -389,12 +389,6 @@ def dlq_reason(err: ContractError) -> str:
     if "length <=" in err.reason:
         return "too_large"
     return "invalid"
-
-
-def _redacted(fb: Feedback, limit: int = 2_000) -> Feedback:
-    if fb.text is None:
-        return fb
-    return msgspec.structs.replace(fb, text=redact(fb.text[:limit]))
 
 
 def tick_bytes(namespace: str, at: float) -> bytes:
