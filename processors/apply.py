@@ -19,7 +19,7 @@ Messages = list[dict[str, str]]
 
 def _with_system(messages: Sequence[dict], text: str) -> Messages:
     out = [dict(m) for m in messages]
-    if out and out[0].get("role") == "system":
+    if out and out[0].get("role") == "system" and isinstance(out[0].get("content"), str):
         out[0]["content"] = f"{out[0]['content']}\n\n{text}"
     else:
         out.insert(0, {"role": "system", "content": text})

@@ -14,6 +14,7 @@ held-out log when the win-rate gate is on.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from processors.noise import NoiseFilter
 from processors.pairs import PairBuilder
 from processors.pii import redact_log
 from processors.store import ModuleStore, PublishResult
-from uno_models import ClusterKnowledge, ClusterSnapshot, LogRecord, ModulePublished, PreferencePair
+from uno_models import ClusterKnowledge, ClusterSnapshot, LogRecord, ModuleKind, ModulePublished, PreferencePair, Rule
 
 
 class RefreshResult(NamedTuple):
@@ -87,12 +88,15 @@ class ClusterRefresh:
         if not published:
             return result("no_publishable_rules")
         kind = GapEstimator.kind_for(knowledge.gap_score or 0.0, self.gap_threshold)
+        # "Unchanged" is decided from the cluster's own (changelog-backed) state, not from the store:
+        # a worker that took the partition over with an empty local store must decide the same way.
+        digest = module_digest(kind, rank_rules(published))
+        if knowledge.module_version and knowledge.module_digest == digest:
+            return result("unchanged")
         previous = self.store.get(knowledge.namespace, knowledge.cluster_id)
-        if previous is not None:
+        if previous is not None:  # a rollback publishes versions the cluster's state has not seen
             knowledge = msgspec.structs.replace(knowledge, module_version=max(knowledge.module_version,
                                                                               previous.version))  # fmt: skip
-            if previous.kind is kind and [r.text for r in previous.rules] == [r.text for r in rank_rules(published)]:
-                return result("unchanged")
         module = self.builder.build(knowledge, snapshot, published, kind, now)
         win_rate = None
         if self.verifier is not None and reservoir:
@@ -104,7 +108,7 @@ class ClusterRefresh:
         record = ModulePublished(module=module, centroid=list(snapshot.query_centroid), published_at=now,
                                  oldest_event_at=oldest)  # fmt: skip
         publish = self.store.publish(record)
-        knowledge = msgspec.structs.replace(knowledge, module_version=publish.version)
+        knowledge = msgspec.structs.replace(knowledge, module_version=publish.version, module_digest=digest)
         return result("published", record, publish, win_rate)
 
     def _prior_is_stale(self, knowledge: ClusterKnowledge, snapshot: ClusterSnapshot) -> bool:
@@ -129,3 +133,8 @@ def _reset_novelty(knowledge: ClusterKnowledge) -> ClusterKnowledge:
     for rule in knowledge.rules:
         rule.novelty = None
     return knowledge
+
+
+def module_digest(kind: ModuleKind, rules: Sequence[Rule]) -> str:
+    text = "\n".join([kind.value, *(rule.text for rule in rules)])
+    return hashlib.sha1(text.encode()).hexdigest()

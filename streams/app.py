@@ -24,14 +24,15 @@ from processors.llm import ChatLLM, UsageLedger
 from processors.noise import NoiseFilter
 from processors.pairs import PairBuilder
 from processors.refresh import ClusterRefresh
+from processors.retrieve import Retriever
 from processors.store import ModuleStore
+from streams.api import Api, web_options
 from streams.endpoints import Endpoints
 from streams.ingest import Ingest, Source, Tables, tick_bytes
 from streams.metrics import Metrics
 from streams.refresher import Refresher
 from streams.state import TypedTable
 from streams.topics import topic_specs
-from streams.views import register_views
 from uno_models import Settings
 from uno_models.stream import NamespaceMeta
 
@@ -93,6 +94,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
         producer_max_request_size=4_000_000,
         web_port=s.web_port,
         web_host=s.api_host,
+        web_application_options=web_options(s),  # body size limit, JSON errors, bearer-token auth
         autodiscover=False,
     )
     specs = topic_specs(s)
@@ -101,13 +103,20 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
         return app.topic(specs[role].name, key_serializer="raw", value_serializer="raw", internal=False)
 
     def table(name: str) -> faust.Table:
-        return app.Table(name, default=None, partitions=s.topic_partitions,
+        # value_type=bytes matters as much as the schema: changelog recovery decodes with serializers
+        # derived from the table's key/value types (json unless bytes), not the schema's; one value
+        # that fails to decode there stops recovery for good.
+        return app.Table(name, default=None, partitions=s.topic_partitions, key_type=str, value_type=bytes,
                          schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="raw"))  # fmt: skip
 
-    outputs = {role: topic(role) for role in ("dlq", "refresh", "modules", "pairs", "ticks")}
+    outputs = {role: topic(role) for role in ("interactions", "feedback", "dlq", "refresh", "modules", "pairs", "ticks")}
 
     async def send(role: str, key: str, value: bytes, partition: int | None = None) -> None:
         await outputs[role].send(key=key.encode(), value=value, partition=partition)
+
+    async def deliver(role: str, key: str, value: bytes) -> None:
+        """Send and wait for the broker's acknowledgement: the API answers only once a record is durable."""
+        await (await outputs[role].send(key=key.encode(), value=value))
 
     tables = Tables(namespaces=table("namespaces"), clusters=table("clusters"), logs=table("logs"),
                     work=table("work"), seen=table("seen"), orphans=table("orphans"))  # fmt: skip
@@ -162,5 +171,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
             if end is not None:
                 metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, end - 1 - (last if last is not None else -1)))
 
-    register_views(app, metrics, store, s, send, ingest.describe)
+    api = Api(s, metrics, store, Retriever(embedder, store, s.out_of_range_similarity), deliver, ingest.describe,
+              upstream_base_url=endpoints.llm_base_url, topics={role: spec.name for role, spec in specs.items()})  # fmt: skip
+    app.web.web_app.router.add_routes(api.routes())
     return Worker(app=app, settings=s, metrics=metrics, store=store, ingest=ingest, refresher=refresher)

@@ -127,8 +127,17 @@ def dev_status() -> None:
 
 
 @app.command()
+def serve(loglevel: Annotated[str, typer.Option(help="log level")] = "info") -> None:
+    """Run the serving API (retrieve, chat proxy, feedback, modules) in a worker process, on UNO_WEB_PORT.
+
+    The API is served by the worker because, with Qdrant local mode, one process owns the store."""
+    worker(loglevel)
+
+
+@app.command()
 def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") -> None:
-    """Run a worker against the configured broker (or the local stack): ingest, refresh, publish."""
+    """Run a worker against the configured broker (or the local stack): ingest, refresh, publish, and
+    the HTTP API (the same process as `uno serve`)."""
     from streams.endpoints import EndpointError
     from streams.worker import run_worker
 

@@ -50,6 +50,15 @@ class Metrics:
         self.feedback_expired = Counter("uno_feedback_expired_total", "Late feedback dropped: its interaction "
                                         "never arrived within the TTL", registry=r)  # fmt: skip
 
+        self.retrieve_seconds = Histogram("uno_retrieve_seconds", "Module retrieval latency (embed + search)",
+                                          buckets=LATENCY, registry=r)  # fmt: skip
+        self.retrievals = Counter("uno_retrievals_total", "Retrievals, by result (hit, out_of_range, no_modules)",
+                                  ["result"], registry=r)  # fmt: skip
+        self.proxy_seconds = Histogram("uno_proxy_seconds", "Chat proxy latency, by stage (retrieve, upstream, "
+                                       "emit, total)", ["stage"], buckets=LATENCY, registry=r)  # fmt: skip
+        self.upstream_errors = Counter("uno_upstream_errors_total", "Chat proxy upstream failures, by reason",
+                                       ["reason"], registry=r)  # fmt: skip
+
     def observe_llm(self, rec: CallRecord) -> None:
         """`UsageLedger` observer: every LLM request becomes metrics."""
         self.llm_requests.labels(rec.purpose, rec.outcome).inc()

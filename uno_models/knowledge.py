@@ -137,6 +137,7 @@ class ClusterKnowledge(msgspec.Struct, kw_only=True, omit_defaults=True):
     priors: Annotated[list[RuleText], Meta(max_length=16)] = []
     prior_centroid: Annotated[list[float], Meta(max_length=8_192)] = []
     module_version: Count = 0
+    module_digest: str = ""  # kind + ranked rule texts of the last module this cluster published
     refreshes: Count = 0
 
     @property

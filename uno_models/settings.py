@@ -25,7 +25,7 @@ PositiveInt = Annotated[int, Meta(ge=1)]
 Seconds = Annotated[float, Meta(gt=0)]
 Share = Annotated[float, Meta(ge=0.0, le=1.0)]
 
-SECRET_FIELDS = frozenset({"llm_api_key", "embed_api_key", "qdrant_api_key", "api_token"})
+SECRET_FIELDS = frozenset({"llm_api_key", "embed_api_key", "qdrant_api_key", "api_token", "upstream_api_key"})
 
 
 class SettingsError(ValueError):
@@ -73,7 +73,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_clusters: PositiveInt = 256  # per namespace
     cluster_idle_ttl_s: Annotated[float, Meta(ge=0)] = 0.0  # retire clusters idle this long (0 = never)
     tick_interval_s: Seconds = 5.0  # how often age triggers and TTLs are evaluated
-    web_port: Annotated[int, Meta(ge=0, le=65535)] = 6066  # worker /metrics and /healthz
+    web_port: Annotated[int, Meta(ge=0, le=65535)] = 6066  # the worker's HTTP API, /metrics and /healthz
 
     # --- refresh policy and the method's thresholds
     refresh_min_logs: PositiveInt = 16  # N new feedback-bearing logs
@@ -87,9 +87,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     out_of_range_similarity: Share = 0.35  # retrieval guard (cosine)
 
     # --- serving
-    api_host: str = "127.0.0.1"
-    api_port: Annotated[int, Meta(ge=0, le=65535)] = 8787
-    api_token: str = ""
+    api_host: str = "127.0.0.1"  # the address the HTTP API binds (0.0.0.0 in a container)
+    api_token: str = ""  # bearer token; when set, state-changing routes require it
+    api_auth_reads: bool = False  # also require the token for reads (retrieve, modules, metrics)
+    api_max_body_bytes: Annotated[int, Meta(ge=1_024, le=64_000_000)] = 1_000_000  # larger bodies get 413
+    api_max_tokens: PositiveInt = 1_024  # cap on a proxied completion's max_tokens (cost control)
+    upstream_base_url: str = ""  # the OpenAI-compatible model the proxy answers with; "" = the LLM endpoint
+    upstream_model: str = ""  # "" = the request's model (or the module's adapter when it has one)
+    upstream_api_key: str = ""
+    reflective_mode: Literal["reflect", "selfcheck"] = "reflect"  # 3 calls (draft, critique, revise) or 1
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.public().items())

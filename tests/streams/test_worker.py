@@ -8,8 +8,7 @@ import time
 
 import msgspec
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer, TopicPartition
 
 from tests.streams.conftest import read_topic
 from tests.streams.sample import interactions
@@ -17,11 +16,6 @@ from uno_models import ModulePublished, decode
 from uno_models.stream import DeadLetter
 
 pytestmark = pytest.mark.infra
-
-RECOVERY_STALL = ("noida-db 0.2.3: after the worker restarts, Faust's changelog recovery waits for records the "
-                  "broker reports (highwater) but never returns on fetch; a minimal Faust app with the same tables "
-                  "recovers, so the trigger is still unknown (see the issue's closing note)")
-
 
 def records(events: list[dict]) -> list[tuple[bytes, bytes]]:
     return [(e["namespace"].encode(), json.dumps(e).encode()) for e in events]
@@ -32,11 +26,23 @@ def published(worker, namespace: str | None = None) -> list[ModulePublished]:
     return [r for r in out if namespace is None or r.module.namespace == namespace]
 
 
-def rewind(broker: str, group: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": broker})
-    partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
-    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p, 0) for p in partitions])
-    admin.alter_consumer_group_offsets([request])[group].result(timeout=15)
+def rewind(worker, roles: list[str]) -> None:
+    """Move the stopped worker's committed offsets back to 0. The group still lists the worker as a
+    static member (its partitions wait for it), so the broker refuses an admin offset change with
+    UNKNOWN_MEMBER_ID; a consumer joining under the same static id takes its place and commits."""
+    topics = [worker.topic(r) for r in roles]
+    consumer = Consumer({"bootstrap.servers": worker.broker, "group.id": worker.app_id,
+                         "group.instance.id": worker.env["UNO_WORKER_ID"], "enable.auto.commit": False,
+                         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000})  # fmt: skip
+    assigned: list[TopicPartition] = []
+    consumer.subscribe(topics, on_assign=lambda _c, partitions: assigned.extend(partitions))
+    deadline = time.monotonic() + 30
+    while not assigned and time.monotonic() < deadline:
+        consumer.poll(0.5)
+    assert assigned, "the rewinding consumer was not assigned the worker's partitions"
+    done = consumer.commit(offsets=[TopicPartition(tp.topic, tp.partition, 0) for tp in assigned], asynchronous=False)
+    consumer.close()
+    assert all(tp.error is None for tp in done), done
 
 
 def logs_in_clusters(worker, namespace: str) -> int:
@@ -118,7 +124,6 @@ def test_namespaces_never_touch_each_other(worker_factory):
         assert rule_events and all(u.startswith("u") for r in m["rules"] for u in r["user_support"])
 
 
-@pytest.mark.xfail(reason=RECOVERY_STALL, strict=False)
 def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(worker_factory):
     events = interactions("legal", n_legal=8, n_cooking=8)
     # A finer clustering than the other tests' (one cluster per namespace), so ids have something to prove.
@@ -132,10 +137,6 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
     w = worker_factory("killed", ward_scale=0.25).start()
     w.produce("interactions", records(events[:8]))
     w.wait_for(lambda: logs_in_clusters(w, "legal") == 8, 120, "the first half")
-    # SIGKILL once the changelog writes of the first half are on the broker (the commit interval is
-    # 2.8 s): noida-db 0.2.3 leaves a changelog that was being written at the instant of a SIGKILL
-    # unreadable (recovery then waits for records the broker counts but never returns).
-    time.sleep(6)
     w.stop(signal.SIGKILL)
     w.produce("interactions", records(events[8:]))
     w.start()  # same static member id: it takes its partitions back and recovers the tables
@@ -164,12 +165,10 @@ def test_replaying_the_same_offsets_changes_nothing(worker_factory):
     assert w.metric("uno_refresh_requests_total") == 1
 
 
-@pytest.mark.xfail(reason=RECOVERY_STALL, strict=False)
 def test_rewinding_the_group_to_replay_the_same_offsets_changes_nothing(worker_factory):
     w, clusters, modules = after_first_refresh(worker_factory)
     w.stop()
-    for role in ("interactions", "refresh"):
-        rewind(w.broker, w.app_id, w.topic(role))
+    rewind(w, ["interactions", "refresh"])
     w.start()
     w.wait_for(lambda: w.metric("uno_events_total", result="duplicate") == 4, 90, "the rewound offsets re-read")
     w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="replayed") >= 1, 60, "the refresh replay skipped")
@@ -186,27 +185,34 @@ def latest_modules(worker) -> dict[str, tuple]:
     return {k: (r.module.version, r.module.kind.value, [x.text for x in r.module.rules]) for k, r in latest.items()}
 
 
-@pytest.mark.xfail(reason=RECOVERY_STALL, strict=False)
+@pytest.mark.timeout(900)
 def test_two_workers_then_one_moves_to_another_machine_publish_what_one_worker_publishes(worker_factory):
     events = interactions("legal", n_legal=8) + interactions("kitchen", prefix="k", n_legal=0, n_cooking=8)
+    first_half, second_half = events[:4] + events[8:12], events[4:8] + events[12:]
+    # Both runs get the events in the same two batches, so their refreshes see the same logs.
     single = worker_factory("single", app_id="single-app", prefix="single.").start()
-    single.produce("interactions", records(events))
-    single.wait_for(lambda: single.metric("uno_refreshes_total") >= 4, 480, "the single worker's 4 refreshes")
+    single.produce("interactions", records(first_half))
+    single.wait_for(lambda: single.metric("uno_refreshes_total") >= 2, 300, "the single worker's first refreshes")
+    single.produce("interactions", records(second_half))
+    single.wait_for(lambda: single.metric("uno_refreshes_total") >= 4, 300, "the single worker's 4 refreshes")
     expected = latest_modules(single)
     single.stop()
 
     first, second = worker_factory("w1").start(), worker_factory("w2").start()
-    first.produce("interactions", records(events[:4] + events[8:12]))
+    first.produce("interactions", records(first_half))
     first.wait_for(lambda: first.metric("uno_refreshes_total") + second.metric("uno_refreshes_total") >= 2, 300,
                    "the first refreshes, split over two workers")  # fmt: skip
     second.stop()
     # The second worker's member id, on a new machine (empty data dir): it takes over the same
     # partitions and must continue from the changelog topics alone.
     moved = worker_factory("w2-elsewhere", worker_id=second.env["UNO_WORKER_ID"]).start()
-    first.produce("interactions", records(events[4:8] + events[12:]))
+    first.produce("interactions", records(second_half))
     first.wait_for(lambda: first.metric("uno_refreshes_total") + moved.metric("uno_refreshes_total") >= 2, 120,
                    "the remaining refreshes")  # fmt: skip
-    first.wait_for(lambda: latest_modules(first) == expected, 120, "the same modules as one worker")
+    deadline = time.monotonic() + 120
+    while latest_modules(first) != expected and time.monotonic() < deadline:
+        time.sleep(1)
+    assert latest_modules(first) == expected  # the same modules as one worker
 
 
 def test_end_to_end_on_the_tansu_broker_too(worker_factory, tansu_broker):
