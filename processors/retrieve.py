@@ -22,7 +22,7 @@ class Retrieval(NamedTuple):
 
 
 class Retriever:
-    def __init__(self, embedder: Embedder, store: ModuleStore, min_similarity: float = 0.35):
+    def __init__(self, embedder: Embedder, store: ModuleStore, min_similarity: float = 0.6):
         if embedder.id != store.embedder_id:
             raise ValueError(f"embedder {embedder.id!r} does not match the store's {store.embedder_id!r}")
         self.embedder = embedder

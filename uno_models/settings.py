@@ -84,7 +84,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     min_support: PositiveInt = 3  # logs behind a rule before it is published
     min_users: PositiveInt = 2  # distinct users behind a rule
     max_user_share: Share = 0.5  # no single user supplies more than this share of support
-    out_of_range_similarity: Share = 0.35  # retrieval guard (cosine)
+    out_of_range_similarity: Share = 0.6  # retrieval guard (cosine); measured: python -m bench.out_of_range
 
     # --- serving
     api_host: str = "127.0.0.1"  # the address the HTTP API binds (0.0.0.0 in a container)

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, settings
 
 from streams.api import openapi
 from streams.client import UnoClient, UnoError
-from tests.streams.conftest import WorkerProc, read_topic
+from streams.localproc import WorkerProc
+from tests.streams.conftest import TEST_SETTINGS, read_topic
 from tests.streams.sample import LEGAL, interactions
-from uno_models import FeedbackEvent, InteractionEvent, decode
+from uno_models import FeedbackEvent, InteractionEvent, Settings, decode
 
 pytestmark = pytest.mark.infra
 
@@ -29,7 +30,7 @@ def api(tmp_path_factory, broker, llm_base_url):
     """One worker with a published module for namespace "legal", the API token set."""
     unique = uuid.uuid4().hex[:10]
     w = WorkerProc(tmp_path_factory.mktemp("api"), broker, llm_base_url, f"api-{unique}", f"api{unique}.",
-                   f"api-{unique}", api_token=TOKEN, api_max_tokens=8, api_max_body_bytes=65_536)  # fmt: skip
+                   f"api-{unique}", **TEST_SETTINGS, api_token=TOKEN, api_max_tokens=8, api_max_body_bytes=65_536)  # fmt: skip
     w.start()
     w.produce("interactions", [(b"legal", json.dumps(e).encode()) for e in interactions("legal", n_legal=8)])
     w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 300, "a published module")
@@ -90,7 +91,7 @@ def test_out_of_range_queries_get_no_module(api):
     found = client(api).retrieve("Write a haiku about autumn leaves falling on a quiet pond.")
     assert found.module is None and found.reason == "out_of_range" and found.candidates == []
     hit = client(api).retrieve(LEGAL[2])
-    assert hit.reason == "hit" and hit.module is not None and hit.similarity >= 0.35
+    assert hit.reason == "hit" and hit.module is not None and hit.similarity >= Settings().out_of_range_similarity
 
 
 def test_state_changing_routes_need_the_token_and_bodies_have_a_size_limit(api):

@@ -1,0 +1,119 @@
+"""Serving latency: retrieval p50/p99 with 1k and 10k modules, and the chat proxy's overhead.
+
+    python -m bench.serving [--queries 200] [--proxy-requests 20] [--no-proxy]
+
+Retrieval: modules are published into a Qdrant local-mode store (as the worker's) at the centroids
+of random groups of real replay queries plus noise; then held-out real queries are retrieved with
+USE-m3 (embed + search, what `/v1/retrieve` does). The baseline in the same run is the embedder
+alone on the same queries, so `search_share` = (retrieve - embed) / retrieve.
+
+Proxy overhead: the local stack (broker, llama.cpp SmolLM2) and a real worker process; the same
+chat request (max_tokens 16, temperature 0) is sent alternately straight to the LLM server and
+through the proxy (`/v1/chat/completions`: retrieval, upstream call, interaction event to Kafka,
+acknowledged). Overhead = proxy p50 - direct p50 over the same number of interleaved requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import QUERY_CHARS, emit, load_replay
+from processors.embedders.usem3 import USEm3Embedder
+from processors.retrieve import Retriever
+from processors.store import ModuleStore
+from uno_models import ExperienceModule, ModuleKind, ModulePublished
+
+
+def percentiles(samples: list[float]) -> dict:
+    ms = np.asarray(samples) * 1e3
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+
+
+def retrieval(rows: list[dict], embedder: USEm3Embedder, n_modules: int, queries: list[str]) -> dict:
+    rng = np.random.default_rng(n_modules)
+    base = embedder.embed([r["query"][:QUERY_CHARS] for r in rows])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ModuleStore(embedder.id, embedder.dim, path=tmp)
+        start = time.perf_counter()
+        for i in range(n_modules):
+            centroid = base[rng.choice(len(base), 5)].mean(axis=0) + rng.normal(0, 0.02, embedder.dim)
+            module = ExperienceModule(namespace="bench", cluster_id=i, version=1, kind=ModuleKind.PRIMARY,
+                                      gap_score=0.5, guidance="- a rule", embedder_id=embedder.id, created_at=0)  # fmt: skip
+            store.publish(ModulePublished(module=module, centroid=centroid.tolist(), published_at=0))
+        publish_s = time.perf_counter() - start
+        retriever = Retriever(embedder, store)
+        retriever.retrieve("bench", queries[0])  # warm-up
+        embed, total = [], []
+        for q in queries:
+            t0 = time.perf_counter()
+            embedder.embed([q])
+            t1 = time.perf_counter()
+            retriever.retrieve("bench", q)
+            t2 = time.perf_counter()
+            embed.append(t1 - t0)
+            total.append(t2 - t1)
+        store.close()
+    return {"modules": n_modules, "retrieve": percentiles(total), "embed_only": percentiles(embed),
+            "search_share_p50": round(1 - np.median(embed) / np.median(total), 3),
+            "publish_ms_per_module": round(publish_s / n_modules * 1e3, 3)}  # fmt: skip
+
+
+def proxy_overhead(requests: int) -> dict:
+    import openai
+
+    from streams.launcher import LocalStack
+    from streams.localproc import WorkerProc
+
+    stack = LocalStack(Path(".uno"))
+    services = stack.up()
+    tag = uuid.uuid4().hex[:8]
+    worker = WorkerProc(Path(tempfile.mkdtemp(prefix="uno-bench-")), services["broker"].address, services["llm"].url,
+                        f"bench-{tag}", f"bench{tag}.", f"bench-{tag}", topic_partitions=1).start()  # fmt: skip
+    try:
+        direct = openai.OpenAI(base_url=services["llm"].url, api_key="none")
+        proxied = openai.OpenAI(base_url=f"http://127.0.0.1:{worker.port}/v1", api_key="none")
+        request = {"model": "smollm2-135m-instruct", "max_tokens": 16, "temperature": 0,
+                   "messages": [{"role": "user", "content": "Is a verbal contract legally binding?"}]}  # fmt: skip
+        samples: dict[str, list[float]] = {"direct": [], "proxy": []}
+        for i in range(requests + 1):
+            for name, client in (("direct", direct), ("proxy", proxied)):
+                t0 = time.perf_counter()
+                client.chat.completions.create(**request)
+                if i:  # the first round warms both paths up
+                    samples[name].append(time.perf_counter() - t0)
+        stages = {s: worker.metric("uno_proxy_seconds_sum", stage=s) / max(1, worker.metric("uno_proxy_seconds_count", stage=s))
+                  for s in ("retrieve", "upstream", "emit")}  # fmt: skip
+    finally:
+        worker.stop()
+    d, p = percentiles(samples["direct"]), percentiles(samples["proxy"])
+    return {"requests": requests, "direct": d, "proxy": p, "overhead_p50_ms": round(p["p50_ms"] - d["p50_ms"], 2),
+            "ratio_p50": round(p["p50_ms"] / d["p50_ms"], 3),
+            "worker_stage_mean_ms": {k: round(v * 1e3, 2) for k, v in stages.items()}}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--proxy-requests", type=int, default=20)
+    parser.add_argument("--no-proxy", action="store_true", help="skip the proxy part (needs the local stack)")
+    args = parser.parse_args()
+    rows = load_replay()
+    rng = np.random.default_rng(0)
+    held = [rows[i]["query"][:QUERY_CHARS] for i in rng.choice(len(rows), args.queries)]
+    embedder = USEm3Embedder()
+    out = {"benchmark": "serving", "retrieval": [retrieval(rows, embedder, n, held) for n in (1_000, 10_000)]}
+    r1k, r10k = out["retrieval"]
+    out["retrieve_p50_ratio_10k_vs_1k"] = round(r10k["retrieve"]["p50_ms"] / r1k["retrieve"]["p50_ms"], 3)
+    if not args.no_proxy:
+        out["proxy"] = proxy_overhead(args.proxy_requests)
+    emit(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""A worker as a child process (`uno worker`), with its own data dir, group and topic prefix.
+
+Used by the tests, the benchmarks and the demo to start a real worker and wait on what it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.launcher import free_port
+from streams.replay import make_producer
+
+
+class WorkerProc:
+    """One `uno worker` subprocess; ``settings`` become ``UNO_*`` environment variables."""
+
+    def __init__(self, root: Path, broker: str, llm_url: str, app_id: str, prefix: str, worker_id: str, **settings):
+        self.root = root
+        self.broker = broker
+        self.app_id = app_id
+        self.prefix = prefix
+        self.port = free_port()
+        self.env = {**os.environ, "UNO_BROKER_URL": broker, "UNO_LLM_BASE_URL": llm_url, "UNO_DATA_DIR": str(root),
+                    "UNO_APP_ID": app_id, "UNO_WORKER_ID": worker_id, "UNO_TOPIC_PREFIX": prefix,
+                    "UNO_WEB_PORT": str(self.port)}  # fmt: skip
+        self.env.update({f"UNO_{k.upper()}": str(v) for k, v in settings.items()})
+        self.proc: subprocess.Popen | None = None
+        self.log_path = root / f"worker-{self.port}.log"
+
+    def start(self, timeout: float = 90.0) -> WorkerProc:
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT, cwd=self.root)  # fmt: skip
+        self.wait_for(lambda: b"[^Worker]: Ready" in self.log_path.read_bytes(), timeout, "worker ready")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as resp:
+            return json.load(resp)
+
+    def metric(self, name: str, **labels) -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+        return total
+
+    def wait_for(self, predicate, timeout: float = 120.0, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"worker exited ({self.proc.returncode}):\n{self.tail()}")
+            try:
+                if predicate():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def topic(self, role: str) -> str:
+        return self.prefix + {"refresh": "cluster-refresh", "pairs": "preference-pairs"}.get(role, role)
+
+    def produce(self, role: str, records: list[tuple[bytes | None, bytes]]) -> None:
+        producer = make_producer(self.broker)
+        for key, value in records:
+            producer.produce(self.topic(role), key=key, value=value)
+        assert producer.flush(30) == 0
