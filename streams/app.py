@@ -13,6 +13,8 @@ import hashlib
 import logging
 import socket
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from streams.metrics import Metrics
 from streams.refresher import Refresher
 from streams.state import TypedTable
 from streams.topics import topic_specs
-from uno_models import Settings
+from uno_models import ModulePublished, Settings
 from uno_models.stream import NamespaceMeta
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,31 @@ class Worker:
     refresher: Refresher
 
 
-def open_store(settings: Settings, embedder: Embedder) -> ModuleStore:
+def open_store(settings: Settings, embedder_id: str, dim: int) -> ModuleStore:
     path = None if settings.qdrant_url else str(Path(settings.data_dir) / "qdrant")
-    return ModuleStore(embedder.id, embedder.dim, path=path, url=settings.qdrant_url or None,
+    return ModuleStore(embedder_id, dim, path=path, url=settings.qdrant_url or None,
                        api_key=settings.qdrant_api_key or None, collection=settings.qdrant_collection)  # fmt: skip
+
+
+def rebuild_store(settings: Settings, records: Iterable[ModulePublished],
+                  on_record: Callable[[], None] = lambda: None) -> Counter:  # fmt: skip
+    """Publish every record of the modules topic into the store again, oldest version first.
+
+    The compacted modules topic is the source of truth; publishing is idempotent (a version the
+    store has is skipped), so this restores a lost or stale store and is safe to repeat."""
+    outcomes: Counter = Counter()
+    stores: dict[tuple[str, int], ModuleStore] = {}
+    try:
+        for record in sorted(records, key=lambda r: (r.module.namespace, r.module.cluster_id, r.module.version)):
+            space = (record.module.embedder_id, len(record.centroid))
+            if space not in stores:
+                stores[space] = open_store(settings, *space)
+            outcomes["restored" if stores[space].publish(record).published else "already present"] += 1
+            on_record()
+    finally:
+        for store in stores.values():
+            store.close()
+    return outcomes
 
 
 def worker_identity(settings: Settings) -> str:
@@ -68,7 +91,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     s = settings
     metrics = Metrics()
     embedder = embedder or make_embedder(s)
-    store = open_store(s, embedder)
+    store = open_store(s, embedder.id, embedder.dim)
     llm = ChatLLM(endpoints.llm_base_url, s.llm_model, api_key=s.llm_api_key, json_mode=s.llm_json_mode,
                   timeout_s=s.llm_timeout_s, max_retries=s.llm_max_retries,
                   ledger=UsageLedger(metrics.observe_llm))  # fmt: skip

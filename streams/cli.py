@@ -288,6 +288,46 @@ def modules_rollback(namespace: str, cluster: int, version: int) -> None:
     console.print(f"{namespace}/{cluster}: version {version} restored as version {module['version']}")
 
 
+@modules_cli.command("rebuild")
+def modules_rebuild() -> None:
+    """Restore the module store from the compacted modules topic (the source of truth).
+
+    With Qdrant local mode, stop the worker first: it owns the store. Idempotent: versions the store
+    already has are skipped."""
+    import msgspec
+    from rich.progress import Progress
+
+    from streams.app import rebuild_store
+    from streams.endpoints import EndpointError, resolve_endpoints
+    from streams.replay import read_all
+    from streams.topics import topic_specs
+    from uno_models import ModulePublished, decode
+
+    settings = _settings()
+    try:
+        broker = resolve_endpoints(settings).broker
+    except EndpointError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    topic = topic_specs(settings)["modules"].name
+    raw = read_all(broker, topic, timeout=120)
+    records = []
+    for _key, value, partition, offset in raw:
+        try:
+            records.append(decode(value, ModulePublished))
+        except (msgspec.DecodeError, ValueError) as exc:
+            err.print(f"[yellow]skipped {topic}[{partition}]@{offset}: {exc}[/]")
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"{topic} -> store", total=len(records))
+            outcomes = rebuild_store(settings, records, on_record=lambda: progress.advance(task))
+    except RuntimeError as exc:  # Qdrant local mode: the path is open in another process
+        err.print(f"[red]cannot open the store: {exc}\nStop the worker that owns it (Qdrant local mode), then retry.[/]")
+        raise typer.Exit(2) from None
+    console.print(f"{len(records)} records from {topic}: " +
+                  ", ".join(f"{n} {reason}" for reason, n in sorted(outcomes.items())) if records else "nothing to rebuild")  # fmt: skip
+
+
 @pairs_cli.command("export")
 def pairs_export(
     out: Annotated[Path, typer.Argument(help="JSONL file to write ('-' for stdout)")],

@@ -162,10 +162,15 @@ class Ingest:
             self._drop_cluster(ns, cid)
         if retired:
             self._save(ns, clusterer, changed=())
+        backlog = 0.0
         for cid in clusterer.active_ids:
             work = self.work.get(key(ns, cid))
-            if work and work.pending and now - (work.oldest_pending or now) >= self.settings.refresh_max_age_s:
-                await self._request_refresh(ns, cid, "age", now)
+            if work and work.pending:
+                age = now - (work.oldest_pending or now)
+                backlog = max(backlog, age)
+                if age >= self.settings.refresh_max_age_s:
+                    await self._request_refresh(ns, cid, "age", now)
+        self.metrics.refresh_backlog.labels(ns).set(backlog)
         self._purge(ns, now)
 
     def describe(self, ns: str) -> list[dict]:

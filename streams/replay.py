@@ -99,6 +99,9 @@ def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[tuple[by
                     done.add(msg.partition())
                 continue
             out.append((msg.key(), msg.value(), msg.partition(), msg.offset()))
+        if len(done) < len(metadata.partitions):  # a partial read must not pass for the whole topic
+            raise TimeoutError(f"{topic}: partitions {sorted(set(metadata.partitions) - done)} not read to "
+                               f"their end within {timeout:.0f} s")  # fmt: skip
         return out
     finally:
         consumer.close()

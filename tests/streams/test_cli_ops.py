@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -50,3 +51,13 @@ def test_modules_pairs_and_dlq_commands(worker_factory, tmp_path):
     assert "would re-send 1" in uno(w, "dlq", "replay", "--dry-run").stdout
     assert uno(w, "dlq", "replay").returncode == 0
     w.wait_for(lambda: w.metric("uno_dlq_total", reason="malformed") == 2, 60, "the re-driven record fails again")
+
+    # The store is lost; the compacted modules topic rebuilds it (with the worker stopped: local mode).
+    before = (w.get("/v1/modules?namespace=legal"), w.get(f"/v1/modules/legal/{cluster}"))
+    w.stop()
+    shutil.rmtree(w.root / "qdrant")
+    rebuilt = uno(w, "modules", "rebuild")
+    assert rebuilt.returncode == 0 and "2 restored" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+    assert "2 already present" in uno(w, "modules", "rebuild").stdout  # idempotent
+    w.start()
+    assert (w.get("/v1/modules?namespace=legal"), w.get(f"/v1/modules/legal/{cluster}")) == before
