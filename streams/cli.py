@@ -194,26 +194,59 @@ def replay(
     console.print(f"sent {sent} event(s) to {topic} on {endpoints.broker}")
 
 
+REPLAY_QUERIES = Path(__file__).resolve().parents[2] / "shared/data/uno-replay/queries.jsonl"
+DEMO_SAMPLE = Path(__file__).resolve().parent / "data" / "demo-sample.jsonl"
+
+
 @app.command()
-def demo() -> None:
-    """Run UNO end to end on the embedded default (local broker, local LLM, Qdrant local mode)."""
-    stack = _stack()
-    already_up = {row.name for row in stack.status() if row.healthy}
+def simulate(
+    out: Annotated[Path, typer.Argument(help="JSONL of InteractionEvents to write; the truth goes to OUT.truth.json")],
+    queries: Annotated[Path, typer.Option(help="JSONL with `query` and a topic field")] = REPLAY_QUERIES,
+    topic_field: Annotated[str, typer.Option(help="the field that names a query's topic")] = "dataset",
+    topics: Annotated[Optional[str], typer.Option(help="comma-separated topics (at most 3; default: the first 3)")] = None,
+    per_topic: Annotated[int, typer.Option(help="interactions per topic")] = 20,
+    noisy_share: Annotated[float, typer.Option(help="share of interactions with random or contradictory feedback")] = 0.15,
+    adversarial_events: Annotated[int, typer.Option(help="events of the one adversarial user")] = 10,
+    namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
+) -> None:
+    """Write a SIMULATED interaction + feedback stream from real queries, with its ground truth."""
+    from streams.simulate import load_queries
+    from streams.simulate import simulate as make_stream
+    from streams.simulate import write
+
+    if not queries.exists():
+        err.print(f"[red]{queries} not found; pass --queries[/]")
+        raise typer.Exit(2)
+    by_topic = load_queries(queries, topic_field)
+    chosen = topics.split(",") if topics else sorted(by_topic)[:3]
+    missing = [t for t in chosen if t not in by_topic]
+    if missing:
+        err.print(f"[red]no queries with {topic_field}={missing}; available: {sorted(by_topic)}[/]")
+        raise typer.Exit(2)
     try:
-        services = stack.up(on_progress=console.print)
-        console.print(
-            "\n[bold]The local stack is up.[/] The streaming pipeline (worker, refreshes, serving proxy) is "
-            "not built yet, so this demo stops here. When it lands, this command will:\n"
-            f"  1. replay the bundled simulated sample into {services['broker'].url}\n"
-            "  2. run a worker: ingest -> online clusters -> distill/gap/filter -> modules in Qdrant local mode\n"
-            f"  3. answer two queries through the proxy backed by {services['llm'].url}"
-        )
-    except StackError as exc:
+        events, truth = make_stream(by_topic, namespace=namespace, topics=chosen, per_topic=per_topic,
+                                    noisy_share=noisy_share, adversarial_events=adversarial_events, seed=seed)  # fmt: skip
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    truth_path = write(events, truth, out)
+    console.print(f"{len(events)} simulated events -> {out}; ground truth -> {truth_path}")
+
+
+@app.command()
+def demo(
+    sample: Annotated[Path, typer.Option(help="events to replay (JSONL, with SAMPLE.truth.json beside it)")] = DEMO_SAMPLE,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for refreshes before showing the table")] = 900,
+) -> None:
+    """Run UNO end to end on the embedded default: stack, worker, a simulated sample, modules, two proxied queries."""
+    from streams.demo import run_demo
+
+    try:
+        run_demo(console, _settings().data_path, sample, timeout)
+    except (StackError, AssertionError) as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
-    finally:
-        if not already_up >= set(COMPONENTS):  # stop what this run started, Ctrl-C included
-            stack.down(on_progress=console.print)
 
 
 def _endpoints(settings):
