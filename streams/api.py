@@ -386,23 +386,24 @@ class Api:
             raise ApiError(502, f"upstream model failed: {exc}", "upstream_error") from None
         return revised
 
-    async def _forward(self, payload: dict, headers: dict, event_id: str) -> tuple[web.Response, str]:
+    async def _call_upstream(self, payload: dict):
+        """The upstream completion (or stream); an upstream 4xx keeps its status, anything else is a 502."""
         try:
-            resp = await self.upstream.chat.completions.create(**payload)
+            return await self.upstream.chat.completions.create(**payload)
         except openai.APIStatusError as exc:
-            raise self._upstream_error(exc) from None
+            self.metrics.upstream_errors.labels(f"http_{exc.status_code}").inc()
+            status = exc.status_code if 400 <= exc.status_code < 500 and exc.status_code != 401 else 502
+            raise ApiError(status, f"upstream model: {exc.message}", "upstream_error") from None
         except openai.APIError as exc:
             self.metrics.upstream_errors.labels(type(exc).__name__).inc()
             raise ApiError(502, f"upstream model unreachable: {exc}", "upstream_error") from None
+
+    async def _forward(self, payload: dict, headers: dict, event_id: str) -> tuple[web.Response, str]:
+        resp = await self._call_upstream(payload)
         body = resp.model_dump(exclude_none=True)
         body["id"] = event_id
         answer = resp.choices[0].message.content or "" if resp.choices else ""
         return _json(body, headers=headers), answer
-
-    def _upstream_error(self, exc: openai.APIStatusError) -> ApiError:
-        self.metrics.upstream_errors.labels(f"http_{exc.status_code}").inc()
-        status = exc.status_code if 400 <= exc.status_code < 500 and exc.status_code != 401 else 502
-        return ApiError(status, f"upstream model: {exc.message}", "upstream_error")
 
     async def _open_stream(self, request: web.Request, headers: dict) -> web.StreamResponse:
         out = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -411,13 +412,7 @@ class Api:
 
     async def _stream_upstream(self, request: web.Request, headers: dict, payload: dict,
                                event_id: str) -> tuple[web.StreamResponse, str]:  # fmt: skip
-        try:  # open upstream first: an upstream refusal is still a plain JSON error with its status
-            stream = await self.upstream.chat.completions.create(**payload)
-        except openai.APIStatusError as exc:
-            raise self._upstream_error(exc) from None
-        except openai.APIError as exc:
-            self.metrics.upstream_errors.labels(type(exc).__name__).inc()
-            raise ApiError(502, f"upstream model unreachable: {exc}", "upstream_error") from None
+        stream = await self._call_upstream(payload)  # before the 200: a refusal is still a plain JSON error
         out = await self._open_stream(request, headers)
         parts: list[str] = []
         try:
