@@ -101,7 +101,7 @@ def _ask(console: Console, w: WorkerProc, truth: dict) -> None:
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{w.port}/v1", api_key="none")
     namespace = truth["topics"][0]["namespace"]
     in_range = next((q for t in truth["topics"] for q in t["held_out_queries"]
-                     if w_retrieve(w, namespace, q) == "hit"), truth["topics"][0]["held_out_queries"][0])  # fmt: skip
+                     if _retrieval_reason(w, namespace, q) == "hit"), truth["topics"][0]["held_out_queries"][0])  # fmt: skip
     for label, query in (("a new query of a known topic", in_range), ("an unrelated query", truth["out_of_range_query"])):
         raw = client.chat.completions.with_raw_response.create(
             model="smollm2-135m-instruct", messages=[{"role": "user", "content": query}],
@@ -114,7 +114,7 @@ def _ask(console: Console, w: WorkerProc, truth: dict) -> None:
         console.print(f"[bold]answer[/]: {answer.strip()[:400]}")
 
 
-def w_retrieve(w: WorkerProc, namespace: str, query: str) -> str:
+def _retrieval_reason(w: WorkerProc, namespace: str, query: str) -> str:
     import urllib.request
 
     body = json.dumps({"query": query, "namespace": namespace}).encode()
