@@ -278,7 +278,7 @@ class Api:
 
     def _cluster(self, request: web.Request) -> tuple[str, int]:
         cluster = request.match_info["cluster"]
-        if not cluster.isdigit() or len(cluster) > 9:
+        if not (cluster.isascii() and cluster.isdigit()) or len(cluster) > 9:  # "²".isdigit() is True
             raise ApiError(400, "cluster must be a non-negative integer", param="cluster")
         return request.match_info["namespace"], int(cluster)
 
@@ -470,7 +470,7 @@ def openapi() -> dict[str, Any]:
         return out
 
     cluster_params = [{"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}},
-                      {"name": "cluster", "in": "path", "required": True, "schema": {"type": "string"}}]  # fmt: skip
+                      {"name": "cluster", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}]  # fmt: skip
     namespace_query = {"name": "namespace", "in": "query", "required": False, "schema": {"type": "string"}}
     chat_ok = ok(None, extra=("413", "502"))
     chat_ok["200"]["content"] = {"application/json": {"schema": {"type": "object"}},

@@ -108,6 +108,7 @@ def test_state_changing_routes_need_the_token_and_bodies_have_a_size_limit(api):
     huge = json.dumps({"query": "x" * 100_000}).encode()
     assert post(api, "/v1/retrieve", huge, token=TOKEN) == 413
     assert post(api, "/v1/feedback", b'{"event_id": "e1", "kind": "rating", "value": 9, "scale": 5}', TOKEN) == 400
+    assert post(api, "/v1/modules/legal/%C2%B2/rollback", b'{"version": 1}', TOKEN) == 400  # "²": a digit, not an int
     with pytest.raises(UnoError) as err:
         client(api, token="wrong").retrieve("hi", k=0)
     assert err.value.status == 400 and "$.k" in str(err.value)
