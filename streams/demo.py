@@ -14,11 +14,11 @@ import signal
 import time
 from pathlib import Path
 
-import openai
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from streams.client import UnoClient
 from streams.launcher import COMPONENTS, LocalStack
 from streams.localproc import WorkerProc
 
@@ -98,26 +98,17 @@ def _show_modules(console: Console, w: WorkerProc, namespace: str) -> None:
 
 
 def _ask(console: Console, w: WorkerProc, truth: dict) -> None:
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{w.port}/v1", api_key="none")
-    namespace = truth["topics"][0]["namespace"]
-    in_range = next((q for t in truth["topics"] for q in t["held_out_queries"]
-                     if _retrieval_reason(w, namespace, q) == "hit"), truth["topics"][0]["held_out_queries"][0])  # fmt: skip
+    uno = UnoClient(f"http://127.0.0.1:{w.port}", namespace=truth["topics"][0]["namespace"], token="")
+    in_range = next((q for t in truth["topics"] for q in t["held_out_queries"] if uno.retrieve(q).reason == "hit"),
+                    truth["topics"][0]["held_out_queries"][0])  # fmt: skip
+    chat = uno.openai()
     for label, query in (("a new query of a known topic", in_range), ("an unrelated query", truth["out_of_range_query"])):
-        raw = client.chat.completions.with_raw_response.create(
-            model="smollm2-135m-instruct", messages=[{"role": "user", "content": query}],
-            extra_headers={"X-UNO-Namespace": namespace})  # fmt: skip
+        raw = chat.chat.completions.with_raw_response.create(
+            model="smollm2-135m-instruct", messages=[{"role": "user", "content": query}])
         answer = raw.parse().choices[0].message.content or ""
         console.rule(f"proxy: {label}")
         console.print(f"[bold]query[/]: {query[:160]}{'...' if len(query) > 160 else ''}")
         console.print(f"[bold]retrieval[/]: {raw.headers['X-UNO-Retrieval']}   [bold]module applied[/]: "
                       f"{raw.headers['X-UNO-Module']}   [bold]event id[/]: {raw.headers['X-UNO-Event-Id']}")  # fmt: skip
         console.print(f"[bold]answer[/]: {answer.strip()[:400]}")
-
-
-def _retrieval_reason(w: WorkerProc, namespace: str, query: str) -> str:
-    import urllib.request
-
-    body = json.dumps({"query": query, "namespace": namespace}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{w.port}/v1/retrieve", body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as resp:
-        return json.load(resp)["reason"]
+    uno.close()
