@@ -30,13 +30,11 @@ from processors.retrieve import Retriever
 from processors.store import ModuleStore
 from streams.api import Api, web_options
 from streams.endpoints import Endpoints
-from streams.ingest import Ingest, Source, Tables, tick_bytes
+from streams.ingest import Ingest, Source, tick_bytes
 from streams.metrics import Metrics
 from streams.refresher import Refresher
-from streams.state import TypedTable
 from streams.topics import topic_specs
 from uno_models import ModulePublished, Settings
-from uno_models.stream import NamespaceMeta
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +139,9 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
         """Send and wait for the broker's acknowledgement: the API answers only once a record is durable."""
         await (await outputs[role].send(key=key.encode(), value=value))
 
-    tables = Tables(namespaces=table("namespaces"), clusters=table("clusters"), logs=table("logs"),
-                    work=table("work"), seen=table("seen"), orphans=table("orphans"))  # fmt: skip
-    ingest = Ingest(s, embedder, tables, send, metrics)
+    # All ingest state in one table: its changelog is one topic, so a record's writes stay in order
+    # and a hard kill never leaves half of them (streams.state.State).
+    ingest = Ingest(s, embedder, table("ingest"), deliver, metrics)
     refresher = Refresher(refresh, table("knowledge"), send, metrics, topic=specs["refresh"].name)
     names = {specs[r].name: r for r in ("interactions", "feedback", "ticks")}
     offsets: dict[tuple[str, int], int] = {}
@@ -169,17 +167,14 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
             await refresher.on_request(msg.value, msg.partition, msg.offset)
             offsets[(msg.topic, msg.partition)] = msg.offset
 
-    namespaces = TypedTable(tables.namespaces, NamespaceMeta)
-
     @app.timer(interval=s.tick_interval_s)
     async def tick() -> None:
         # Tables cannot be changed outside a stream, so time-based work is driven by a record per
         # namespace, sent to the partition the namespace lives on. Not while tables are recovering.
         if app.rebalancing or getattr(app, "in_recovery", False):
             return
-        for ns in list(tables.namespaces.keys()):
-            meta = namespaces.get(ns)
-            if meta is not None and meta.partition >= 0:
+        for ns, meta in list(ingest.namespaces.items_with_prefix("")):
+            if meta.partition >= 0:
                 await send("ticks", ns, tick_bytes(ns, time.time()), partition=meta.partition)
 
     @app.timer(interval=10.0)

@@ -31,12 +31,13 @@ from processors.clustering import OnlineClusterer
 from processors.embedders import Embedder
 from processors.pii import redact, redact_feedback
 from streams.metrics import Metrics
-from streams.state import TypedTable, key
+from streams.state import State, TypedTable, key
 from uno_models import (
     ClusterSnapshot,
     ClustererState,
     ContractError,
     Feedback,
+    FeedbackEvent,
     InteractionEvent,
     LogRecord,
     Provenance,
@@ -68,31 +69,23 @@ class Source(NamedTuple):
     key: bytes | None
 
 
-class Tables(NamedTuple):
-    """The ingest side's tables, as raw mappings (Faust tables in the worker)."""
-
-    namespaces: MutableMapping
-    clusters: MutableMapping
-    logs: MutableMapping
-    work: MutableMapping
-    seen: MutableMapping
-    orphans: MutableMapping
-
-
 class Ingest:
-    def __init__(self, settings: Settings, embedder: Embedder, tables: Tables, send: Send, metrics: Metrics,
+    def __init__(self, settings: Settings, embedder: Embedder, table: MutableMapping, send: Send, metrics: Metrics,
                  clock: Callable[[], float] = time.time):  # fmt: skip
+        """``table``: the ingest side's state (a Faust table in the worker); ``send`` must return once the
+        broker has acknowledged the record (a refresh request is durable before the work it takes)."""
         self.settings = settings
         self.embedder = embedder
         self.send = send
         self.metrics = metrics
         self.clock = clock
-        self.namespaces = TypedTable(tables.namespaces, NamespaceMeta)
-        self.clusters = TypedTable(tables.clusters, ClusterSnapshot)
-        self.logs = TypedTable(tables.logs, StoredLog)
-        self.work = TypedTable(tables.work, ClusterWork)
-        self.seen = TypedTable(tables.seen, float)
-        self.orphans = TypedTable(tables.orphans, OrphanFeedback)
+        self.state = State(table)
+        self.namespaces = TypedTable(self.state, NamespaceMeta, "meta")
+        self.clusters = TypedTable(self.state, ClusterSnapshot, "cluster")
+        self.logs = TypedTable(self.state, StoredLog, "log")
+        self.work = TypedTable(self.state, ClusterWork, "work")
+        self.seen = TypedTable(self.state, float, "seen")
+        self.orphans = TypedTable(self.state, OrphanFeedback, "orphan")
         self._clusterers: dict[str, tuple[OnlineClusterer, int]] = {}
         self._drift: dict[tuple[str, int], drift.ADWIN] = {}
         self._rng = random.Random(0)
@@ -101,10 +94,28 @@ class Ingest:
     # ------------------------------------------------------------------ entry points
 
     async def on_interaction(self, raw: bytes, source: Source) -> None:
-        event = await self._admit(raw, source, decode_interaction, "interaction",
-                                  lambda e: key(e.namespace, "e", e.event_id))  # fmt: skip
-        if event is None:
-            return
+        event = await self._decode(raw, source, decode_interaction, "interaction")
+        if event is not None:
+            with self.state.txn(event.namespace):
+                if self._first_time(key(event.namespace, "e", event.event_id), "interaction"):
+                    await self._interaction(event, source)
+
+    async def on_feedback(self, raw: bytes, source: Source) -> None:
+        fe = await self._decode(raw, source, decode_feedback, "feedback")
+        if fe is not None:
+            # Without a feedback_id, the bytes are the identity: a redelivered record is recognised.
+            with self.state.txn(fe.namespace):
+                if self._first_time(key(fe.namespace, "f", fe.feedback_id or hashlib.sha1(raw).hexdigest()[:24]),
+                                    "feedback"):  # fmt: skip
+                    await self._feedback(fe)
+
+    async def on_tick(self, raw: bytes) -> None:
+        tick = msgspec.msgpack.decode(raw, type=Tick)
+        self._partition = -1
+        with self.state.txn(tick.namespace):
+            await self._tick(tick.namespace)
+
+    async def _interaction(self, event: InteractionEvent, source: Source) -> None:
         ns, now = event.namespace, self.clock()
         feedback = list(event.feedback)
         orphan = self.orphans.get(key(ns, event.event_id))
@@ -115,20 +126,15 @@ class Ingest:
         log = self._log_record(event, feedback, source)
         stored = StoredLog(log=log, stored_at=now)
         if not log.feedback:
-            self.logs.put(key(ns, "l", event.event_id), stored)  # kept for late feedback, until the TTL
+            self.logs.put(key(ns, event.event_id), stored)  # kept for late feedback, until the TTL
             self.metrics.events.labels("interaction", "no_signal").inc()
             return
         await self._cluster(stored, now)
         self.metrics.events.labels("interaction", "ok").inc()
 
-    async def on_feedback(self, raw: bytes, source: Source) -> None:
-        # Without a feedback_id, the bytes are the identity: a redelivered record is recognised.
-        fe = await self._admit(raw, source, decode_feedback, "feedback",
-                               lambda f: key(f.namespace, "f", f.feedback_id or hashlib.sha1(raw).hexdigest()[:24]))  # fmt: skip
-        if fe is None:
-            return
+    async def _feedback(self, fe: FeedbackEvent) -> None:
         ns, now = fe.namespace, self.clock()
-        stored = self.logs.get(key(ns, "l", fe.event_id))
+        stored = self.logs.get(key(ns, fe.event_id))
         if stored is not None:
             log = stored.log
             fb = redact_feedback(fe.to_feedback(), self.settings.max_log_chars)
@@ -137,7 +143,7 @@ class Ingest:
             if stored.cluster_id < 0:
                 await self._cluster(stored, now)
             else:
-                self.logs.put(key(ns, "l", fe.event_id), stored)
+                self.logs.put(key(ns, fe.event_id), stored)
                 self._add_pending(ns, self._clusterer(ns).resolve(stored.cluster_id), fe.event_id, now)
                 await self._maybe_refresh(ns, self._clusterer(ns).resolve(stored.cluster_id), now)
             self.metrics.events.labels("feedback", "joined").inc()
@@ -149,10 +155,8 @@ class Ingest:
             self.orphans.put(key(ns, fe.event_id), orphan)
             self.metrics.events.labels("feedback", "orphaned").inc()
 
-    async def on_tick(self, raw: bytes) -> None:
-        tick = msgspec.msgpack.decode(raw, type=Tick)
-        ns, now = tick.namespace, self.clock()
-        self._partition = -1
+    async def _tick(self, ns: str) -> None:
+        now = self.clock()
         meta = self.namespaces.get(ns)
         if meta is None:
             return
@@ -189,9 +193,8 @@ class Ingest:
                             "last_seen": snap.last_seen})  # fmt: skip
         return out
 
-    async def _admit(self, raw: bytes, source: Source, decoder, kind: str, seen_key):
-        """Decode, check the key, de-duplicate by ``seen_key(event)``; None (counted, dead-lettered when
-        bad) if the record is not admitted."""
+    async def _decode(self, raw: bytes, source: Source, decoder, kind: str):
+        """The decoded record, or None (dead-lettered and counted) if it is invalid or wrongly keyed."""
         try:
             event = decoder(raw)
         except ContractError as err:
@@ -200,12 +203,15 @@ class Ingest:
         if not await self._key_matches(raw, source, event.namespace, kind):
             return None
         self._partition = source.partition
-        seen = seen_key(event)
-        if self.seen.get(seen) is not None:
-            self.metrics.events.labels(kind, "duplicate").inc()
-            return None
-        self.seen.put(seen, self.clock())
         return event
+
+    def _first_time(self, seen_key: str, kind: str) -> bool:
+        """De-duplication by id: False (counted) for a record already processed."""
+        if self.seen.get(seen_key) is not None:
+            self.metrics.events.labels(kind, "duplicate").inc()
+            return False
+        self.seen.put(seen_key, self.clock())
+        return True
 
     # ------------------------------------------------------------------ clustering
 
@@ -227,7 +233,7 @@ class Ingest:
             self._fold_work(ns, absorbed, clusterer.resolve(absorbed))
         changed = clusterer.active_ids if assignment.rescaled else {cid, *(clusterer.resolve(m) for m in assignment.merged)}
         self._save(ns, clusterer, changed, removed=assignment.merged)
-        self.logs.put(key(ns, "l", log.event_id), msgspec.structs.replace(stored, cluster_id=cid))
+        self.logs.put(key(ns, log.event_id), msgspec.structs.replace(stored, cluster_id=cid))
         self._add_pending(ns, cid, log.event_id, now)
         self._sample_reservoir(ns, cid, log.event_id)
         self.metrics.clusters.labels(ns).set(len(clusterer.active_ids))
@@ -302,8 +308,8 @@ class Ingest:
     async def _request_refresh(self, ns: str, cid: int, reason: str, now: float) -> None:
         work = self.work.get(key(ns, cid))
         batch_ids, rest = work.pending[:MAX_BATCH], work.pending[MAX_BATCH:]
-        logs = [s.log for s in (self.logs.get(key(ns, "l", e)) for e in batch_ids) if s is not None]
-        reservoir = [s.log for s in (self.logs.get(key(ns, "l", e)) for e in work.reservoir if e not in batch_ids)
+        logs = [s.log for s in (self.logs.get(key(ns, e)) for e in batch_ids) if s is not None]
+        reservoir = [s.log for s in (self.logs.get(key(ns, e)) for e in work.reservoir if e not in batch_ids)
                      if s is not None]  # fmt: skip
         if logs:
             batch_id = hashlib.sha1("\n".join([ns, str(cid), *batch_ids]).encode()).hexdigest()[:24]
@@ -352,7 +358,7 @@ class Ingest:
         referenced = set()
         for _, work in self.work.items_with_prefix(ns + "/"):
             referenced.update(work.pending, work.reservoir)
-        for k, stored in self.logs.items_with_prefix(ns + "/l/"):
+        for k, stored in self.logs.items_with_prefix(ns + "/"):
             if now - stored.stored_at > s.feedback_ttl_s and stored.log.event_id not in referenced:
                 self.logs.delete(k)
 

@@ -101,6 +101,12 @@ class OrphanFeedback(msgspec.Struct, kw_only=True):
     first_seen: Timestamp
 
 
+class Journal(msgspec.Struct):
+    """One record's writes to a namespace's state (``None`` deletes), written before they are applied."""
+
+    writes: list[tuple[str, bytes | None]]
+
+
 class KnowledgeRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The refresh side's state of a cluster, with the batches already applied (replay guard)."""
 

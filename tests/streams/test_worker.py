@@ -135,14 +135,11 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
     baseline.stop()
 
     w = worker_factory("killed", ward_scale=0.25).start()
-    w.produce("interactions", records(events[:8]))
-    w.wait_for(lambda: logs_in_clusters(w, "legal") == 8, 120, "the first half")
-    # SIGKILL after a commit interval (2.8 s): the first half's changelog writes and offsets are on the
-    # broker. Killed inside that window, the changelogs of different tables can be cut at different
-    # points (no exactly-once on these brokers): a known gap, see docs/streaming.md "Limits".
-    time.sleep(6)
+    w.produce("interactions", records(events))
+    # Killed mid-stream, inside the commit interval: changelog writes and offsets are cut wherever
+    # they are (every cut point is covered in pure logic by test_state.py).
+    w.wait_for(lambda: logs_in_clusters(w, "legal") >= 4, 120, "the first events")
     w.stop(signal.SIGKILL)
-    w.produce("interactions", records(events[8:]))
     w.start()  # same static member id: it takes its partitions back and recovers the tables
     w.wait_for(lambda: logs_in_clusters(w, "legal") == 16, 90, "all 16 logs after the restart")
     got = {c["cluster_id"]: c["logs"] for c in w.get("/v1/clusters?namespace=legal")["clusters"]}
