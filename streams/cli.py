@@ -205,6 +205,7 @@ def simulate(
     topic_field: Annotated[str, typer.Option(help="the field that names a query's topic")] = "dataset",
     topics: Annotated[Optional[str], typer.Option(help="comma-separated topics (at most 3; default: the first 3)")] = None,
     per_topic: Annotated[int, typer.Option(help="interactions per topic")] = 20,
+    held_out: Annotated[int, typer.Option(help="queries per topic kept out of the stream, for routing scores")] = 2,
     noisy_share: Annotated[float, typer.Option(help="share of interactions with random or contradictory feedback")] = 0.15,
     adversarial_events: Annotated[int, typer.Option(help="events of the one adversarial user")] = 10,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
@@ -225,7 +226,7 @@ def simulate(
         err.print(f"[red]no queries with {topic_field}={missing}; available: {sorted(by_topic)}[/]")
         raise typer.Exit(2)
     try:
-        events, truth = make_stream(by_topic, namespace=namespace, topics=chosen, per_topic=per_topic,
+        events, truth = make_stream(by_topic, namespace=namespace, topics=chosen, per_topic=per_topic, held_out=held_out,
                                     noisy_share=noisy_share, adversarial_events=adversarial_events, seed=seed)  # fmt: skip
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
@@ -247,6 +248,76 @@ def demo(
     except (StackError, AssertionError) as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
+
+
+@app.command("eval")
+def evaluate(
+    stream: Annotated[Path, typer.Argument(help="events to replay (JSONL of InteractionEvents, one namespace)")] = DEMO_SAMPLE,
+    truth: Annotated[Optional[Path], typer.Option(help="ground truth (default: STREAM.truth.json, written by "
+                                                       "`uno simulate`)")] = None,
+    preset: Annotated[str, typer.Option(help="worker settings: 'configured' (your UNO_* settings) or 'demo' "
+                                             "(the demo's coarser clusters and small batches)")] = "configured",
+    flush_after: Annotated[float, typer.Option(help="refresh a cluster's last logs after this many seconds "
+                                                    "(UNO_REFRESH_MAX_AGE_S for the run)")] = 20,
+    match_threshold: Annotated[float, typer.Option(help="cosine similarity at which a rule states a hidden "
+                                                        "preference")] = 0.6,
+    judge_endpoint: Annotated[Optional[str], typer.Option(help="an OpenAI-compatible /v1 URL: judge answers with "
+                                                               "modules vs without vs RAG (key: UNO_JUDGE_API_KEY)")] = None,
+    judge_model: Annotated[str, typer.Option(help="the judge's model name (default: UNO_LLM_MODEL)")] = "",
+    judge_limit: Annotated[int, typer.Option(help="held-out queries to judge")] = 20,
+    out: Annotated[Optional[Path], typer.Option(help="where to write the JSON report "
+                                                     "(default: UNO_DATA_DIR/eval/<stream>-<time>.json)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON report instead of the table")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for ingest and refreshes")] = 1800,
+) -> None:
+    """Replay a stream through the real pipeline and score it: clusters, routing, rules, LLM cost, judge."""
+    import json
+    import os
+    import time
+
+    import msgspec
+
+    from processors.embedders import make_embedder
+    from streams.demo import DEMO_SETTINGS
+    from streams.evaluate import EvalOptions, print_report, run_eval
+    from streams.simulate import Truth
+
+    settings = _settings()
+    try:
+        import sklearn  # noqa: F401  (ARI and NMI)
+    except ImportError:
+        err.print("[red]uno eval needs scikit-learn: pip install 'uno-streaming[eval]'[/]")
+        raise typer.Exit(2) from None
+    if preset not in ("configured", "demo"):
+        err.print(f"[red]--preset must be 'configured' or 'demo', got {preset!r}[/]")
+        raise typer.Exit(2)
+    truth = truth or stream.with_suffix(".truth.json")
+    try:
+        ground = msgspec.json.decode(truth.read_bytes(), type=Truth) if truth.exists() else None
+    except msgspec.ValidationError as exc:
+        err.print(f"[red]{truth}: not a ground-truth file: {exc}[/]")
+        raise typer.Exit(2) from None
+    worker_settings = {**(DEMO_SETTINGS if preset == "demo" else {"topic_partitions": 1}),
+                       "refresh_max_age_s": flush_after, "tick_interval_s": min(5.0, flush_after / 4)}  # fmt: skip
+    opts = EvalOptions(match_threshold=match_threshold, judge_endpoint=judge_endpoint,
+                       judge_model=judge_model or settings.llm_model, judge_api_key=os.environ.get("UNO_JUDGE_API_KEY", ""),
+                       judge_limit=judge_limit, answer_model=settings.llm_model, timeout_s=timeout)  # fmt: skip
+    embedder = make_embedder(settings)
+    report_console = err if as_json else console
+    try:
+        report = run_eval(report_console, settings.data_path, stream, ground, embedder.embed, embedder.id, opts,
+                          **worker_settings)  # fmt: skip
+    except (StackError, AssertionError, ValueError, OSError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    out = out or settings.data_path / "eval" / f"{stream.stem}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_report(console, report)
+        console.print(f"report: {out}")
 
 
 def _endpoints(settings):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -29,37 +31,46 @@ DEMO_SETTINGS = {"topic_partitions": 1, "ward_scale": 0.25, "refresh_min_logs": 
                  "reflective_mode": "selfcheck", "api_max_tokens": 96}  # fmt: skip
 
 
-def run_demo(console: Console, data_dir: Path, sample: Path, timeout_s: float = 900.0) -> None:
-    truth = json.loads(sample.with_suffix(".truth.json").read_text())
-    events = [json.loads(line) for line in sample.read_text().splitlines() if line.strip()]
-    console.rule("[bold]UNO demo[/] (the sample is SIMULATED: real queries, simulated users and feedback)")
+@contextmanager
+def local_worker(console: Console, data_dir: Path, name: str, **settings) -> Iterator[WorkerProc]:
+    """The local stack (unless it is up) and a real worker on its own group and topics; on exit (Ctrl-C
+    included) the worker stops, and so does whatever of the stack this call started."""
     stack = LocalStack(data_dir)
     already_up = {row.name for row in stack.status() if row.healthy}
     worker = None
     try:
         services = stack.up(on_progress=console.print)
-        run = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
-        worker = WorkerProc(data_dir / "demo" / run, services["broker"].address, services["llm"].url, run, f"{run}.",
-                            run, **DEMO_SETTINGS)  # fmt: skip
+        run = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        worker = WorkerProc(data_dir / name / run, services["broker"].address, services["llm"].url, run, f"{run}.", run,
+                            **settings)  # fmt: skip
         with console.status("starting a worker (loads the embedder, creates topics, joins the group)"):
             worker.start(timeout=240)
         console.print(f"worker up: consumer group {run}, API and metrics on http://127.0.0.1:{worker.port}")
-        worker.produce("interactions", [(e["namespace"].encode(), json.dumps(e).encode()) for e in events])
-        console.print(f"replayed {len(events)} events from {sample.name} into {run}.interactions")
-        _follow(console, worker, len(events), timeout_s)
-        _show_modules(console, worker, truth["topics"][0]["namespace"])
-        _ask(console, worker, truth)
-        console.print(f"\nPrometheus metrics: http://127.0.0.1:{worker.port}/metrics  (the worker stops when the "
-                      f"demo ends; its data stays under {worker.root})")  # fmt: skip
+        yield worker
     finally:
         if worker is not None:
             worker.stop(signal.SIGTERM)
-        if not already_up >= set(COMPONENTS):  # stop what this run started, Ctrl-C included
+        if not already_up >= set(COMPONENTS):
             stack.down(on_progress=console.print)
 
 
-def _follow(console: Console, w: WorkerProc, total: int, timeout_s: float) -> None:
-    """Progress until every event is ingested and no refresh is pending or running."""
+def run_demo(console: Console, data_dir: Path, sample: Path, timeout_s: float = 900.0) -> None:
+    truth = json.loads(sample.with_suffix(".truth.json").read_text())
+    events = [json.loads(line) for line in sample.read_text().splitlines() if line.strip()]
+    namespace = truth["topics"][0]["namespace"]
+    console.rule("[bold]UNO demo[/] (the sample is SIMULATED: real queries, simulated users and feedback)")
+    with local_worker(console, data_dir, "demo", **DEMO_SETTINGS) as worker:
+        worker.produce("interactions", [(e["namespace"].encode(), json.dumps(e).encode()) for e in events])
+        console.print(f"replayed {len(events)} events from {sample.name} into {worker.topic('interactions')}")
+        follow(console, worker, namespace, len(events), timeout_s)
+        _show_modules(console, worker, namespace)
+        _ask(console, worker, truth)
+        console.print(f"\nPrometheus metrics: http://127.0.0.1:{worker.port}/metrics  (the worker stops when the "
+                      f"demo ends; its data stays under {worker.root})")  # fmt: skip
+
+
+def follow(console: Console, w: WorkerProc, namespace: str, total: int, timeout_s: float) -> bool:
+    """Progress until every event is ingested and no refresh is pending or running (False on timeout)."""
     columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     deadline = time.monotonic() + timeout_s
     with Progress(*columns, console=console) as progress:
@@ -70,15 +81,16 @@ def _follow(console: Console, w: WorkerProc, total: int, timeout_s: float) -> No
         while time.monotonic() < deadline:
             seen = w.metric("uno_events_total", kind="interaction")
             requested, done = w.metric("uno_refresh_requests_total"), w.metric("uno_refreshes_total")
-            pending = sum(c["pending"] for c in w.get("/v1/clusters?namespace=demo")["clusters"])
+            pending = sum(c["pending"] for c in w.get(f"/v1/clusters?namespace={namespace}")["clusters"])
             progress.update(ingest, completed=seen)
             progress.update(clusters, completed=w.metric("uno_clusters"))
             progress.update(refreshes, completed=done, total=max(requested, 1))
             progress.update(published, completed=w.metric("uno_modules_published_total"))
             if seen >= total and done >= requested and pending == 0:
-                return
+                return True
             time.sleep(1)
     console.print(f"[yellow]stopped waiting after {timeout_s:.0f} s; showing what is published so far[/]")
+    return False
 
 
 def _show_modules(console: Console, w: WorkerProc, namespace: str) -> None:

@@ -176,6 +176,7 @@ class Ingest:
                     await self._request_refresh(ns, cid, "age", now)
         self.metrics.refresh_backlog.labels(ns).set(backlog)
         self._purge(ns, now)
+        self.metrics.state_keys.set(len(self.state.table))
 
     def describe(self, ns: str) -> list[dict]:
         """The namespace's clusters as this worker holds them (for the operators' /v1/clusters view)."""

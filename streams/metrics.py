@@ -50,6 +50,8 @@ class Metrics:
         self.feedback_expired = Counter("uno_feedback_expired_total", "Late feedback dropped: its interaction "
                                         "never arrived within the TTL", registry=r)  # fmt: skip
 
+        self.state_keys = Gauge("uno_state_keys", "Keys in this worker's ingest state table (logs kept for late "
+                                "feedback, de-duplication ids, clusters, work; updated on each tick)", registry=r)  # fmt: skip
         self.refresh_backlog = Gauge("uno_refresh_backlog_seconds", "Age of the oldest log waiting for a refresh, "
                                      "by namespace (updated on each tick)", ["namespace"], registry=r)  # fmt: skip
         self.retrieve_seconds = Histogram("uno_retrieve_seconds", "Module retrieval latency (embed + search)",

@@ -65,6 +65,8 @@ class Truth(msgspec.Struct):
     adversarial_rule: str
     out_of_range_query: str
     events: int
+    labels: dict[str, str] = {}  # event id -> topic, for clustering scores
+    out_of_range_queries: list[str] = []  # real queries of topics not in the stream, for false-route rates
 
 
 def load_queries(path: Path, topic_field: str = "dataset", max_chars: int = 400) -> dict[str, list[str]]:
@@ -79,8 +81,9 @@ def load_queries(path: Path, topic_field: str = "dataset", max_chars: int = 400)
 def simulate(queries: dict[str, list[str]], *, namespace: str = "demo", topics: Sequence[str] | None = None,
              per_topic: int = 20, held_out: int = 2, users_per_topic: int = 5, noisy_share: float = 0.15,
              adversarial_events: int = 10, satisfied_share: float = 0.15, seed: int = 0,
-             t0: float = 1.767e9) -> tuple[list[dict], Truth]:  # fmt: skip
-    """The events (InteractionEvent dicts, time-ordered) and the ground truth."""
+             out_of_range: int = 4, t0: float = 1.767e9) -> tuple[list[dict], Truth]:  # fmt: skip
+    """The events (InteractionEvent dicts, time-ordered) and the ground truth; ``out_of_range`` queries
+    of each topic left out of the stream go into the truth as queries no module should answer."""
     rng = random.Random(seed)
     names = list(topics) if topics else sorted(queries)
     if len(names) > len(PREFERENCES) // 2:
@@ -107,15 +110,18 @@ def simulate(queries: dict[str, list[str]], *, namespace: str = "demo", topics: 
         q = rng.choice(queries[adv_topic][:per_topic])
         plan.append((adv_topic, q, adversary, [{"kind": "text", "text": rng.choice(ADVERSARIAL_TEXTS)}]))
     rng.shuffle(plan)
-    events = []
-    for n, (_topic, q, user, feedback) in enumerate(plan):
+    events, labels = [], {}
+    for n, (topic, q, user, feedback) in enumerate(plan):
         digest = hashlib.sha1(f"{seed}:{n}:{q}".encode()).hexdigest()[:12]
         events.append({"event_id": f"sim-{digest}", "namespace": namespace, "timestamp": t0 + n, "user_id": user,
                        "query": q, "response": STAND_IN_ANSWER,
                        "feedback": [dict(f, user_id=user) for f in feedback],
                        "metadata": {"simulated": "true"}})  # fmt: skip
+        labels[events[-1]["event_id"]] = topic
+    unrelated = [OUT_OF_RANGE_QUERY] + [q for t in sorted(set(queries) - set(names))
+                                        for q in list(dict.fromkeys(queries[t]))[:out_of_range]]  # fmt: skip
     truth = Truth(True, seed, truths, sorted(noisy_users), adversary, adv_topic, ADVERSARIAL_RULE,
-                  OUT_OF_RANGE_QUERY, len(events))  # fmt: skip
+                  OUT_OF_RANGE_QUERY, len(events), labels, unrelated)  # fmt: skip
     return events, truth
 
 

@@ -14,8 +14,14 @@ from streams.launcher import LocalStack, Service
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> dict[str, Service]:
-    local = LocalStack(tmp_path_factory.mktemp("stack"))
+def stack_root(tmp_path_factory):
+    """The session stack's root: a `LocalStack` (or `UNO_DATA_DIR`) there finds its services up."""
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def stack(stack_root) -> dict[str, Service]:
+    local = LocalStack(stack_root)
     try:
         yield local.up()
     finally:

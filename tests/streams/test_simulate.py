@@ -12,7 +12,7 @@ from streams.cli import DEMO_SAMPLE
 from streams.simulate import ADVERSARIAL_RULE, Truth, simulate, write
 from uno_models import InteractionEvent, decode
 
-QUERIES = {t: [f"{t} question number {i}?" for i in range(30)] for t in ("law", "travel", "stories")}
+QUERIES = {t: [f"{t} question number {i}?" for i in range(30)] for t in ("law", "travel", "stories", "poems")}
 
 
 def test_the_stream_is_deterministic_valid_and_carries_its_ground_truth(tmp_path):
@@ -32,6 +32,10 @@ def test_the_stream_is_deterministic_valid_and_carries_its_ground_truth(tmp_path
     assert truth.noisy_users and set(truth.noisy_users) < set(users)
     held = {q for t in truth.topics for q in t.held_out_queries}
     assert held and not held & {e["query"] for e in events}  # held-out queries never appear in the stream
+    assert set(truth.labels) == {e["event_id"] for e in events}
+    assert Counter(truth.labels.values()) == {"law": 30, "travel": 20, "stories": 20}  # the adversary floods law
+    assert truth.out_of_range_queries[0] == truth.out_of_range_query
+    assert set(truth.out_of_range_queries[1:]) <= set(QUERIES["poems"])  # the topic left out of the stream
     path = write(events, truth, tmp_path / "s.jsonl")
     assert decode(path.read_bytes(), Truth).simulated is True
 

@@ -1,0 +1,85 @@
+"""Worker memory after 10k and after 100k events: does it stay bounded?
+
+    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl 60]
+
+One worker (null embedder, so the run takes minutes, not hours; refreshes requested every 8 logs as
+usual, their LLM unreachable, so the refresh side waits and retries while ingest goes on) is fed
+``--events`` replay queries with a simulated feedback each, across 20 namespaces. Its RSS (psutil)
+is sampled at ``--checkpoint`` events and at the end; the baseline is the first checkpoint of the
+same process. What is retained by design: logs for late feedback (``UNO_FEEDBACK_TTL_S``) and event
+ids for de-duplication (``UNO_DEDUPE_TTL_S``), both set to ``--ttl`` here; the rest (clusters,
+reservoirs, pending batches, journals) is bounded by the settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.common import emit, load_replay
+from streams.launcher import LocalStack
+from streams.localproc import WorkerProc
+from streams.replay import make_producer, produce
+
+NAMESPACES = 20
+
+
+def records(rows: list[dict], start: int, n: int):
+    for i in range(start, start + n):
+        row = rows[i % len(rows)]
+        ns = f"ns{i % NAMESPACES}"
+        event = {"event_id": f"mem-{i}", "namespace": ns, "timestamp": time.time(), "user_id": f"u{i % 500}",
+                 "query": row["query"][:1000], "response": row["response"][:1000],
+                 "feedback": [{"kind": "text", "text": "Please be more concise."}]}  # fmt: skip
+        yield json.dumps(event).encode(), ns
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--checkpoint", type=int, default=10_000)
+    parser.add_argument("--ttl", type=float, default=60.0)
+    args = parser.parse_args()
+    rows = load_replay()
+    settings = {"embedder": "hashing", "topic_partitions": 2, "refresh_min_logs": 8, "feedback_ttl_s": args.ttl,
+                "dedupe_ttl_s": args.ttl, "tick_interval_s": 5, "llm_max_retries": 0}  # fmt: skip
+    samples = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        stack = LocalStack(root / "stack")
+        broker = stack.up(["broker"])["broker"].url
+        w = WorkerProc(root / "w", broker, "http://127.0.0.1:9/v1", "bench-mem", "benchmem.", "bench-mem", **settings)
+        try:
+            w.start(timeout=120)
+            proc = psutil.Process(w.proc.pid)
+            samples.append({"events": 0, "rss_mib": round(proc.memory_info().rss / 2**20, 1), "seconds": 0.0})
+            producer, sent, start = make_producer(broker), 0, time.monotonic()
+            for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
+                produce(producer, w.topic("interactions"), records(rows, sent, target - sent))
+                sent = target
+                w.wait_for(lambda: w.metric("uno_events_total", kind="interaction") >= sent, 3600, f"{sent} events")
+                samples.append({"events": sent, "rss_mib": round(proc.memory_info().rss / 2**20, 1),
+                                "seconds": round(time.monotonic() - start, 1),
+                                "retained_logs_and_ids": int(w.metric("uno_state_keys"))})  # fmt: skip
+                print(json.dumps(samples[-1]), flush=True)
+        finally:
+            w.stop()
+            stack.down()
+    first = next(s for s in samples if s["events"] == args.checkpoint)
+    last = samples[-1]
+    emit({
+        "benchmark": "worker_memory",
+        "data": {"events": args.events, "namespaces": NAMESPACES, "embedder": "hashing (null)", "ttl_s": args.ttl,
+                 "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback"},
+        "results": {"samples": samples, "events_per_s": round(last["events"] / last["seconds"], 1)},
+        "ratios": {f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2)},
+    })  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""`uno eval`: replay a stream through the real pipeline and score what it learned.
+
+The stream goes through a real worker on the local stack (as in `uno demo`). When every event is
+ingested and every refresh is done, the report scores:
+
+- clustering: ARI, NMI and purity of the worker's cluster assignments (read back from its state's
+  changelog) against the labels of the ground truth (`uno simulate` writes them);
+- routing: held-out queries of the stream's topics, asked to `POST /v1/retrieve`: routed at all,
+  and routed to a cluster whose majority topic is the query's own (accuracy);
+- out of range: queries of topics absent from the stream that still got a module (false routes);
+- rules: each published rule is matched to the hidden preferences by cosine similarity of the
+  worker's own embedder (threshold stated in the report); precision = rules that match a preference
+  of their cluster's topic, recall = preferences matched by a rule of their topic; adversarial rules
+  (matching the adversary's rule, or supported by the adversary alone) and noise rules (supported
+  by noisy users only) that were published anyway;
+- LLM cost: calls and tokens per 1,000 feedback-bearing logs, from the worker's metrics;
+- with ``--judge-endpoint``: an OpenAI-compatible judge compares, per held-out query, the answer
+  through the proxy (modules applied) with the plain model's and with a RAG baseline's (the k most
+  similar past interactions, feedback included, in the prompt); win rate = (wins + ties / 2) / n.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from streams.client import UnoClient
+from streams.demo import follow, local_worker
+from streams.localproc import WorkerProc
+from streams.replay import read_all
+from streams.simulate import Truth
+from uno_models.stream import NamespaceMeta, StoredLog
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass
+class EvalOptions:
+    match_threshold: float = 0.6  # cosine similarity for "this rule states that preference"
+    judge_endpoint: str | None = None
+    judge_model: str = ""
+    judge_api_key: str = ""
+    judge_limit: int = 20  # held-out queries judged (each costs 3 answers and 2 judgements)
+    rag_k: int = 3
+    answer_model: str = "smollm2-135m-instruct"
+    max_tokens: int = 160
+    timeout_s: float = 1800.0
+
+
+# ---------------------------------------------------------------- scores (pure)
+
+
+def clustering_scores(assigned: dict[str, int], labels: dict[str, str]) -> dict:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    ids = [e for e in assigned if e in labels]
+    if not ids:
+        return {"labelled_logs": 0}
+    pred, true = [assigned[e] for e in ids], [labels[e] for e in ids]
+    by_cluster: dict[int, Counter] = defaultdict(Counter)
+    for p, t in zip(pred, true, strict=True):
+        by_cluster[p][t] += 1
+    purity = sum(c.most_common(1)[0][1] for c in by_cluster.values()) / len(ids)
+    return {"labelled_logs": len(ids), "clusters": len(by_cluster), "topics": len(set(true)),
+            "ari": round(adjusted_rand_score(true, pred), 4), "nmi": round(normalized_mutual_info_score(true, pred), 4),
+            "purity": round(purity, 4)}  # fmt: skip
+
+
+def cluster_topics(assigned: dict[str, int], labels: dict[str, str]) -> dict[int, str]:
+    """Each cluster's majority topic."""
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for e, c in assigned.items():
+        if e in labels:
+            counts[c][labels[e]] += 1
+    return {c: n.most_common(1)[0][0] for c, n in counts.items()}
+
+
+def routing_scores(routes: list[tuple[str, int | None]], topic_of: dict[int, str]) -> dict:
+    """``routes``: (the query's topic, the cluster of the module it got, None if none)."""
+    n = len(routes)
+    routed = sum(1 for _, c in routes if c is not None)
+    correct = sum(1 for t, c in routes if c is not None and topic_of.get(c) == t)
+    return {"queries": n, "routed": routed, "correct": correct, "accuracy": round(correct / n, 4) if n else None}
+
+
+def rule_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str], embed: Embed, threshold: float) -> dict:
+    """``rules``: published rules, each with its module's ``cluster_id``, ``text`` and ``user_support``."""
+    prefs = [(t.topic, p) for t in truth.topics for p in t.preferences]
+    if not rules:
+        return {"published": 0, "match_threshold": threshold, "precision": None, "recall": 0.0,
+                "preferences": len(prefs), "adversarial_published": 0, "noise_published": 0, "matches": []}  # fmt: skip
+    targets = [p for _, p in prefs] + [truth.adversarial_rule]
+    sims = embed([r["text"] for r in rules]) @ embed(targets).T  # unit vectors: cosine similarity
+    noisy, adversary = set(truth.noisy_users), truth.adversarial_user
+    correct, adversarial, noise, found, matches = 0, 0, 0, set(), []
+    for i, rule in enumerate(rules):
+        topic = topic_of.get(rule["cluster_id"])
+        best = int(np.argmax(sims[i]))
+        users = set(rule.get("user_support", {}))
+        own = [j for j, (t, _) in enumerate(prefs) if t == topic and sims[i, j] >= threshold]
+        if own:
+            correct += 1
+            found.update(own)
+        if (best == len(prefs) and sims[i, best] >= threshold) or (users and users <= {adversary}):
+            adversarial += 1
+        elif users and users <= noisy | {adversary}:
+            noise += 1
+        matches.append({"rule": rule["text"][:160], "cluster_topic": topic, "best_match": targets[best],
+                        "similarity": round(float(sims[i, best]), 3), "correct": bool(own)})  # fmt: skip
+    return {"published": len(rules), "match_threshold": threshold, "precision": round(correct / len(rules), 4),
+            "recall": round(len(found) / len(prefs), 4), "preferences": len(prefs),
+            "preferences_found": sorted(prefs[j][1] for j in found),
+            "adversarial_published": adversarial, "noise_published": noise, "matches": matches}  # fmt: skip
+
+
+def llm_cost(calls: float, tokens: float, logs: float) -> dict:
+    per = 1000 / logs if logs else 0.0
+    return {"calls": int(calls), "tokens": int(tokens), "feedback_logs": int(logs),
+            "calls_per_1000_logs": round(calls * per, 1), "tokens_per_1000_logs": round(tokens * per),
+            "reference_calls_per_1000_logs": 14_000}  # fmt: skip
+
+
+# ---------------------------------------------------------------- reading the worker
+
+
+def cluster_assignments(w: WorkerProc, namespace: str) -> dict[str, int]:
+    """Event id -> current cluster, from the worker's ingest-state changelog (merged ids resolved)."""
+    state: dict[str, bytes | None] = {}
+    for k, v, _, _ in read_all(w.broker, f"{w.app_id}-ingest-changelog", timeout=60):
+        if k is not None:
+            state[json.loads(k)] = v
+    raw_meta = state.get(f"meta:{namespace}")
+    aliases = msgspec.msgpack.decode(raw_meta, type=NamespaceMeta).aliases if raw_meta else {}
+
+    def resolve(c: int) -> int:
+        while c in aliases and aliases[c] != c:
+            c = aliases[c]
+        return c
+
+    out = {}
+    prefix = f"log:{namespace}/"
+    for k, v in state.items():
+        if k.startswith(prefix) and v is not None:
+            stored = msgspec.msgpack.decode(v, type=StoredLog)
+            if stored.cluster_id >= 0:
+                out[stored.log.event_id] = resolve(stored.cluster_id)
+    return out
+
+
+# ---------------------------------------------------------------- the judge
+
+
+class Judge:
+    """Pairwise judgements by an OpenAI-compatible model, order randomised per query (position bias)."""
+
+    PROMPT = ("You compare two answers to the same user question.{prefs}\n\nQuestion:\n{query}\n\n"
+              "Answer A:\n{a}\n\nAnswer B:\n{b}\n\nWhich answer serves this user better? "
+              "Reply with one letter: A, B, or T for a tie.")  # fmt: skip
+
+    def __init__(self, endpoint: str, model: str, api_key: str = ""):
+        import openai
+
+        self.client = openai.OpenAI(base_url=endpoint, api_key=api_key or "none", timeout=120, max_retries=2)
+        self.model = model
+
+    def compare(self, query: str, ours: str, theirs: str, prefs: Sequence[str]) -> float:
+        """1 if ours wins, 0.5 for a tie (or an unreadable verdict), 0 if theirs wins."""
+        swap = hashlib.sha1(query.encode()).digest()[0] % 2 == 1
+        a, b = (theirs, ours) if swap else (ours, theirs)
+        wants = f" Users asking this kind of question want: {'; '.join(prefs)}" if prefs else ""
+        reply = self.client.chat.completions.create(
+            model=self.model, max_tokens=4, temperature=0.0,
+            messages=[{"role": "user", "content": self.PROMPT.format(prefs=wants, query=query, a=a, b=b)}])  # fmt: skip
+        verdict = (reply.choices[0].message.content or "").strip().upper()[:1]
+        if verdict not in ("A", "B"):
+            return 0.5
+        return 1.0 if (verdict == "A") != swap else 0.0
+
+
+def rag_prompt(query: str, past: list[dict], vectors: np.ndarray, embed: Embed, k: int) -> list[dict]:
+    """The RAG baseline: the k most similar past interactions, with their feedback, before the query."""
+    sims = vectors @ embed([query])[0]
+    lines = []
+    for i in np.argsort(-sims)[:k]:
+        e = past[int(i)]
+        feedback = "; ".join(f.get("text") or f"{f['kind']} {f.get('value', '')}".strip() for f in e.get("feedback", []))
+        lines.append(f"- Question: {e['query'][:300]}\n  Answer given: {e.get('response', '')[:300]}\n"
+                     f"  User feedback: {feedback[:300]}")  # fmt: skip
+    context = "Past interactions with similar questions, and what their users said:\n" + "\n".join(lines)
+    return [{"role": "system", "content": context}, {"role": "user", "content": query}]
+
+
+def judge_answers(w: WorkerProc, namespace: str, held_out: list[tuple[str, str]], truth: Truth | None,
+                  events: list[dict], embed: Embed, opts: EvalOptions, on_step: Callable[[], None]) -> dict:  # fmt: skip
+    import openai
+
+    judge = Judge(opts.judge_endpoint or "", opts.judge_model or opts.answer_model, opts.judge_api_key)
+    proxy = UnoClient(f"http://127.0.0.1:{w.port}", namespace=namespace, token="").openai()
+    plain = openai.OpenAI(base_url=w.env["UNO_LLM_BASE_URL"], api_key="none", timeout=120)
+    past = [e for e in events if e.get("feedback")]
+    vectors = embed([e["query"] for e in past])
+    prefs = {t.topic: t.preferences for t in truth.topics} if truth else {}
+
+    def answer(client, messages) -> str:
+        reply = client.chat.completions.create(model=opts.answer_model, messages=messages,
+                                               max_tokens=opts.max_tokens, temperature=0.0)  # fmt: skip
+        return reply.choices[0].message.content or ""
+
+    vs_plain, vs_rag = [], []
+    for topic, query in held_out[: opts.judge_limit]:
+        ours = answer(proxy, [{"role": "user", "content": query}])
+        base = answer(plain, [{"role": "user", "content": query}])
+        rag = answer(plain, rag_prompt(query, past, vectors, embed, opts.rag_k))
+        vs_plain.append(judge.compare(query, ours, base, prefs.get(topic, [])))
+        vs_rag.append(judge.compare(query, ours, rag, prefs.get(topic, [])))
+        on_step()
+    n = len(vs_plain)
+    return {"endpoint": opts.judge_endpoint, "model": judge.model, "queries": n, "rag_k": opts.rag_k,
+            "told_preferences": bool(prefs),
+            "win_rate_vs_no_module": round(sum(vs_plain) / n, 4) if n else None,
+            "win_rate_vs_rag": round(sum(vs_rag) / n, 4) if n else None}  # fmt: skip
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run_eval(console: Console, data_dir: Path, stream: Path, truth: Truth | None, embed: Embed, embedder_id: str,
+             opts: EvalOptions, **worker_settings) -> dict:  # fmt: skip
+    events = [json.loads(line) for line in stream.read_text().splitlines() if line.strip()]
+    namespaces = {e.get("namespace", "default") for e in events}
+    if len(namespaces) != 1:
+        raise ValueError(f"uno eval scores one namespace at a time; {stream} has {sorted(namespaces)}")
+    namespace = namespaces.pop()
+    labels = truth.labels if truth else {e["event_id"]: e["metadata"]["label"] for e in events
+                                         if isinstance(e.get("metadata"), dict) and "label" in e["metadata"]}  # fmt: skip
+    started = time.monotonic()
+    report: dict = {"stream": str(stream), "events": len(events), "namespace": namespace, "simulated": bool(truth),
+                    "embedder": embedder_id, "worker_settings": worker_settings}  # fmt: skip
+    with local_worker(console, data_dir, "eval", **worker_settings) as w:
+        w.produce("interactions", [(namespace.encode(), json.dumps(e).encode()) for e in events])
+        report["settled"] = follow(console, w, namespace, len(events), opts.timeout_s)
+        report["replay_s"] = round(time.monotonic() - started, 1)
+        assigned = cluster_assignments(w, namespace)
+        topic_of = cluster_topics(assigned, labels)
+        report["clustering"] = clustering_scores(assigned, labels)
+        uno = UnoClient(f"http://127.0.0.1:{w.port}", namespace=namespace, token="")
+
+        def routed(query: str) -> int | None:
+            got = uno.retrieve(query)
+            return got.module.cluster_id if got.module is not None else None
+
+        held_out = [(t.topic, q) for t in truth.topics for q in t.held_out_queries] if truth else []
+        if held_out:
+            report["routing"] = routing_scores([(t, routed(q)) for t, q in held_out], topic_of)
+        if truth and truth.out_of_range_queries:
+            false = [q for q in truth.out_of_range_queries if routed(q) is not None]
+            report["out_of_range"] = {"queries": len(truth.out_of_range_queries), "false_routes": len(false),
+                                      "false_route_rate": round(len(false) / len(truth.out_of_range_queries), 4)}  # fmt: skip
+        modules = w.get(f"/v1/modules?namespace={namespace}")["modules"]
+        rules = [dict(r, cluster_id=m["cluster_id"]) for m in modules for r in m.get("rules", [])]
+        report["modules"] = {"published": len(modules), "kinds": dict(Counter(m["kind"] for m in modules))}
+        if truth:
+            report["rules"] = rule_scores(rules, truth, topic_of, embed, opts.match_threshold)
+        report["llm"] = llm_cost(w.metric("uno_llm_requests_total"), w.metric("uno_llm_tokens_total"),
+                                 w.metric("uno_events_total", kind="interaction", result="ok"))  # fmt: skip
+        if opts.judge_endpoint and held_out:
+            with console.status("judging answers (with modules / without / RAG baseline)") as status:
+                done = [0]
+
+                def step() -> None:
+                    done[0] += 1
+                    status.update(f"judging answers: {done[0]}/{min(len(held_out), opts.judge_limit)} queries")
+
+                report["judge"] = judge_answers(w, namespace, held_out, truth, events, embed, opts, step)
+        uno.close()
+    report["wall_s"] = round(time.monotonic() - started, 1)
+    return report
+
+
+def print_report(console: Console, report: dict) -> None:
+    table = Table("measure", "value", title=f"uno eval: {report['stream']} ({report['events']} events"
+                  f"{', SIMULATED' if report['simulated'] else ''})")  # fmt: skip
+    c = report.get("clustering", {})
+    if c.get("labelled_logs"):
+        table.add_row("clusters / topics", f"{c['clusters']} / {c['topics']} ({c['labelled_logs']} labelled logs)")
+        table.add_row("ARI / NMI / purity", f"{c['ari']:.3f} / {c['nmi']:.3f} / {c['purity']:.3f}")
+    if r := report.get("routing"):
+        table.add_row("held-out routing accuracy", f"{_pct(r['accuracy'])} ({r['correct']}/{r['queries']}; "
+                      f"{r['routed']} got a module)")  # fmt: skip
+    if o := report.get("out_of_range"):
+        table.add_row("out-of-range false routes", f"{_pct(o['false_route_rate'])} ({o['false_routes']}/{o['queries']})")
+    table.add_row("modules published", str(report["modules"]["published"]) + f" {report['modules']['kinds']}")
+    if rules := report.get("rules"):
+        table.add_row(f"rule precision / recall (cosine >= {rules['match_threshold']})",
+                      f"{_pct(rules['precision'])} / {_pct(rules['recall'])} ({rules['published']} rules, "
+                      f"{rules['preferences']} hidden preferences)")  # fmt: skip
+        table.add_row("adversarial / noise rules published", f"{rules['adversarial_published']} / {rules['noise_published']}")
+    llm = report["llm"]
+    table.add_row("LLM calls / tokens per 1,000 logs", f"{llm['calls_per_1000_logs']:,} / {llm['tokens_per_1000_logs']:,} "
+                  f"(reference method: {llm['reference_calls_per_1000_logs']:,} calls)")  # fmt: skip
+    if j := report.get("judge"):
+        table.add_row(f"judge win rate vs no module / vs RAG (n={j['queries']})",
+                      f"{_pct(j['win_rate_vs_no_module'])} / {_pct(j['win_rate_vs_rag'])}")  # fmt: skip
+    table.add_row("wall time", f"{report['wall_s']:.0f} s{'' if report['settled'] else ' (stopped waiting: timeout)'}")
+    console.print(table)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
