@@ -1,14 +1,15 @@
 """Worker memory after 10k and after 100k events: does it stay bounded?
 
-    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl 60]
+    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl 20] [--no-refresh]
 
 One worker (null embedder, so the run takes minutes, not hours; refreshes requested every 8 logs as
 usual, their LLM unreachable, so the refresh side waits and retries while ingest goes on) is fed
 ``--events`` replay queries with a simulated feedback each, across 20 namespaces. Its RSS (psutil)
 is sampled at ``--checkpoint`` events and at the end; the baseline is the first checkpoint of the
 same process. What is retained by design: logs for late feedback (``UNO_FEEDBACK_TTL_S``) and event
-ids for de-duplication (``UNO_DEDUPE_TTL_S``), both set to ``--ttl`` here; the rest (clusters,
-reservoirs, pending batches, journals) is bounded by the settings.
+ids for de-duplication (``UNO_DEDUPE_TTL_S``), both set to ``--ttl`` here, short enough that the
+window is full by the first checkpoint (so the ratio shows growth beyond what the settings retain);
+the rest (clusters, reservoirs, pending batches, journals) is bounded by the settings.
 """
 
 from __future__ import annotations
@@ -43,11 +44,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--checkpoint", type=int, default=10_000)
-    parser.add_argument("--ttl", type=float, default=60.0)
+    parser.add_argument("--ttl", type=float, default=20.0)
+    parser.add_argument("--no-refresh", action="store_true", help="request no refreshes (isolates the ingest side)")
     args = parser.parse_args()
     rows = load_replay()
-    settings = {"embedder": "hashing", "topic_partitions": 2, "refresh_min_logs": 8, "feedback_ttl_s": args.ttl,
-                "dedupe_ttl_s": args.ttl, "tick_interval_s": 5, "llm_max_retries": 0}  # fmt: skip
+    settings = {"embedder": "hashing", "topic_partitions": 2, "refresh_min_logs": 10**9 if args.no_refresh else 8,
+                "feedback_ttl_s": args.ttl, "dedupe_ttl_s": args.ttl, "tick_interval_s": 5, "llm_max_retries": 0}  # fmt: skip
+    if args.no_refresh:
+        settings["refresh_max_age_s"] = 10**9
+
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -75,6 +80,7 @@ def main() -> None:
     emit({
         "benchmark": "worker_memory",
         "data": {"events": args.events, "namespaces": NAMESPACES, "embedder": "hashing (null)", "ttl_s": args.ttl,
+                 "settings": settings,
                  "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback"},
         "results": {"samples": samples, "events_per_s": round(last["events"] / last["seconds"], 1)},
         "ratios": {f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2)},
