@@ -21,8 +21,10 @@ from pathlib import Path
 
 import msgspec
 import numpy as np
+from rich.console import Console
 
 from bench.common import REPLAY, emit
+from streams.demo import follow
 from streams.launcher import LocalStack
 from streams.localproc import WorkerProc
 from streams.replay import make_producer, produce, read_all
@@ -82,13 +84,7 @@ def main() -> None:
             start = time.monotonic()
             produce(make_producer(w.broker), w.topic("interactions"), stamped(), rate=args.rate)
             offered_s = time.monotonic() - start
-            deadline = time.monotonic() + args.settle
-            while time.monotonic() < deadline:
-                requested, done = w.metric("uno_refresh_requests_total"), w.metric("uno_refreshes_total")
-                pending = sum(c["pending"] for c in w.get("/v1/clusters?namespace=demo")["clusters"])
-                if done >= requested and pending == 0 and w.metric("uno_events_total", kind="interaction") >= len(events):
-                    break
-                time.sleep(2)
+            follow(Console(stderr=True), w, "demo", len(events), args.settle)  # progress on stderr
             lat, never = latencies(w, sent_at)
             refresh_mean = w.metric("uno_refresh_seconds_sum") / max(1.0, w.metric("uno_refresh_seconds_count"))
             refreshes = w.metric("uno_refreshes_total")
