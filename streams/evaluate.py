@@ -29,17 +29,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from streams.client import UnoClient
 from streams.demo import follow, local_worker
+from streams.ingest import state_views
 from streams.localproc import WorkerProc
 from streams.replay import read_all
 from streams.simulate import Truth
-from uno_models.stream import NamespaceMeta, StoredLog
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -139,22 +138,17 @@ def cluster_assignments(w: WorkerProc, namespace: str) -> dict[str, int]:
     for k, v, _, _ in read_all(w.broker, f"{w.app_id}-ingest-changelog", timeout=60):
         if k is not None:
             state[json.loads(k)] = v
-    raw_meta = state.get(f"meta:{namespace}")
-    aliases = msgspec.msgpack.decode(raw_meta, type=NamespaceMeta).aliases if raw_meta else {}
+    namespaces, logs = state_views({k: v for k, v in state.items() if v is not None})
+    meta = namespaces.get(namespace)
+    aliases = meta.aliases if meta else {}
 
     def resolve(c: int) -> int:
         while c in aliases and aliases[c] != c:
             c = aliases[c]
         return c
 
-    out = {}
-    prefix = f"log:{namespace}/"
-    for k, v in state.items():
-        if k.startswith(prefix) and v is not None:
-            stored = msgspec.msgpack.decode(v, type=StoredLog)
-            if stored.cluster_id >= 0:
-                out[stored.log.event_id] = resolve(stored.cluster_id)
-    return out
+    return {stored.log.event_id: resolve(stored.cluster_id)
+            for _, stored in logs.items_with_prefix(namespace + "/") if stored.cluster_id >= 0}
 
 
 # ---------------------------------------------------------------- the judge

@@ -80,9 +80,8 @@ class Ingest:
         self.metrics = metrics
         self.clock = clock
         self.state = State(table)
-        self.namespaces = TypedTable(self.state, NamespaceMeta, "meta")
+        self.namespaces, self.logs = state_views(self.state)
         self.clusters = TypedTable(self.state, ClusterSnapshot, "cluster")
-        self.logs = TypedTable(self.state, StoredLog, "log")
         self.work = TypedTable(self.state, ClusterWork, "work")
         self.seen = TypedTable(self.state, float, "seen")
         self.orphans = TypedTable(self.state, OrphanFeedback, "orphan")
@@ -392,6 +391,11 @@ class Ingest:
         await self.send("dlq", source.key.decode(errors="replace") if source.key else "", encode(letter))
         self.metrics.dlq.labels(reason).inc()
         self.metrics.events.labels(kind, "invalid").inc()
+
+
+def state_views(table: MutableMapping) -> tuple[TypedTable[NamespaceMeta], TypedTable[StoredLog]]:
+    """The namespace metadata and the stored logs of an ingest state (also read back by `uno eval`)."""
+    return TypedTable(table, NamespaceMeta, "meta"), TypedTable(table, StoredLog, "log")
 
 
 def dlq_reason(err: ContractError) -> str:
