@@ -35,8 +35,12 @@ from processors.embedders.usem3 import USEm3Embedder
 def scores(labels: np.ndarray, pred) -> dict:
     pred = np.asarray(pred)
     purity = sum(Counter(labels[pred == c]).most_common(1)[0][1] for c in set(pred)) / len(labels)
-    return {"ari": adjusted_rand_score(labels, pred), "nmi": normalized_mutual_info_score(labels, pred),
-            "purity": purity, "clusters": len(set(pred))}  # fmt: skip
+    return {
+        "ari": adjusted_rand_score(labels, pred),
+        "nmi": normalized_mutual_info_score(labels, pred),
+        "purity": purity,
+        "clusters": len(set(pred)),
+    }
 
 
 def ours(vectors: np.ndarray, labels: np.ndarray) -> dict:
@@ -70,13 +74,22 @@ def single_pass(vectors: np.ndarray, labels: np.ndarray, min_cosine: float = 0.5
     ms = (time.perf_counter() - start) / len(vectors) * 1e3
     centres = np.array(sums)
     end = np.argmax(vectors @ (centres / np.linalg.norm(centres, axis=1, keepdims=True)).T, axis=1)
-    return {"on_arrival": scores(labels, arrival), "end": scores(labels, end), "ms_per_event": ms,
-            "params": {"min_cosine": min_cosine}}  # fmt: skip
+    return {
+        "on_arrival": scores(labels, arrival),
+        "end": scores(labels, end),
+        "ms_per_event": ms,
+        "params": {"min_cosine": min_cosine},
+    }
 
 
 def dbstream(vectors: np.ndarray, labels: np.ndarray) -> dict:
-    params = {"clustering_threshold": 1.0, "fading_factor": 0.001, "cleanup_interval": 4, "intersection_factor": 0.3,
-              "minimum_weight": 1.0}  # fmt: skip
+    params = {
+        "clustering_threshold": 1.0,
+        "fading_factor": 0.001,
+        "cleanup_interval": 4,
+        "intersection_factor": 0.3,
+        "minimum_weight": 1.0,
+    }
     model = river_cluster.DBSTREAM(**params)
     rows = [dict(enumerate(v.tolist())) for v in vectors]
     start = time.perf_counter()
@@ -85,8 +98,12 @@ def dbstream(vectors: np.ndarray, labels: np.ndarray) -> dict:
         model.learn_one(x)
         arrival.append(model.predict_one(x))
     ms = (time.perf_counter() - start) / len(vectors) * 1e3
-    return {"on_arrival": scores(labels, arrival), "end": scores(labels, [model.predict_one(x) for x in rows]),
-            "ms_per_event": ms, "params": params}  # fmt: skip
+    return {
+        "on_arrival": scores(labels, arrival),
+        "end": scores(labels, [model.predict_one(x) for x in rows]),
+        "ms_per_event": ms,
+        "params": params,
+    }
 
 
 def batch_ward(vectors: np.ndarray, labels: np.ndarray, threshold: float = 2.62) -> dict:
@@ -124,19 +141,30 @@ def main() -> None:
         results["batch_ward"].append(batch_ward(v, y))
         results["single_pass"].append(single_pass(v, y))
         results["river_dbstream"].append(dbstream(v, y))
-    emit({
-        "benchmark": "clustering",
-        "data": {"events": len(rows), "labels": len(set(labels)), "embedder": embedder.id, "seeds": args.seeds},
-        "results": {name: mean_of(runs) for name, runs in results.items()},
-        "ratios": {
-            "ours_end_ari_vs_batch_ward": round(np.mean([r["end"]["ari"] for r in results["ours"]])
-                                                / np.mean([r["end"]["ari"] for r in results["batch_ward"]]), 3),
-            "ours_arrival_ari_vs_batch_ward": round(np.mean([r["on_arrival"]["ari"] for r in results["ours"]])
-                                                    / np.mean([r["end"]["ari"] for r in results["batch_ward"]]), 3),
-            "dbstream_ms_vs_ours_ms": round(np.mean([r["ms_per_event"] for r in results["river_dbstream"]])
-                                            / np.mean([r["ms_per_event"] for r in results["ours"]]), 1),
-        },
-    })  # fmt: skip
+    emit(
+        {
+            "benchmark": "clustering",
+            "data": {"events": len(rows), "labels": len(set(labels)), "embedder": embedder.id, "seeds": args.seeds},
+            "results": {name: mean_of(runs) for name, runs in results.items()},
+            "ratios": {
+                "ours_end_ari_vs_batch_ward": round(
+                    np.mean([r["end"]["ari"] for r in results["ours"]])
+                    / np.mean([r["end"]["ari"] for r in results["batch_ward"]]),
+                    3,
+                ),
+                "ours_arrival_ari_vs_batch_ward": round(
+                    np.mean([r["on_arrival"]["ari"] for r in results["ours"]])
+                    / np.mean([r["end"]["ari"] for r in results["batch_ward"]]),
+                    3,
+                ),
+                "dbstream_ms_vs_ours_ms": round(
+                    np.mean([r["ms_per_event"] for r in results["river_dbstream"]])
+                    / np.mean([r["ms_per_event"] for r in results["ours"]]),
+                    1,
+                ),
+            },
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPLAY = Path(os.environ.get("UNO_REPLAY", Path(__file__).resolve().parents[2] / "shared/data/uno-replay/queries.jsonl"))
+REPLAY = Path(
+    os.environ.get("UNO_REPLAY", Path(__file__).resolve().parents[2] / "shared/data/uno-replay/queries.jsonl")
+)
 CACHE = Path(os.environ.get("UNO_BENCH_CACHE", ".uno/cache"))
 QUERY_CHARS = 2_000  # queries are truncated before embedding (the longest is ~130k characters)
 

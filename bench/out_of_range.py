@@ -47,8 +47,9 @@ def modules(vectors: np.ndarray, labels: list[str], min_logs: int) -> tuple[np.n
     return np.array(centroids), owners
 
 
-def fold(vectors: np.ndarray, datasets: np.ndarray, unseen: set[str], rng: np.random.Generator,
-         min_logs: int) -> dict[float, tuple[float, float]]:  # fmt: skip
+def fold(
+    vectors: np.ndarray, datasets: np.ndarray, unseen: set[str], rng: np.random.Generator, min_logs: int
+) -> dict[float, tuple[float, float]]:
     seen_idx = np.array([i for i, d in enumerate(datasets) if d not in unseen])
     rng.shuffle(seen_idx)
     cut = int(len(seen_idx) * 0.7)
@@ -80,13 +81,28 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         order = list(rng.permutation(names))
         for f in range(3):
-            runs.append(fold(vectors, datasets, set(order[f * 3:(f + 1) * 3]), rng, args.min_logs))
-    sweep = {t: {"routing_accuracy": float(np.mean([r[t][0] for r in runs])),
-                 "false_route_rate": float(np.mean([r[t][1] for r in runs]))} for t in THRESHOLDS}  # fmt: skip
+            runs.append(fold(vectors, datasets, set(order[f * 3 : (f + 1) * 3]), rng, args.min_logs))
+    sweep = {
+        t: {
+            "routing_accuracy": float(np.mean([r[t][0] for r in runs])),
+            "false_route_rate": float(np.mean([r[t][1] for r in runs])),
+        }
+        for t in THRESHOLDS
+    }
     chosen = max(THRESHOLDS, key=lambda t: sweep[t]["routing_accuracy"] - sweep[t]["false_route_rate"])
-    emit({"benchmark": "out_of_range_guard", "queries": len(rows), "datasets": len(names), "folds": len(runs),
-          "min_logs_per_module": args.min_logs, "chosen_threshold": chosen, "at_chosen": sweep[chosen],
-          "baseline_no_guard": sweep[0.0], "sweep": sweep})  # fmt: skip
+    emit(
+        {
+            "benchmark": "out_of_range_guard",
+            "queries": len(rows),
+            "datasets": len(names),
+            "folds": len(runs),
+            "min_logs_per_module": args.min_logs,
+            "chosen_threshold": chosen,
+            "at_chosen": sweep[chosen],
+            "baseline_no_guard": sweep[0.0],
+            "sweep": sweep,
+        }
+    )
 
 
 if __name__ == "__main__":

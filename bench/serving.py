@@ -43,8 +43,16 @@ def retrieval(rows: list[dict], embedder: USEm3Embedder, n_modules: int, queries
         start = time.perf_counter()
         for i in range(n_modules):
             centroid = base[rng.choice(len(base), 5)].mean(axis=0) + rng.normal(0, 0.02, embedder.dim)
-            module = ExperienceModule(namespace="bench", cluster_id=i, version=1, kind=ModuleKind.PRIMARY,
-                                      gap_score=0.5, guidance="- a rule", embedder_id=embedder.id, created_at=0)  # fmt: skip
+            module = ExperienceModule(
+                namespace="bench",
+                cluster_id=i,
+                version=1,
+                kind=ModuleKind.PRIMARY,
+                gap_score=0.5,
+                guidance="- a rule",
+                embedder_id=embedder.id,
+                created_at=0,
+            )
             store.publish(ModulePublished(module=module, centroid=centroid.tolist(), published_at=0))
         publish_s = time.perf_counter() - start
         retriever = Retriever(embedder, store)
@@ -59,27 +67,42 @@ def retrieval(rows: list[dict], embedder: USEm3Embedder, n_modules: int, queries
             embed.append(t1 - t0)
             total.append(t2 - t1)
         store.close()
-    return {"modules": n_modules, "retrieve": percentiles(total), "embed_only": percentiles(embed),
-            "search_share_p50": round(1 - np.median(embed) / np.median(total), 3),
-            "publish_ms_per_module": round(publish_s / n_modules * 1e3, 3)}  # fmt: skip
+    return {
+        "modules": n_modules,
+        "retrieve": percentiles(total),
+        "embed_only": percentiles(embed),
+        "search_share_p50": round(1 - np.median(embed) / np.median(total), 3),
+        "publish_ms_per_module": round(publish_s / n_modules * 1e3, 3),
+    }
 
 
 def proxy_overhead(requests: int) -> dict:
     import openai
 
-    from streams.launcher import LocalStack
-    from streams.localproc import WorkerProc
+    from streams.devstack.launcher import LocalStack
+    from streams.devstack.workerproc import WorkerProc
 
     stack = LocalStack(Path(".uno"))
     services = stack.up()
     tag = uuid.uuid4().hex[:8]
-    worker = WorkerProc(Path(tempfile.mkdtemp(prefix="uno-bench-")), services["broker"].address, services["llm"].url,
-                        f"bench-{tag}", f"bench{tag}.", f"bench-{tag}", topic_partitions=1).start()  # fmt: skip
+    worker = WorkerProc(
+        Path(tempfile.mkdtemp(prefix="uno-bench-")),
+        services["broker"].address,
+        services["llm"].url,
+        f"bench-{tag}",
+        f"bench{tag}.",
+        f"bench-{tag}",
+        topic_partitions=1,
+    ).start()
     try:
         direct = openai.OpenAI(base_url=services["llm"].url, api_key="none")
         proxied = openai.OpenAI(base_url=f"http://127.0.0.1:{worker.port}/v1", api_key="none")
-        request = {"model": "smollm2-135m-instruct", "max_tokens": 16, "temperature": 0,
-                   "messages": [{"role": "user", "content": "Is a verbal contract legally binding?"}]}  # fmt: skip
+        request = {
+            "model": "smollm2-135m-instruct",
+            "max_tokens": 16,
+            "temperature": 0,
+            "messages": [{"role": "user", "content": "Is a verbal contract legally binding?"}],
+        }
         samples: dict[str, list[float]] = {"direct": [], "proxy": []}
         for i in range(requests + 1):
             for name, client in (("direct", direct), ("proxy", proxied)):
@@ -87,14 +110,22 @@ def proxy_overhead(requests: int) -> dict:
                 client.chat.completions.create(**request)
                 if i:  # the first round warms both paths up
                     samples[name].append(time.perf_counter() - t0)
-        stages = {s: worker.metric("uno_proxy_seconds_sum", stage=s) / max(1, worker.metric("uno_proxy_seconds_count", stage=s))
-                  for s in ("retrieve", "upstream", "emit")}  # fmt: skip
+        stages = {
+            s: worker.metric("uno_proxy_seconds_sum", stage=s)
+            / max(1, worker.metric("uno_proxy_seconds_count", stage=s))
+            for s in ("retrieve", "upstream", "emit")
+        }
     finally:
         worker.stop()
     d, p = percentiles(samples["direct"]), percentiles(samples["proxy"])
-    return {"requests": requests, "direct": d, "proxy": p, "overhead_p50_ms": round(p["p50_ms"] - d["p50_ms"], 2),
-            "ratio_p50": round(p["p50_ms"] / d["p50_ms"], 3),
-            "worker_stage_mean_ms": {k: round(v * 1e3, 2) for k, v in stages.items()}}  # fmt: skip
+    return {
+        "requests": requests,
+        "direct": d,
+        "proxy": p,
+        "overhead_p50_ms": round(p["p50_ms"] - d["p50_ms"], 2),
+        "ratio_p50": round(p["p50_ms"] / d["p50_ms"], 3),
+        "worker_stage_mean_ms": {k: round(v * 1e3, 2) for k, v in stages.items()},
+    }
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from processors.llm import LLM, fence, render
+from processors.llm import LLM, ask, fence, render
 from uno_models import ExperienceModule, ModuleKind
 
 Messages = list[dict[str, str]]
@@ -41,17 +41,17 @@ def module_messages(module: ExperienceModule, messages: Sequence[dict]) -> Messa
     return with_guidance(module, messages) if module.kind is ModuleKind.PRIMARY else with_selfcheck(module, messages)
 
 
-def reflect(llm: LLM, module: ExperienceModule, messages: Sequence[dict], max_tokens: int = 512,
-            budget_tokens: int = 1_000) -> tuple[str, str, str]:  # fmt: skip
+def reflect(
+    llm: LLM, module: ExperienceModule, messages: Sequence[dict], max_tokens: int = 512, budget_tokens: int = 1_000
+) -> tuple[str, str, str]:
     """Reflective module, three calls: draft, critique against the checklist, revise. Returns all three."""
     query = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     draft = llm.complete_text("answer", list(messages), max_tokens=max_tokens)
-    critique = llm.complete_text("critique", [{"role": "user", "content": render(
-        "critique", query=fence(query, budget_tokens), draft=fence(draft, budget_tokens),
-        checklist=_numbered(module.checklist))}], max_tokens=256)  # fmt: skip
-    revised = llm.complete_text("revise", [{"role": "user", "content": render(
-        "revise_with_critique", query=fence(query, budget_tokens), draft=fence(draft, budget_tokens),
-        critique=fence(critique, budget_tokens))}], max_tokens=max_tokens)  # fmt: skip
+    fenced = {"query": fence(query, budget_tokens), "draft": fence(draft, budget_tokens)}
+    checklist = _numbered(module.checklist)
+    critique = llm.complete_text("critique", ask("critique", **fenced, checklist=checklist), max_tokens=256)
+    revise = ask("revise_with_critique", **fenced, critique=fence(critique, budget_tokens))
+    revised = llm.complete_text("revise", revise, max_tokens=max_tokens)
     return draft, critique, revised
 
 

@@ -9,7 +9,6 @@ keeps the previous version unless the new one wins at least ``threshold`` (0.53,
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -17,8 +16,8 @@ from typing import Literal
 import msgspec
 
 from processors.apply import module_messages
-from processors.llm import LLM, LLMError, fence, render
-from processors.llm.prompts import clip
+from processors.llm import LLM, LLMError, fence
+from processors.llm.prompts import ab_order, clip
 from uno_models import ClusterKnowledge, ClusterSnapshot, ExperienceModule, LogRecord, ModuleKind, Rule, SupportStats
 from uno_models.knowledge import MAX_PROVENANCE
 from uno_models.modules import MAX_CHECKLIST
@@ -30,12 +29,32 @@ def rank_rules(rules: Sequence[Rule]) -> list[Rule]:
 
 
 class ModuleBuilder:
+    """Renders a cluster's published rules into a module: guidance for a primary, a checklist for a
+    reflective one, with support statistics and provenance.
+
+    >>> from uno_models import ClusterKnowledge, ClusterSnapshot, ModuleKind, Rule
+    >>> rules = [Rule(id="r0", text="Cite the statute article.", support=3, user_support={"u1": 2, "u2": 1})]
+    >>> snapshot = ClusterSnapshot(namespace="legal", cluster_id=0, embedder_id="e", centroid=[1.0],
+    ...                            query_centroid=[1.0])
+    >>> module = ModuleBuilder().build(ClusterKnowledge(namespace="legal", cluster_id=0), snapshot, rules,
+    ...                                ModuleKind.PRIMARY, now=0)
+    >>> module.version, module.guidance, module.support.users
+    (1, '- Cite the statute article.', 2)
+    """
+
     def __init__(self, guidance_chars: int = 1_200, max_checklist: int = 12):
         self.guidance_chars = guidance_chars
         self.max_checklist = min(max_checklist, MAX_CHECKLIST)
 
-    def build(self, knowledge: ClusterKnowledge, snapshot: ClusterSnapshot, published: Sequence[Rule],
-              kind: ModuleKind, now: float, adapter: str | None = None) -> ExperienceModule:  # fmt: skip
+    def build(
+        self,
+        knowledge: ClusterKnowledge,
+        snapshot: ClusterSnapshot,
+        published: Sequence[Rule],
+        kind: ModuleKind,
+        now: float,
+        adapter: str | None = None,
+    ) -> ExperienceModule:
         ranked = rank_rules(published)
         lines, used = [], 0
         for rule in ranked:
@@ -56,22 +75,38 @@ class ModuleBuilder:
             guidance="\n".join(lines) if kind is ModuleKind.PRIMARY else "",
             checklist=[r.text for r in ranked[: self.max_checklist]] if kind is ModuleKind.REFLECTIVE else [],
             gap_score=min(1.0, max(0.0, knowledge.gap_score or 0.0)),
-            support=SupportStats(logs=snapshot.logs, feedback_logs=snapshot.feedback_logs, users=len(users),
-                                 satisfaction=None if satisfaction is None else min(1.0, max(0.0, satisfaction))),
+            support=SupportStats(
+                logs=snapshot.logs,
+                feedback_logs=snapshot.feedback_logs,
+                users=len(users),
+                satisfaction=None if satisfaction is None else min(1.0, max(0.0, satisfaction)),
+            ),
             adapter=adapter,
             embedder_id=snapshot.embedder_id,
             created_at=now,
             provenance=provenance,
-        )  # fmt: skip
+        )
 
 
 class Verdict(msgspec.Struct):
+    """The judge's answer: A, B or a tie."""
+
     better: Literal["A", "B", "tie"]
 
 
 class WinRateVerifier:
-    def __init__(self, llm: LLM, threshold: float = 0.53, max_logs: int = 4, max_length_ratio: float = 3.0,
-                 max_tokens: int = 256, budget_tokens: int = 600):  # fmt: skip
+    """The optional win-rate gate: answers held-out logs with and without a new module and keeps the
+    previous version unless the new one wins at least ``threshold`` of the judged comparisons."""
+
+    def __init__(
+        self,
+        llm: LLM,
+        threshold: float = 0.53,
+        max_logs: int = 4,
+        max_length_ratio: float = 3.0,
+        max_tokens: int = 256,
+        budget_tokens: int = 600,
+    ):
         self.llm = llm
         self.threshold = threshold
         self.max_logs = max_logs
@@ -93,12 +128,19 @@ class WinRateVerifier:
                 if not 1 / self.max_length_ratio <= ratio <= self.max_length_ratio:
                     judged += 1  # a degenerate length loses without asking the judge
                     continue
-                helped_first = hashlib.sha1(log.event_id.encode()).digest()[0] % 2 == 0
-                a, b = (helped, plain) if helped_first else (plain, helped)
-                verdict = self.llm.complete_json("verify", [{"role": "user", "content": render(
-                    "verify", query=fence(log.query, self.budget_tokens), a=fence(a, self.budget_tokens),
-                    b=fence(b, self.budget_tokens),
-                    rules=rules)}], Verdict, max_tokens=16)  # fmt: skip
+                a, b, helped_first = ab_order(log.event_id, helped, plain)
+                verdict = self.llm.complete_json(
+                    "verify",
+                    ask(
+                        "verify",
+                        query=fence(log.query, self.budget_tokens),
+                        a=fence(a, self.budget_tokens),
+                        b=fence(b, self.budget_tokens),
+                        rules=rules,
+                    ),
+                    Verdict,
+                    max_tokens=16,
+                )
                 calls += 1
             except LLMError:
                 continue

@@ -65,6 +65,8 @@ from uno_models import ClustererState, ClusterSnapshot
 
 
 class Assignment(NamedTuple):
+    """Where one log went: its cluster, whether it opened it, which ids were merged away."""
+
     cluster_id: int  # the (surviving) cluster the log belongs to after this update
     opened: bool  # the log opened a new cluster
     merged: tuple[int, ...]  # ids absorbed by this update (into `cluster_id`, or by the cap)
@@ -72,6 +74,9 @@ class Assignment(NamedTuple):
 
 
 class OnlineClusterer(base.Clusterer):
+    """Incremental Ward clustering with stable ids and River's `base.Clusterer` protocol; see the module
+    docstring for the idea, the parameters and an example."""
+
     def __init__(
         self,
         namespace: str = "default",
@@ -175,9 +180,7 @@ class OnlineClusterer(base.Clusterer):
 
     def resolve(self, cluster_id: int) -> int:
         """The active id a (possibly merged) id now lives on."""
-        while cluster_id in self.aliases:
-            cluster_id = self.aliases[cluster_id]
-        return cluster_id
+        return resolve_alias(self.aliases, cluster_id)
 
     def snapshot(self, cluster_id: int) -> ClusterSnapshot:
         row = self._ids.index(self.resolve(cluster_id))
@@ -232,9 +235,12 @@ class OnlineClusterer(base.Clusterer):
             clusterer._weights = w
             for c in state.clusters:
                 clusterer._meta[c.cluster_id] = {
-                    "logs": c.logs, "feedback_logs": c.feedback_logs, "satisfaction_sum": c.satisfaction_sum,
-                    "created_at": c.created_at, "last_seen": c.last_seen,
-                }  # fmt: skip
+                    "logs": c.logs,
+                    "feedback_logs": c.feedback_logs,
+                    "satisfaction_sum": c.satisfaction_sum,
+                    "created_at": c.created_at,
+                    "last_seen": c.last_seen,
+                }
         return clusterer
 
     # ------------------------------------------------------------------ internals
@@ -312,6 +318,17 @@ class OnlineClusterer(base.Clusterer):
         self._qsums *= factor
         self._weights *= factor
         self.seen *= factor
+
+
+def resolve_alias(aliases: dict[int, int], cluster_id: int) -> int:
+    """Follow merge aliases (absorbed id -> survivor) to the id a cluster lives on now.
+
+    >>> resolve_alias({1: 3, 3: 7}, 1), resolve_alias({1: 3}, 5)
+    (7, 5)
+    """
+    while cluster_id in aliases and aliases[cluster_id] != cluster_id:
+        cluster_id = aliases[cluster_id]
+    return cluster_id
 
 
 def _ward(means: np.ndarray, weights: np.ndarray | float, mean: np.ndarray, weight: float) -> np.ndarray:

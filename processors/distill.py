@@ -36,11 +36,15 @@ LogRefs = Annotated[list[Annotated[int, Meta(ge=1)]], Meta(min_length=1, max_len
 
 
 class AddRule(msgspec.Struct):
+    """A new rule and the logs (1-based, within the batch) behind it."""
+
     text: RuleLine
     logs: LogRefs
 
 
 class RuleRef(msgspec.Struct):
+    """A reference to a shown rule (1-based) and the logs that reinforce or contradict it."""
+
     rule: Annotated[int, Meta(ge=1)]
     logs: LogRefs
 
@@ -54,10 +58,14 @@ class DistillReply(msgspec.Struct):
 
 
 class PriorReply(msgspec.Struct):
+    """The model's own rules for a request, before any feedback."""
+
     rules: Annotated[list[RuleLine], Meta(max_length=5)]
 
 
 class DistillOutcome(NamedTuple):
+    """What a distillation changed: the new knowledge, the rules each log supported, the counts."""
+
     knowledge: ClusterKnowledge  # a new object: the caller commits it only once the refresh succeeds
     log_rules: dict[str, list[str]]  # event id -> ids of the rules it added or reinforced
     applied: Counter  # op -> count; "invalid" for updates naming unknown logs or rules
@@ -72,8 +80,16 @@ class Distiller:
     """Turns batches of feedback logs into rule updates: one LLM call per ``batch_logs`` logs, fewer
     when long logs would overflow ``prompt_tokens`` (each field is clipped to ``tokens_per_field``)."""
 
-    def __init__(self, llm: LLM, embedder: Embedder, batch_logs: int = 8, tokens_per_field: int = 120,
-                 prompt_tokens: int = 3_000, max_rules_shown: int = 20, dedupe_similarity: float = 0.88):  # fmt: skip
+    def __init__(
+        self,
+        llm: LLM,
+        embedder: Embedder,
+        batch_logs: int = 8,
+        tokens_per_field: int = 120,
+        prompt_tokens: int = 3_000,
+        max_rules_shown: int = 20,
+        dedupe_similarity: float = 0.88,
+    ):
         self.llm = llm
         self.embedder = embedder
         self.batch_logs = batch_logs
@@ -89,10 +105,12 @@ class Distiller:
         applied: Counter = Counter()
         calls = 0
         for chunk in self._chunks(verbal):
-            shown = sorted((r for r in knowledge.rules if r.status is not RuleStatus.REJECTED),
-                           key=lambda r: -r.support)[: self.max_rules_shown]  # fmt: skip
-            reply = self.llm.complete_json("distill", [{"role": "user", "content": self._prompt(shown, chunk)}],
-                                           DistillReply)  # fmt: skip
+            shown = sorted(
+                (r for r in knowledge.rules if r.status is not RuleStatus.REJECTED), key=lambda r: -r.support
+            )[: self.max_rules_shown]
+            reply = self.llm.complete_json(
+                "distill", [{"role": "user", "content": self._prompt(shown, chunk)}], DistillReply
+            )
             calls += 1
             for op, updates in (("add", reply.add), ("reinforce", reply.reinforce), ("contradict", reply.contradict)):
                 for update in updates:
@@ -125,15 +143,26 @@ class Distiller:
     def _block(self, number: int, log: LogRecord) -> str:
         budget = self.tokens_per_field
         feedback = "\n".join(_describe(fb) for fb in log.feedback)
-        return (f"Log {number}\nRequest:\n{fence(log.query, budget)}\nAnswer:\n{fence(log.response, budget)}\n"
-                f"Feedback:\n{fence(feedback, budget)}")
+        return (
+            f"Log {number}\nRequest:\n{fence(log.query, budget)}\nAnswer:\n{fence(log.response, budget)}\n"
+            f"Feedback:\n{fence(feedback, budget)}"
+        )
 
     def _prompt(self, shown: list[Rule], chunk: list[LogRecord]) -> str:
         rules = "\n".join(f"{i}. {r.text}" for i, r in enumerate(shown, 1)) or "(none yet)"
         return render("distill", rules=rules, logs="\n\n".join(self._block(i, log) for i, log in enumerate(chunk, 1)))
 
-    def _apply(self, knowledge: ClusterKnowledge, shown: list[Rule], chunk: list[LogRecord], op: str,
-               update: AddRule | RuleRef, now: float, log_rules: dict[str, list[str]], applied: Counter) -> None:  # fmt: skip
+    def _apply(
+        self,
+        knowledge: ClusterKnowledge,
+        shown: list[Rule],
+        chunk: list[LogRecord],
+        op: str,
+        update: AddRule | RuleRef,
+        now: float,
+        log_rules: dict[str, list[str]],
+        applied: Counter,
+    ) -> None:
         logs = sorted({i for i in update.logs if 1 <= i <= len(chunk)})
         if not logs:
             applied["invalid"] += 1
@@ -189,8 +218,11 @@ def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenan
     merged = False
     for p in ranges:
         if (p.topic, p.partition) == (new.topic, new.partition) and not merged:
-            out.append(Provenance(p.topic, p.partition, min(p.first_offset, new.first_offset),
-                                  max(p.last_offset, new.last_offset)))  # fmt: skip
+            out.append(
+                Provenance(
+                    p.topic, p.partition, min(p.first_offset, new.first_offset), max(p.last_offset, new.last_offset)
+                )
+            )
             merged = True
         else:
             out.append(p)

@@ -21,13 +21,20 @@ import msgspec
 import numpy as np
 
 from processors.embedders import Embedder
-from processors.llm import LLM, render
+from processors.llm import LLM, ask
 from uno_models import ClusterKnowledge, ModuleKind
 
 
 class GapEstimator:
-    def __init__(self, llm: LLM, embedder: Embedder, threshold: float = 0.45, sim_low: float = 0.3,
-                 sim_high: float = 0.8):  # fmt: skip
+    """Scores each rule's novelty against the model's prior rules and keeps the cluster's running mean.
+
+    >>> GapEstimator.kind_for(0.6, threshold=0.45).value
+    'reflective'
+    """
+
+    def __init__(
+        self, llm: LLM, embedder: Embedder, threshold: float = 0.45, sim_low: float = 0.3, sim_high: float = 0.8
+    ):
         self.llm = llm
         self.embedder = embedder
         self.threshold = threshold
@@ -39,8 +46,7 @@ class GapEstimator:
         if not priors:
             return 1.0
         listed = "\n".join(f"- {p}" for p in priors)
-        p_yes = self.llm.yes_probability("judge", [{"role": "user", "content": render("covered", priors=listed,
-                                                                                         rule=rule)}])  # fmt: skip
+        p_yes = self.llm.yes_probability("judge", ask("covered", priors=listed, rule=rule))
         if p_yes is None:
             self.fallbacks += 1
             vectors = self.embedder.embed([rule, *priors])

@@ -39,6 +39,8 @@ def reads_as_injection(text: str) -> bool:
 
 
 class NoiseFilter:
+    """Decides which rules may be published, and why the others may not; see the module docstring."""
+
     def __init__(self, min_support: int = 3, min_users: int = 2, max_user_share: float = 0.5):
         self.min_support = min_support
         self.min_users = min_users
@@ -69,5 +71,6 @@ class NoiseFilter:
                 continue
             rejected[why] += 1
             rule.status = {"injection": RuleStatus.REJECTED, "contradicted": RuleStatus.CONTRADICTED}.get(
-                why, RuleStatus.CANDIDATE)
+                why, RuleStatus.CANDIDATE
+            )
         return published, rejected

@@ -16,17 +16,22 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
-from processors.llm import LLM, LLMError, fence, render
+from processors.llm import LLM, LLMError, ask, fence
+from processors.llm.prompts import ab_order
 from uno_models import FeedbackKind, LogRecord, PairSource, PreferencePair, Rule
 
 _DIRECT = {FeedbackKind.CORRECTION: PairSource.CORRECTION, FeedbackKind.EDIT: PairSource.EDIT}
 
 
 class PairVerdict(msgspec.Struct):
+    """The judge's answer: which of two answers is better."""
+
     better: Literal["A", "B"]
 
 
 class PairsOutcome(NamedTuple):
+    """The pairs of one refresh, and what building them cost."""
+
     pairs: list[PreferencePair]
     revisions_tried: int
     revisions_kept: int
@@ -35,13 +40,25 @@ class PairsOutcome(NamedTuple):
 
 
 class PairBuilder:
+    """Preference pairs from a refresh's logs: corrections and edits directly, verbal feedback by one
+    judged revision (at most ``revisions_per_refresh`` per refresh; none without an LLM).
+
+    >>> from uno_models import Feedback, FeedbackKind, LogRecord
+    >>> log = LogRecord(event_id="e1", namespace="legal", timestamp=0, query="Is theft a crime?", response="Maybe.",
+    ...                 feedback=[Feedback(kind=FeedbackKind.CORRECTION, text="Yes: Article 264 of the Criminal Law.")])
+    >>> outcome = PairBuilder(llm=None).build("legal", 0, [log], rules=[], now=0)
+    >>> [(p.chosen, p.rejected, p.source.value) for p in outcome.pairs], outcome.llm_calls
+    ([('Yes: Article 264 of the Criminal Law.', 'Maybe.', 'correction')], 0)
+    """
+
     def __init__(self, llm: LLM | None, revisions_per_refresh: int = 2, tokens_per_field: int = 300):
         self.llm = llm
         self.revisions_per_refresh = revisions_per_refresh if llm is not None else 0
         self.tokens_per_field = tokens_per_field
 
-    def build(self, namespace: str, cluster_id: int, logs: Sequence[LogRecord], rules: Sequence[Rule],
-              now: float) -> PairsOutcome:  # fmt: skip
+    def build(
+        self, namespace: str, cluster_id: int, logs: Sequence[LogRecord], rules: Sequence[Rule], now: float
+    ) -> PairsOutcome:
         pairs: list[PreferencePair] = []
         tried = kept = calls = failures = 0
         for log in logs:
@@ -66,20 +83,45 @@ class PairBuilder:
     def _revise_and_judge(self, log: LogRecord, feedback: str, rules: Sequence[Rule]) -> tuple[str, bool, int]:
         budget = self.tokens_per_field
         listed = "\n".join(f"- {r.text}" for r in rules) or "(none)"
-        revision = self.llm.complete_text("revise", [{"role": "user", "content": render(
-            "revise", query=fence(log.query, budget), response=fence(log.response, budget),
-            feedback=fence(feedback, budget), rules=listed)}])  # fmt: skip
-        revision_first = hashlib.sha1(log.event_id.encode()).digest()[0] % 2 == 0
-        a, b = (revision, log.response) if revision_first else (log.response, revision)
-        verdict = self.llm.complete_json("judge", [{"role": "user", "content": render(
-            "judge_pair", query=fence(log.query, budget), feedback=fence(feedback, budget),
-            a=fence(a, budget), b=fence(b, budget))}], PairVerdict, max_tokens=16)  # fmt: skip
+        revision = self.llm.complete_text(
+            "revise",
+            ask(
+                "revise",
+                query=fence(log.query, budget),
+                response=fence(log.response, budget),
+                feedback=fence(feedback, budget),
+                rules=listed,
+            ),
+        )
+        a, b, revision_first = ab_order(log.event_id, revision, log.response)
+        verdict = self.llm.complete_json(
+            "judge",
+            ask(
+                "judge_pair",
+                query=fence(log.query, budget),
+                feedback=fence(feedback, budget),
+                a=fence(a, budget),
+                b=fence(b, budget),
+            ),
+            PairVerdict,
+            max_tokens=16,
+        )
         return revision, (verdict.better == "A") == revision_first, 2
 
     @staticmethod
-    def _pair(namespace: str, cluster_id: int, log: LogRecord, chosen: str, source: PairSource, now: float,
-              index: int) -> PreferencePair:  # fmt: skip
+    def _pair(
+        namespace: str, cluster_id: int, log: LogRecord, chosen: str, source: PairSource, now: float, index: int
+    ) -> PreferencePair:
         pid = hashlib.sha1(f"{log.event_id}/{source.value}/{index}".encode()).hexdigest()[:20]
-        return PreferencePair(id=pid, namespace=namespace, cluster_id=cluster_id, prompt=log.query, chosen=chosen,
-                              rejected=log.response, source=source, event_id=log.event_id, created_at=now,
-                              provenance=[log.provenance] if log.provenance else [])  # fmt: skip
+        return PreferencePair(
+            id=pid,
+            namespace=namespace,
+            cluster_id=cluster_id,
+            prompt=log.query,
+            chosen=chosen,
+            rejected=log.response,
+            source=source,
+            event_id=log.event_id,
+            created_at=now,
+            provenance=[log.provenance] if log.provenance else [],
+        )

@@ -21,12 +21,16 @@ from uno_models import Feedback, LogRecord
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _URL_SECRET = re.compile(r"https?://[^\s/]*:[^\s/@]*@\S+|https?://\S*[?&](?:token|key|secret|password|sig)=\S+", re.I)
-_SECRET = re.compile(r"\b(?:sk|pk|rk|ghp|gho|xox[abp])[-_][A-Za-z0-9_-]{16,}\b|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*", re.I)
+_SECRET = re.compile(
+    r"\b(?:sk|pk|rk|ghp|gho|xox[abp])[-_][A-Za-z0-9_-]{16,}\b|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*", re.I
+)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _IP = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?\d{2,4}(?:[\s.-]\d{2,4}){1,3}"
-                    r"|\d{2,4}(?:[\s.-]\d{2,4}){2,4})(?![\w])")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?\d{2,4}(?:[\s.-]\d{2,4}){1,3}"
+    r"|\d{2,4}(?:[\s.-]\d{2,4}){2,4})(?![\w])"
+)
 
 
 def _luhn(digits: str) -> bool:
@@ -64,5 +68,9 @@ def redact_feedback(fb: Feedback, limit: int | None = None) -> Feedback:
 
 def redact_log(log: LogRecord) -> LogRecord:
     """A copy of the log with query, response and feedback texts redacted."""
-    return msgspec.structs.replace(log, query=redact(log.query), response=redact(log.response),
-                                   feedback=[redact_feedback(fb) for fb in log.feedback])  # fmt: skip
+    return msgspec.structs.replace(
+        log,
+        query=redact(log.query),
+        response=redact(log.response),
+        feedback=[redact_feedback(fb) for fb in log.feedback],
+    )

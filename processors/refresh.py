@@ -36,6 +36,9 @@ from uno_models import ClusterKnowledge, ClusterSnapshot, LogRecord, ModuleKind,
 
 
 class RefreshResult(NamedTuple):
+    """What one refresh produced: the new knowledge (commit it only on success), the module record if
+    one was published, the pairs, the rejected rules by reason, and the LLM calls it cost."""
+
     knowledge: ClusterKnowledge
     record: ModulePublished | None
     publish: PublishResult | None
@@ -47,10 +50,38 @@ class RefreshResult(NamedTuple):
 
 
 class ClusterRefresh:
-    def __init__(self, llm: LLM, embedder: Embedder, store: ModuleStore, *, gap_threshold: float = 0.45,
-                 noise: NoiseFilter | None = None, distiller: Distiller | None = None,
-                 builder: ModuleBuilder | None = None, pairs: PairBuilder | None = None,
-                 verifier: WinRateVerifier | None = None, prior_moved_below: float = 0.98):  # fmt: skip
+    """One cluster refresh over new logs; see the module docstring for the steps.
+
+    Parameters
+    ----------
+    llm, embedder, store
+        The chat model, the embedder of the cluster's vector space, and the module store.
+    gap_threshold
+        Mean novelty at or above which the module is reflective (0.45, the paper's default).
+    noise, distiller, builder, pairs, verifier
+        The steps, replaceable; ``verifier`` (the win-rate gate) is off when None.
+
+    Example (needs an LLM server, so not a doctest)::
+
+        store = ModuleStore(embedder.id, embedder.dim)
+        refresh = ClusterRefresh(ChatLLM(url, "smollm2-135m-instruct"), embedder, store)
+        result = refresh.run(ClusterKnowledge(namespace="legal", cluster_id=0), snapshot, logs)
+        result.outcome, result.record            # "published", the ModulePublished sent to uno.modules"""
+
+    def __init__(
+        self,
+        llm: LLM,
+        embedder: Embedder,
+        store: ModuleStore,
+        *,
+        gap_threshold: float = 0.45,
+        noise: NoiseFilter | None = None,
+        distiller: Distiller | None = None,
+        builder: ModuleBuilder | None = None,
+        pairs: PairBuilder | None = None,
+        verifier: WinRateVerifier | None = None,
+        prior_moved_below: float = 0.98,
+    ):
         self.embedder = embedder
         self.store = store
         self.gap_threshold = gap_threshold
@@ -62,8 +93,14 @@ class ClusterRefresh:
         self.verifier = verifier
         self.prior_moved_below = prior_moved_below
 
-    def run(self, knowledge: ClusterKnowledge, snapshot: ClusterSnapshot, logs: Sequence[LogRecord],
-            reservoir: Sequence[LogRecord] = (), now: float | None = None) -> RefreshResult:  # fmt: skip
+    def run(
+        self,
+        knowledge: ClusterKnowledge,
+        snapshot: ClusterSnapshot,
+        logs: Sequence[LogRecord],
+        reservoir: Sequence[LogRecord] = (),
+        now: float | None = None,
+    ) -> RefreshResult:
         now = time.time() if now is None else now
         logs = [redact_log(log) for log in logs]  # nothing unredacted reaches a prompt or a rule
         calls = 0
@@ -71,8 +108,9 @@ class ClusterRefresh:
             typical = _typical_query(self.embedder, snapshot, [*logs, *reservoir])
             priors = self.distiller.prior(typical)
             calls += 1
-            knowledge = _reset_novelty(msgspec.structs.replace(knowledge, priors=priors,
-                                                               prior_centroid=list(snapshot.query_centroid)))  # fmt: skip
+            knowledge = _reset_novelty(
+                msgspec.structs.replace(knowledge, priors=priors, prior_centroid=list(snapshot.query_centroid))
+            )
         distilled = self.distiller.distill(knowledge, logs, now)
         calls += distilled.llm_calls
         knowledge, judge_calls = self.gap.update(distilled.knowledge, distilled.log_rules)
@@ -95,8 +133,9 @@ class ClusterRefresh:
             return result("unchanged")
         previous = self.store.get(knowledge.namespace, knowledge.cluster_id)
         if previous is not None:  # a rollback publishes versions the cluster's state has not seen
-            knowledge = msgspec.structs.replace(knowledge, module_version=max(knowledge.module_version,
-                                                                              previous.version))  # fmt: skip
+            knowledge = msgspec.structs.replace(
+                knowledge, module_version=max(knowledge.module_version, previous.version)
+            )
         module = self.builder.build(knowledge, snapshot, published, kind, now)
         win_rate = None
         if self.verifier is not None and reservoir:
@@ -105,8 +144,9 @@ class ClusterRefresh:
             if previous is not None and not self.verifier.passes(win_rate):
                 return result("kept_previous", win_rate=win_rate)
         oldest = min((log.timestamp for log in logs), default=None)
-        record = ModulePublished(module=module, centroid=list(snapshot.query_centroid), published_at=now,
-                                 oldest_event_at=oldest)  # fmt: skip
+        record = ModulePublished(
+            module=module, centroid=list(snapshot.query_centroid), published_at=now, oldest_event_at=oldest
+        )
         publish = self.store.publish(record)
         knowledge = msgspec.structs.replace(knowledge, module_version=publish.version, module_digest=digest)
         return result("published", record, publish, win_rate)

@@ -15,6 +15,8 @@ from uno_models import ExperienceModule
 
 
 class Retrieval(NamedTuple):
+    """The answer to a retrieval: the module (or None), its similarity, the reason, the candidates."""
+
     module: ExperienceModule | None
     similarity: float | None
     reason: str  # "hit", "out_of_range" or "no_modules"
@@ -22,6 +24,15 @@ class Retrieval(NamedTuple):
 
 
 class Retriever:
+    """A query's module within its namespace, or none when the query is out of range.
+
+    >>> from processors.embedders.hashing import HashingEmbedder
+    >>> embedder = HashingEmbedder(64)
+    >>> store = ModuleStore(embedder.id, embedder.dim)
+    >>> Retriever(embedder, store).retrieve("legal", "Is a verbal contract binding?").reason
+    'no_modules'
+    """
+
     def __init__(self, embedder: Embedder, store: ModuleStore, min_similarity: float = 0.6):
         if embedder.id != store.embedder_id:
             raise ValueError(f"embedder {embedder.id!r} does not match the store's {store.embedder_id!r}")

@@ -32,6 +32,8 @@ _NS = uuid.UUID("6f1b8a52-8c1e-4d47-9a57-0c2f3e8a9b10")
 
 
 class PublishResult(NamedTuple):
+    """What a publish did: whether it wrote, the version now current, and why not when it did not."""
+
     published: bool
     version: int  # the version current after the call
     reason: str  # "published", "same_version" or "stale"
@@ -50,8 +52,29 @@ def _locked(method):
 
 
 class ModuleStore:
-    def __init__(self, embedder_id: str, dim: int, path: str | None = None, url: str | None = None,
-                 api_key: str | None = None, collection: str = "uno_modules"):  # fmt: skip
+    """The current module per (namespace, cluster) and every version, in Qdrant; see the module docstring.
+
+    >>> from uno_models import ExperienceModule, ModuleKind, ModulePublished
+    >>> store = ModuleStore("demo-3", 3)                      # Qdrant local mode, in memory
+    >>> module = ExperienceModule(namespace="legal", cluster_id=0, version=1, kind=ModuleKind.PRIMARY, gap_score=0.2,
+    ...                           guidance="- Cite the statute article.", embedder_id="demo-3", created_at=0)
+    >>> store.publish(ModulePublished(module=module, centroid=[1.0, 0.0, 0.0], published_at=0)).reason
+    'published'
+    >>> [(m.cluster_id, round(s, 2)) for m, s in store.search("legal", [0.9, 0.1, 0.0])]
+    [(0, 0.99)]
+    >>> store.search("other", [0.9, 0.1, 0.0])               # never another namespace's modules
+    []
+    """
+
+    def __init__(
+        self,
+        embedder_id: str,
+        dim: int,
+        path: str | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        collection: str = "uno_modules",
+    ):
         if url:
             self._client = QdrantClient(url=url, api_key=api_key or None)
         else:
@@ -82,10 +105,20 @@ class ModuleStore:
             return PublishResult(False, current.version, "stale")
         vector = _unit(record.centroid)
         payload = _payload(module)
-        self._client.upsert(self.versions, points=[models.PointStruct(
-            id=_point_id(module.namespace, module.cluster_id, module.version), vector=vector, payload=payload)])
-        self._client.upsert(self.current, points=[models.PointStruct(
-            id=_point_id(module.namespace, module.cluster_id), vector=vector, payload=payload)])  # fmt: skip
+        self._client.upsert(
+            self.versions,
+            points=[
+                models.PointStruct(
+                    id=_point_id(module.namespace, module.cluster_id, module.version), vector=vector, payload=payload
+                )
+            ],
+        )
+        self._client.upsert(
+            self.current,
+            points=[
+                models.PointStruct(id=_point_id(module.namespace, module.cluster_id), vector=vector, payload=payload)
+            ],
+        )
         return PublishResult(True, module.version, "published")
 
     @_locked
@@ -93,8 +126,9 @@ class ModuleStore:
         """Make the content of an earlier version current again, as a new version (versions only grow).
 
         Returns the record published, for the caller to append to the modules topic too."""
-        points = self._client.retrieve(self.versions, ids=[_point_id(namespace, cluster_id, version)],
-                                       with_payload=True, with_vectors=True)  # fmt: skip
+        points = self._client.retrieve(
+            self.versions, ids=[_point_id(namespace, cluster_id, version)], with_payload=True, with_vectors=True
+        )
         if not points:
             raise KeyError(f"{namespace}/{cluster_id} has no version {version}")
         latest = self.history(namespace, cluster_id)[-1].version
@@ -123,10 +157,13 @@ class ModuleStore:
         return sorted((_module(p.payload) for p in points), key=lambda m: m.version)
 
     @_locked
-    def search(self, namespace: str, vector: np.ndarray | list[float], k: int = 1) -> list[tuple[ExperienceModule, float]]:
+    def search(
+        self, namespace: str, vector: np.ndarray | list[float], k: int = 1
+    ) -> list[tuple[ExperienceModule, float]]:
         """The k modules of ``namespace`` nearest to ``vector`` (cosine), best first. Never another namespace's."""
-        hits = self._client.query_points(self.current, query=_unit(vector), query_filter=_only(namespace), limit=k,
-                                         with_payload=True).points  # fmt: skip
+        hits = self._client.query_points(
+            self.current, query=_unit(vector), query_filter=_only(namespace), limit=k, with_payload=True
+        ).points
         return [(_module(h.payload), float(h.score)) for h in hits]
 
     @_locked
@@ -142,11 +179,13 @@ class ModuleStore:
     def _ensure(self, name: str) -> None:
         if self._client.collection_exists(name):
             return
-        self._client.create_collection(name, vectors_config=models.VectorParams(size=self.dim,
-                                                                                 distance=models.Distance.COSINE))
+        self._client.create_collection(
+            name, vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE)
+        )
         if not self.local:  # payload indexes exist on a server only; local mode warns and ignores them
-            self._client.create_payload_index(name, "namespace",
-                                              models.KeywordIndexParams(type="keyword", is_tenant=True))
+            self._client.create_payload_index(
+                name, "namespace", models.KeywordIndexParams(type="keyword", is_tenant=True)
+            )
             self._client.create_payload_index(name, "cluster_id", models.PayloadSchemaType.INTEGER)
 
 
@@ -156,8 +195,13 @@ def _point_id(namespace: str, cluster_id: int, version: int | None = None) -> st
 
 
 def _payload(module: ExperienceModule) -> dict:
-    return {"namespace": module.namespace, "cluster_id": module.cluster_id, "version": module.version,
-            "kind": module.kind.value, "module": msgspec.to_builtins(module)}  # fmt: skip
+    return {
+        "namespace": module.namespace,
+        "cluster_id": module.cluster_id,
+        "version": module.version,
+        "kind": module.kind.value,
+        "module": msgspec.to_builtins(module),
+    }
 
 
 def _module(payload: dict) -> ExperienceModule:
@@ -176,4 +220,3 @@ def _unit(vector) -> list[float]:
     v = np.asarray(vector, dtype=np.float64)
     n = np.linalg.norm(v)
     return (v / n if n > 0 else v).tolist()
-

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from streams.launcher import LocalStack, Service
+from streams.devstack.launcher import LocalStack, Service
 
 
 @pytest.fixture(scope="session")

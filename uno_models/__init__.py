@@ -43,8 +43,8 @@ from uno_models.settings import Settings, SettingsError, load_settings
 
 __all__ = [
     "SCHEMA_VERSION",
-    "ClusterSnapshot",
     "ClusterKnowledge",
+    "ClusterSnapshot",
     "ClustererState",
     "ContractError",
     "ExperienceModule",

@@ -79,9 +79,8 @@ class Feedback(msgspec.Struct, kw_only=True, omit_defaults=True):
         elif kind is FeedbackKind.THUMBS:
             if self.value not in (1, -1):
                 raise ValueError("thumbs `value` must be 1 (up) or -1 (down)")
-        elif kind in _NEEDS_TEXT:
-            if not self.text or not self.text.strip():
-                raise ValueError(f"{kind.value} feedback needs a non-empty `text`")
+        elif kind in _NEEDS_TEXT and (not self.text or not self.text.strip()):
+            raise ValueError(f"{kind.value} feedback needs a non-empty `text`")
 
 
 class Message(msgspec.Struct, omit_defaults=True):
@@ -157,6 +156,5 @@ class FeedbackEvent(Feedback, kw_only=True, omit_defaults=True):
 def _check_version(version: int) -> None:
     if version > SCHEMA_VERSION:
         raise ValueError(
-            f"`schema_version` {version} is newer than this worker understands ({SCHEMA_VERSION}); "
-            "upgrade the worker"
+            f"`schema_version` {version} is newer than this worker understands ({SCHEMA_VERSION}); upgrade the worker"
         )

@@ -19,6 +19,9 @@ from uno_models.events import Feedback, FeedbackKind
 
 
 class Signal(NamedTuple):
+    """What one piece of feedback says: polarity in [-1, 1], weight, whether it has text to distil,
+    and whether it yields a preference pair directly."""
+
     polarity: float
     weight: float
     verbal: bool
@@ -61,4 +64,3 @@ def satisfaction(feedback: list[Feedback]) -> float | None:
     if weight == 0.0:
         return None
     return (total / weight + 1.0) / 2.0
-

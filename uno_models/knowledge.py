@@ -14,8 +14,8 @@ from uno_models.limits import (
     MAX_RULES,
     Count,
     Id,
-    Namespace,
     Name,
+    Namespace,
     RuleText,
     Text,
     Timestamp,
@@ -38,6 +38,8 @@ Provenances = Annotated[list[Provenance], Meta(max_length=MAX_PROVENANCE)]
 
 
 class RuleStatus(enum.Enum):
+    """Where a rule stands with the noise filter."""
+
     CANDIDATE = "candidate"  # seen, not yet enough support to publish
     PUBLISHED = "published"  # passed the noise filter and is in a module
     CONTRADICTED = "contradicted"  # more contradictions than reinforcements
@@ -81,6 +83,8 @@ Rules = Annotated[list[Rule], Meta(max_length=MAX_RULES)]
 
 
 class PairSource(enum.Enum):
+    """Where a preference pair's chosen answer came from."""
+
     CORRECTION = "correction"  # the user's correction is `chosen`
     EDIT = "edit"  # the user's edit is `chosen`
     REVISION = "revision"  # an LLM revision that won a pairwise judgement

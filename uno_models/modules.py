@@ -23,11 +23,15 @@ MAX_CHECKLIST = 32
 
 
 class ModuleKind(enum.Enum):
+    """Which kind of module a cluster gets (decided by its gap score)."""
+
     PRIMARY = "primary"  # low gap: rules the model adopts directly (guidance, or an adapter)
     REFLECTIVE = "reflective"  # high gap: a checklist for draft -> critique -> revise
 
 
 class SupportStats(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """How much evidence stands behind a module: logs, feedback logs, distinct users, satisfaction."""
+
     logs: Count = 0  # logs assigned to the cluster
     feedback_logs: Count = 0  # logs that carried usable feedback
     users: Count = 0  # distinct users among them

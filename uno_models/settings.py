@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -34,6 +35,9 @@ class SettingsError(ValueError):
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- where things live
+    """Every setting of a worker and the CLI, with its default; see the module docstring for how they
+    are read, and the README for what each one means."""
+
     data_dir: str = ".uno"
     broker_url: str = ""  # "" = the broker started by `uno dev up` (read from .uno/stack.json)
     broker_kind: Literal["noida", "tansu"] = "noida"
@@ -119,7 +123,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
 def load_settings(
     env: Mapping[str, str] | None = None,
-    toml_path: str | Path | None | Literal["auto"] = "auto",
+    toml_path: str | Path | Literal["auto"] | None = "auto",
     **overrides: Any,
 ) -> Settings:
     """Build the settings from defaults, an optional TOML file, the environment and overrides."""

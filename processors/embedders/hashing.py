@@ -15,6 +15,14 @@ from processors.embedders.base import normalise
 
 
 class HashingEmbedder:
+    """Word and character-trigram counts hashed into ``dim`` signed buckets, L2-normalised.
+
+    >>> e = HashingEmbedder(64)
+    >>> v = e.embed(["Cite the article.", "Cite the article!", "Bake bread."])
+    >>> v.shape, bool(v[0] @ v[1] > v[0] @ v[2])
+    ((3, 64), True)
+    """
+
     def __init__(self, dim: int = 256):
         self.dim = dim
         self.id = f"hashing-{dim}"

@@ -23,8 +23,13 @@ class MiniLMEmbedder:
 
     dim = 384
 
-    def __init__(self, max_tokens: int = 256, batch_size: int = 32,
-                 model_path: Path | None = None, tokenizer_path: Path | None = None):  # fmt: skip
+    def __init__(
+        self,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+        model_path: Path | None = None,
+        tokenizer_path: Path | None = None,
+    ):
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -45,7 +50,8 @@ class MiniLMEmbedder:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                          "token_type_ids": np.zeros_like(ids)})[0]  # fmt: skip
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
         weights = mask[..., None].astype(np.float32)
         return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)

@@ -5,20 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from openai import OpenAI
 
 from processors.embedders.base import normalise
+from processors.retry import openai_client, retrying
 
 
 class OpenAIEmbedder:
-    """Embeds through the `openai` client; the dimension is learned from the first response."""
+    """Embeds through the `openai` client, ``batch_size`` texts a request, transient failures retried
+    under `processors.retry`; the dimension is learned from the first response.
 
-    def __init__(self, base_url: str, model: str, api_key: str = "unused", batch_size: int = 64,
-                 timeout_s: float = 60.0, max_retries: int = 3, dim: int | None = None):  # fmt: skip
-        self._client = OpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout_s,
-                              max_retries=max_retries)  # fmt: skip
+    Example (needs a running server, so not a doctest)::
+
+        embedder = OpenAIEmbedder("http://127.0.0.1:8081/v1", "nomic-embed-text")
+        vectors = embedder.embed(["Lead with the conclusion.", "先说结论"])   # shape (2, embedder.dim)
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        batch_size: int = 64,
+        timeout_s: float = 60.0,
+        max_retries: int = 3,
+        dim: int | None = None,
+    ):
+        self._client = openai_client(base_url, api_key, timeout_s)
         self.model = model
         self.batch_size = batch_size
+        self.attempts = max_retries + 1
         self.dim = dim or len(self._request(["dimension probe"])[0])
         self.id = f"openai:{model}-{self.dim}"
 
@@ -29,7 +44,7 @@ class OpenAIEmbedder:
         return normalise(np.vstack(chunks))
 
     def _request(self, texts: list[str]) -> np.ndarray:
-        resp = self._client.embeddings.create(model=self.model, input=texts)
+        resp = retrying(self.attempts)(self._client.embeddings.create, model=self.model, input=texts)
         return np.array([_pooled(d.embedding) for d in sorted(resp.data, key=lambda d: d.index)], dtype=np.float32)
 
 

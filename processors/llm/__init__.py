@@ -6,7 +6,7 @@ from typing import Protocol, TypeVar
 
 from processors.llm.client import ChatLLM, Messages
 from processors.llm.errors import LLMError
-from processors.llm.prompts import fence, render
+from processors.llm.prompts import ask, fence, render
 from processors.llm.usage import CallRecord, UsageLedger
 
 T = TypeVar("T")
@@ -19,10 +19,11 @@ class LLM(Protocol):
 
     def complete_json(self, purpose: str, messages: Messages, type_: type[T], max_tokens: int = 512) -> T: ...
 
-    def complete_text(self, purpose: str, messages: Messages, max_tokens: int = 512,
-                      temperature: float = 0.0) -> str: ...  # fmt: skip
+    def complete_text(
+        self, purpose: str, messages: Messages, max_tokens: int = 512, temperature: float = 0.0
+    ) -> str: ...
 
     def yes_probability(self, purpose: str, messages: Messages) -> float | None: ...
 
 
-__all__ = ["LLM", "CallRecord", "ChatLLM", "LLMError", "Messages", "UsageLedger", "fence", "render"]
+__all__ = ["LLM", "CallRecord", "ChatLLM", "LLMError", "Messages", "UsageLedger", "ask", "fence", "render"]

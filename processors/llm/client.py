@@ -17,23 +17,25 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from typing import Any, Literal, TypeVar
 
 import msgspec
 import openai
+import tenacity
 from openai import OpenAI
 
 from processors.llm.errors import LLMError
 from processors.llm.usage import CallRecord, UsageLedger
+from processors.retry import TRANSIENT, openai_client, policy
 
 T = TypeVar("T")
 JsonMode = Literal["llamacpp", "openai", "none"]
 Messages = list[dict[str, str]]
 
-_TRANSPORT_ERRORS = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-                     openai.InternalServerError)  # fmt: skip
+
+class _UnparseableError(ValueError):
+    """The answer did not match the expected shape (retried like a transient failure)."""
 
 
 class ChatLLM:
@@ -57,9 +59,8 @@ class ChatLLM:
         ledger: UsageLedger | None = None,
         client: OpenAI | None = None,
     ):
-        # The SDK's own retries are off: retries live here, counted, with our backoff.
-        self._client = client or OpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout_s,
-                                        max_retries=0)  # fmt: skip
+        # The SDK's own retries are off: retries follow processors.retry, counted in the ledger.
+        self._client = client or openai_client(base_url, api_key, timeout_s)
         self.model = model
         self.json_mode = json_mode
         self.max_retries = max_retries
@@ -75,11 +76,20 @@ class ChatLLM:
         if self.json_mode == "llamacpp":
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         elif self.json_mode == "openai":
-            kwargs["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": type_.__name__, "schema": schema}}  # fmt: skip
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": type_.__name__, "schema": schema},
+            }
         else:
-            messages = [*messages[:-1], {"role": messages[-1]["role"], "content": messages[-1]["content"]
-                        + "\n\nAnswer with JSON only, matching this JSON Schema:\n" + json.dumps(schema)}]  # fmt: skip
+            messages = [
+                *messages[:-1],
+                {
+                    "role": messages[-1]["role"],
+                    "content": messages[-1]["content"]
+                    + "\n\nAnswer with JSON only, matching this JSON Schema:\n"
+                    + json.dumps(schema),
+                },
+            ]
 
         def parse(resp) -> T:
             return msgspec.json.decode(_strip_fences(resp.choices[0].message.content or ""), type=type_)
@@ -115,45 +125,58 @@ class ChatLLM:
                     no += math.exp(cand.logprob)
             return yes / (yes + no) if yes + no > 0 else None
 
-        return self._call(purpose, parse, messages=messages, max_tokens=1, temperature=0, logprobs=True,
-                          top_logprobs=10)  # fmt: skip
+        return self._call(
+            purpose, parse, messages=messages, max_tokens=1, temperature=0, logprobs=True, top_logprobs=10
+        )
 
     # ------------------------------------------------------------------ internals
 
     def _call(self, purpose: str, parse, **request: Any):
-        last = ""
-        reason = "transport"
         attempts = self.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            start = time.perf_counter()
-            try:
-                resp = self._client.chat.completions.create(model=self.model, **request)
-            except _TRANSPORT_ERRORS as exc:
-                reason, last = "transport", f"{type(exc).__name__}: {exc}"
-                self._record(purpose, "retry" if attempt < attempts else "transport", None, start)
-            except openai.APIStatusError as exc:  # 4xx: our request is wrong; retrying will not help
-                self._record(purpose, "transport", None, start)
-                raise LLMError(purpose, "transport", attempt, f"HTTP {exc.status_code}: {exc.message}") from exc
-            else:
-                try:
-                    value = parse(resp)
-                except (msgspec.DecodeError, msgspec.ValidationError, ValueError, IndexError, AttributeError) as exc:
-                    reason, last = "unparseable", str(exc)[:300]
-                    self._record(purpose, "retry" if attempt < attempts else "unparseable", resp, start)
-                else:
-                    self._record(purpose, "ok", resp, start)
-                    return value
-            if attempt < attempts:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random()))
-                if reason == "unparseable" and "temperature" in request:
-                    # At temperature 0 the same prompt fails the same way: let the retry differ.
-                    request["temperature"] = min(1.0, request["temperature"] + 0.3)
-        raise LLMError(purpose, reason, attempts, last)  # type: ignore[arg-type]
+        retry_on = (*TRANSIENT, _UnparseableError)
+        try:
+            for attempt in tenacity.Retrying(**policy(attempts, self.backoff_s, retry_on=retry_on)):
+                with attempt:
+                    return self._attempt(purpose, parse, attempt.retry_state.attempt_number == attempts, request)
+        except TRANSIENT as exc:
+            raise LLMError(purpose, "transport", attempts, f"{type(exc).__name__}: {exc}") from exc
+        except _UnparseableError as exc:
+            raise LLMError(purpose, "unparseable", attempts, str(exc)) from exc
+        except openai.APIStatusError as exc:  # 4xx: our request is wrong; retrying will not help
+            raise LLMError(purpose, "transport", 1, f"HTTP {exc.status_code}: {exc.message}") from exc
+
+    def _attempt(self, purpose: str, parse, last: bool, request: dict[str, Any]):
+        """One request, recorded in the ledger; raises what the retry policy looks at."""
+        start = time.perf_counter()
+        try:
+            resp = self._client.chat.completions.create(model=self.model, **request)
+        except TRANSIENT:
+            self._record(purpose, "transport" if last else "retry", None, start)
+            raise
+        except openai.APIStatusError:
+            self._record(purpose, "transport", None, start)
+            raise
+        try:
+            value = parse(resp)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, IndexError, AttributeError) as exc:
+            self._record(purpose, "unparseable" if last else "retry", resp, start)
+            if "temperature" in request:  # at temperature 0 the same prompt fails the same way: let the retry differ
+                request["temperature"] = min(1.0, request["temperature"] + 0.3)
+            raise _UnparseableError(str(exc)[:300]) from exc
+        self._record(purpose, "ok", resp, start)
+        return value
 
     def _record(self, purpose: str, outcome: str, resp, start: float) -> None:
         usage = getattr(resp, "usage", None)
-        self.ledger.record(CallRecord(purpose, outcome, getattr(usage, "prompt_tokens", 0) or 0,
-                                      getattr(usage, "completion_tokens", 0) or 0, time.perf_counter() - start))  # fmt: skip
+        self.ledger.record(
+            CallRecord(
+                purpose,
+                outcome,
+                getattr(usage, "prompt_tokens", 0) or 0,
+                getattr(usage, "completion_tokens", 0) or 0,
+                time.perf_counter() - start,
+            )
+        )
 
 
 def inline_schema(type_: type) -> dict[str, Any]:

@@ -7,6 +7,7 @@ user text is neutralised so it cannot break out.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,11 @@ def template(name: str) -> Template:
 
 def render(name: str, **values: str) -> str:
     return template(name).substitute(**values)
+
+
+def ask(name: str, **values: str) -> list[dict[str, str]]:
+    """The template ``name`` filled with ``values``, as a one-message user conversation."""
+    return [{"role": "user", "content": render(name, **values)}]
 
 
 def estimate_tokens(text: str) -> int:
@@ -49,3 +55,16 @@ def fence(text: str, budget_tokens: int) -> str:
     """Wrap user text as data, clipped to a token budget; a fence tag inside the text is neutralised."""
     text = text.replace("</data>", "</ data>").replace("<data>", "< data>")
     return f"<data>\n{clip(text, budget_tokens)}\n</data>"
+
+
+def ab_order(key: str, candidate: str, baseline: str) -> tuple[str, str, bool]:
+    """The two answers a pairwise judge sees as (A, B), and whether the candidate is A.
+
+    The order is fixed by a hash of ``key`` (a log or query), so position bias cannot always favour
+    the candidate, and the same comparison is always shown the same way.
+
+    >>> ab_order("log-1", "new", "old"), ab_order("b", "new", "old")
+    (('new', 'old', True), ('old', 'new', False))
+    """
+    first = hashlib.sha1(key.encode()).digest()[0] % 2 == 0
+    return (candidate, baseline, True) if first else (baseline, candidate, False)

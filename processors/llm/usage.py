@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 
 class CallRecord(NamedTuple):
+    """One LLM request: what it was for, how it ended, its tokens and latency."""
+
     purpose: str  # distill, prior, judge, revise, verify, critique, answer
     outcome: str  # ok, retry, transport, unparseable
     prompt_tokens: int
@@ -49,6 +51,12 @@ class UsageLedger:
 
     def summary(self) -> dict[str, dict[str, float]]:
         purposes = {p for p, _ in self.calls}
-        return {p: {"requests": self.requests(p), "prompt_tokens": self.prompt_tokens[p],
-                    "completion_tokens": self.completion_tokens[p], "latency_s": round(self.latency_s[p], 3)}
-                for p in sorted(purposes)}  # fmt: skip
+        return {
+            p: {
+                "requests": self.requests(p),
+                "prompt_tokens": self.prompt_tokens[p],
+                "completion_tokens": self.completion_tokens[p],
+                "latency_s": round(self.latency_s[p], 3),
+            }
+            for p in sorted(purposes)
+        }

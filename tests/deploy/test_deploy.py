@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.topics import topic_specs
+from streams.kafka import topic_specs
 from uno_models import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -86,8 +86,15 @@ def test_every_alert_and_dashboard_expression_parses_as_promql():
         promql_parser.parse(expr)  # raises ValueError with the position on a syntax error
     groups = yaml.safe_load((DEPLOY / "prometheus/alerts.yml").read_text())["groups"]
     alerts = {r["alert"] for g in groups for r in g["rules"] if "alert" in r}
-    assert {"UnoWorkerDown", "UnoConsumerLagGrowing", "UnoDeadLetterRate", "UnoLlmErrorRate", "UnoRefreshBacklog",
-            "UnoNoModulePublished", "UnoOutOfRangeRateJump"} <= alerts  # fmt: skip
+    assert {
+        "UnoWorkerDown",
+        "UnoConsumerLagGrowing",
+        "UnoDeadLetterRate",
+        "UnoLlmErrorRate",
+        "UnoRefreshBacklog",
+        "UnoNoModulePublished",
+        "UnoOutOfRangeRateJump",
+    } <= alerts
 
 
 @pytest.mark.infra

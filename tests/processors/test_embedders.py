@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from processors.embedders import Embedder
-from streams.launcher import free_port, llm_healthy, smollm2_gguf
+from streams.devstack.launcher import free_port, llm_healthy, smollm2_gguf
 
-TEXTS = ["How do I appeal a court ruling?", "What is the procedure to challenge a judgement in a higher court?",
-         "Write a short poem about the sea at night."]  # fmt: skip
+TEXTS = [
+    "How do I appeal a court ruling?",
+    "What is the procedure to challenge a judgement in a higher court?",
+    "Write a short poem about the sea at night.",
+]
 
 
 def check_contract(embedder, dim: int) -> np.ndarray:
@@ -53,10 +56,10 @@ def test_openai_compatible_endpoint_with_a_real_llama_cpp_embedding_server(tmp_p
     from processors.embedders.openai_compat import OpenAIEmbedder
 
     port = free_port()
-    log = open(tmp_path / "emb.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()),
-                               "--model_alias", "emb", "--host", "127.0.0.1", "--port", str(port),
-                               "--embedding", "true"], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()), "--model_alias", "emb"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--embedding", "true"]
+    with open(tmp_path / "emb.log", "wb") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not llm_healthy(f"127.0.0.1:{port}") and time.monotonic() < deadline:

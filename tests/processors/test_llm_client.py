@@ -10,15 +10,19 @@ from msgspec import Meta
 
 from processors.distill import PriorReply
 from processors.llm import ChatLLM, LLMError
-from streams.launcher import LLM_ALIAS, free_port
+from streams.devstack.launcher import LLM_ALIAS, free_port
 
 pytestmark = pytest.mark.infra
 
 
 def test_schema_constrained_json_decodes_into_the_struct_and_is_accounted(llm_base_url):
     llm = ChatLLM(llm_base_url, LLM_ALIAS)
-    reply = llm.complete_json("prior", [{"role": "user", "content": "List 2 rules for answering legal questions."}],
-                              PriorReply, max_tokens=128)  # fmt: skip
+    reply = llm.complete_json(
+        "prior",
+        [{"role": "user", "content": "List 2 rules for answering legal questions."}],
+        PriorReply,
+        max_tokens=128,
+    )
     assert isinstance(reply, PriorReply) and len(reply.rules) <= 5
     summary = llm.ledger.summary()["prior"]
     assert summary["requests"] == 1 and summary["prompt_tokens"] > 0 and summary["completion_tokens"] > 0

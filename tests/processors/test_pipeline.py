@@ -14,17 +14,23 @@ from processors.noise import NoiseFilter
 from processors.refresh import ClusterRefresh
 from processors.retrieve import Retriever
 from processors.store import ModuleStore
-from streams.launcher import LLM_ALIAS, free_port
+from streams.devstack.launcher import LLM_ALIAS, free_port
 from uno_models import ClusterKnowledge, Feedback, FeedbackKind, LogRecord, ModuleKind, PairSource, Provenance
 
 pytestmark = pytest.mark.infra
 
-QUERIES = ["What is the penalty for theft under the criminal law?",
-           "Can my landlord evict me without notice? Reply to jane.doe@example.com", "Is a verbal contract legally binding?",
-           "What are my rights if I am arrested?"]  # fmt: skip
-FEEDBACK = [("text", "Please cite the specific statute article that applies."),
-            ("correction", "Under Article 264 of the Criminal Law, theft is punishable by up to 3 years."),
-            ("text", "You should cite the law article number."), ("text", "Give the verdict first, then explain.")]  # fmt: skip
+QUERIES = [
+    "What is the penalty for theft under the criminal law?",
+    "Can my landlord evict me without notice? Reply to jane.doe@example.com",
+    "Is a verbal contract legally binding?",
+    "What are my rights if I am arrested?",
+]
+FEEDBACK = [
+    ("text", "Please cite the specific statute article that applies."),
+    ("correction", "Under Article 264 of the Criminal Law, theft is punishable by up to 3 years."),
+    ("text", "You should cite the law article number."),
+    ("text", "Give the verdict first, then explain."),
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +44,18 @@ def legal_logs(embedder):
     for i, (query, vector) in enumerate(zip(QUERIES, embedder.embed(QUERIES), strict=True)):
         clusterer.learn_vector(vector, timestamp=float(i), feedback=True)
         kind, text = FEEDBACK[i]
-        logs.append(LogRecord(event_id=f"e{i}", namespace="legal", timestamp=float(i), user_id=f"u{i % 3}",
-                              query=query, response="It depends on the situation.",
-                              feedback=[Feedback(kind=FeedbackKind(kind), text=text)],
-                              provenance=Provenance("uno.interactions", 0, i, i)))  # fmt: skip
+        logs.append(
+            LogRecord(
+                event_id=f"e{i}",
+                namespace="legal",
+                timestamp=float(i),
+                user_id=f"u{i % 3}",
+                query=query,
+                response="It depends on the situation.",
+                feedback=[Feedback(kind=FeedbackKind(kind), text=text)],
+                provenance=Provenance("uno.interactions", 0, i, i),
+            )
+        )
     assert len(clusterer.active_ids) == 1, "the four legal queries form one cluster"
     return clusterer.snapshot(clusterer.active_ids[0]), logs
 
@@ -61,7 +75,7 @@ def test_feedback_logs_become_a_module_that_serves_its_queries_and_only_them(llm
     assert (module.namespace, module.cluster_id, module.version) == ("legal", snapshot.cluster_id, 1)
     expected_kind = ModuleKind.REFLECTIVE if result.knowledge.gap_score >= 0.45 else ModuleKind.PRIMARY
     assert module.kind is expected_kind
-    assert (module.guidance if module.kind is ModuleKind.PRIMARY else module.checklist)
+    assert module.guidance if module.kind is ModuleKind.PRIMARY else module.checklist
     assert all(r.support >= 1 and r.provenance for r in module.rules)
     assert result.knowledge.priors and result.knowledge.module_version == 1
     assert any(p.source is PairSource.CORRECTION and p.chosen.startswith("Under Article 264") for p in result.pairs)
@@ -79,7 +93,9 @@ def test_feedback_logs_become_a_module_that_serves_its_queries_and_only_them(llm
     assert retriever.retrieve("other-team", QUERIES[1]).reason == "no_modules"
 
     again = refresh.run(result.knowledge, snapshot, [], now=200.0)  # nothing new: no new version
-    assert again.outcome in ("unchanged", "no_publishable_rules") and store.get("legal", snapshot.cluster_id).version == 1
+    assert (
+        again.outcome in ("unchanged", "no_publishable_rules") and store.get("legal", snapshot.cluster_id).version == 1
+    )
     store.close()
 
 

@@ -10,8 +10,16 @@ from uno_models import ExperienceModule, ModuleKind, ModulePublished
 
 
 def record(ns: str, cid: int, version: int, vector, kind=ModuleKind.PRIMARY, guidance="- Be brief.") -> ModulePublished:
-    module = ExperienceModule(namespace=ns, cluster_id=cid, version=version, kind=kind, guidance=guidance,
-                              gap_score=0.2, embedder_id="test-4", created_at=float(version))  # fmt: skip
+    module = ExperienceModule(
+        namespace=ns,
+        cluster_id=cid,
+        version=version,
+        kind=kind,
+        guidance=guidance,
+        gap_score=0.2,
+        embedder_id="test-4",
+        created_at=float(version),
+    )
     return ModulePublished(module=module, centroid=list(vector), published_at=float(version))
 
 

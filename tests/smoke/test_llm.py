@@ -7,7 +7,7 @@ import json
 import pytest
 from openai import OpenAI
 
-from streams.launcher import LLM_ALIAS
+from streams.devstack.launcher import LLM_ALIAS
 
 pytestmark = pytest.mark.infra
 

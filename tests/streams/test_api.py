@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
-import uuid
 import urllib.error
 import urllib.request
+import uuid
 
 import openai
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from streams.api import openapi
 from streams.client import UnoClient, UnoError
-from streams.localproc import WorkerProc
+from streams.devstack.workerproc import WorkerProc
+from streams.serving.openapi import openapi
 from tests.streams.conftest import TEST_SETTINGS, read_topic
 from tests.streams.sample import LEGAL, interactions
 from uno_models import FeedbackEvent, InteractionEvent, Settings, decode
@@ -29,8 +29,18 @@ TOKEN = "test-token"
 def api(tmp_path_factory, broker, llm_base_url):
     """One worker with a published module for namespace "legal", the API token set."""
     unique = uuid.uuid4().hex[:10]
-    w = WorkerProc(tmp_path_factory.mktemp("api"), broker, llm_base_url, f"api-{unique}", f"api{unique}.",
-                   f"api-{unique}", **TEST_SETTINGS, api_token=TOKEN, api_max_tokens=8, api_max_body_bytes=65_536)  # fmt: skip
+    w = WorkerProc(
+        tmp_path_factory.mktemp("api"),
+        broker,
+        llm_base_url,
+        f"api-{unique}",
+        f"api{unique}.",
+        f"api-{unique}",
+        **TEST_SETTINGS,
+        api_token=TOKEN,
+        api_max_tokens=8,
+        api_max_body_bytes=65_536,
+    )
     w.start()
     w.produce("interactions", [(b"legal", json.dumps(e).encode()) for e in interactions("legal", n_legal=8)])
     w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 300, "a published module")
@@ -58,7 +68,8 @@ def on_topic(w: WorkerProc, role: str, type_, event_id: str):
 def test_a_chat_completion_through_the_proxy_applies_the_module_and_closes_the_loop(api):
     uno = client(api)
     raw = uno.openai().chat.completions.with_raw_response.create(
-        model="anything", messages=[{"role": "user", "content": LEGAL[0]}], user="u-proxy")
+        model="anything", messages=[{"role": "user", "content": LEGAL[0]}], user="u-proxy"
+    )
     completion = raw.parse()
     assert completion.choices[0].message.content and completion.object == "chat.completion"
     assert raw.headers["X-UNO-Retrieval"] == "hit" and raw.headers["X-UNO-Module"].startswith("legal/")
@@ -72,15 +83,24 @@ def test_a_chat_completion_through_the_proxy_applies_the_module_and_closes_the_l
     accepted = uno.feedback(completion.id, kind="text", text="Please cite the statute article.")
     (feedback,) = on_topic(api, "feedback", FeedbackEvent, completion.id)
     assert feedback.feedback_id == accepted.feedback_id and feedback.kind.value == "text"
-    api.wait_for(lambda: api.metric("uno_events_total", kind="feedback", result="joined") >= 1, 60,
-                 "the proxied interaction joined with its feedback")  # fmt: skip
+    api.wait_for(
+        lambda: api.metric("uno_events_total", kind="feedback", result="joined") >= 1,
+        60,
+        "the proxied interaction joined with its feedback",
+    )
     assert api.metric("uno_proxy_seconds_count", stage="total") >= 1
 
 
 def test_the_official_openai_client_streams_through_the_proxy_unchanged(api):
     chat = openai.OpenAI(base_url=f"http://127.0.0.1:{api.port}/v1", api_key=TOKEN)
-    chunks = list(chat.chat.completions.create(model="m", messages=[{"role": "user", "content": LEGAL[1]}],
-                                               stream=True, extra_headers={"X-UNO-Namespace": "legal"}))  # fmt: skip
+    chunks = list(
+        chat.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": LEGAL[1]}],
+            stream=True,
+            extra_headers={"X-UNO-Namespace": "legal"},
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip() and len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-uno-")
     (event,) = on_topic(api, "interactions", InteractionEvent, chunks[0].id)
@@ -96,14 +116,17 @@ def test_out_of_range_queries_get_no_module(api):
 
 def test_state_changing_routes_need_the_token_and_bodies_have_a_size_limit(api):
     chat_body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
-    for path, body in (("/v1/chat/completions", chat_body),
-                       ("/v1/feedback", b'{"event_id": "e1", "kind": "thumbs", "value": 1}'),
-                       ("/v1/modules/legal/0/rollback", b'{"version": 1}')):  # fmt: skip
+    for path, body in (
+        ("/v1/chat/completions", chat_body),
+        ("/v1/feedback", b'{"event_id": "e1", "kind": "thumbs", "value": 1}'),
+        ("/v1/modules/legal/0/rollback", b'{"version": 1}'),
+    ):
         assert post(api, path, body) == 401
         assert post(api, path, body, token="wrong") == 401
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=f"http://127.0.0.1:{api.port}/v1", api_key="wrong").chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "hi"}])
+            model="m", messages=[{"role": "user", "content": "hi"}]
+        )
     assert post(api, "/v1/retrieve", b'{"query": "hi", "namespace": "legal"}') == 200  # reads stay open
     huge = json.dumps({"query": "x" * 100_000}).encode()
     assert post(api, "/v1/retrieve", huge, token=TOKEN) == 413
@@ -124,5 +147,8 @@ def test_no_generated_request_gets_a_server_error(api, case):
     # No internal error ever. A 502 is the upstream model refusing what OpenAI's API accepts (llama.cpp's
     # chat template fails on an assistant message with tool calls and no content): passed on, labelled.
     context = (case.method, case.path, case.body, response.text[:500])
-    assert response.status_code < 500 or (response.status_code == 502 and case.path == "/v1/chat/completions"
-                                          and response.json()["error"]["type"] == "upstream_error"), context  # fmt: skip
+    assert response.status_code < 500 or (
+        response.status_code == 502
+        and case.path == "/v1/chat/completions"
+        and response.json()["error"]["type"] == "upstream_error"
+    ), context

@@ -17,8 +17,14 @@ pytestmark = pytest.mark.infra
 
 def uno(worker, *args: str) -> subprocess.CompletedProcess:
     env = {**worker.env, "UNO_API_HOST": "127.0.0.1", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=os.getcwd())  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=os.getcwd(),
+    )
 
 
 def test_modules_pairs_and_dlq_commands(worker_factory, tmp_path):
@@ -36,8 +42,13 @@ def test_modules_pairs_and_dlq_commands(worker_factory, tmp_path):
     assert rolled.returncode == 0 and "restored as version 2" in rolled.stdout
     assert "2" in uno(w, "modules", "history", "legal", cluster).stdout
     no_token = {**w.env, "UNO_API_TOKEN": "wrong"}
-    denied = subprocess.run([sys.executable, "-m", "streams.cli", "modules", "rollback", "legal", cluster, "1"],
-                            env=no_token, capture_output=True, text=True, timeout=60)  # fmt: skip
+    denied = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "modules", "rollback", "legal", cluster, "1"],
+        env=no_token,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert denied.returncode == 1 and "401" in denied.stderr
 
     out = tmp_path / "pairs.jsonl"

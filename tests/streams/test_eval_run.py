@@ -11,9 +11,9 @@ from collections import defaultdict
 import msgspec
 import pytest
 
-from streams.cli import DEMO_SAMPLE
-from streams.launcher import LocalStack
-from streams.simulate import Truth, simulate, write
+from streams.devstack.launcher import LocalStack
+from streams.evaluation import DEMO_SAMPLE
+from streams.evaluation.simulate import Truth, simulate, write
 
 pytestmark = pytest.mark.infra
 
@@ -32,9 +32,29 @@ def test_uno_eval_reports_every_score(stack, stack_root, llm_base_url, tmp_path)
     write(events, truth, stream)
     out = tmp_path / "report.json"
     env = {**os.environ, "UNO_DATA_DIR": str(stack_root), "COLUMNS": "200"}  # the session's stack is found up
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "eval", str(stream), "--preset", "demo",
-                           "--flush-after", "5", "--judge-endpoint", llm_base_url, "--judge-limit", "1",
-                           "--out", str(out)], env=env, capture_output=True, text=True, timeout=840)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "eval",
+            str(stream),
+            "--preset",
+            "demo",
+            "--flush-after",
+            "5",
+            "--judge-endpoint",
+            llm_base_url,
+            "--judge-limit",
+            "1",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     assert "ARI / NMI / purity" in done.stdout and "judge win rate" in done.stdout
     report = json.loads(out.read_text())

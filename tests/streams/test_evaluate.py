@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from processors.embedders.hashing import HashingEmbedder
-from streams.evaluate import (
+from streams.evaluation.evaluate import (
     EvalOptions,
     cluster_topics,
     clustering_scores,
@@ -16,7 +16,7 @@ from streams.evaluate import (
     rule_scores,
     run_eval,
 )
-from streams.simulate import ADVERSARIAL_RULE, simulate
+from streams.evaluation.simulate import ADVERSARIAL_RULE, simulate
 
 QUERIES = {t: [f"{t} question number {i}?" for i in range(30)] for t in ("law", "travel", "stories")}
 
@@ -31,8 +31,9 @@ def test_clustering_scores_against_labels():
 
 
 def test_routing_counts_a_query_right_only_when_its_cluster_is_of_its_topic():
-    topic_of = cluster_topics({"a": 0, "b": 0, "c": 1, "d": 1, "e": 1}, {"a": "law", "b": "law", "c": "travel",
-                                                                       "d": "travel", "e": "law"})  # fmt: skip
+    topic_of = cluster_topics(
+        {"a": 0, "b": 0, "c": 1, "d": 1, "e": 1}, {"a": "law", "b": "law", "c": "travel", "d": "travel", "e": "law"}
+    )
     assert topic_of == {0: "law", 1: "travel"}
     scores = routing_scores([("law", 0), ("law", 1), ("travel", None), ("travel", 1)], topic_of)
     assert scores == {"queries": 4, "routed": 3, "correct": 2, "accuracy": 0.5}
@@ -59,12 +60,22 @@ def test_rule_scores_precision_recall_adversarial_and_noise():
 
 def test_llm_cost_per_thousand_logs_and_the_rag_prompt():
     assert llm_cost(calls=91, tokens=50_000, logs=70) == {
-        "calls": 91, "tokens": 50_000, "feedback_logs": 70, "calls_per_1000_logs": 1300.0,
-        "tokens_per_1000_logs": 714_286, "reference_calls_per_1000_logs": 14_000}  # fmt: skip
+        "calls": 91,
+        "tokens": 50_000,
+        "feedback_logs": 70,
+        "calls_per_1000_logs": 1300.0,
+        "tokens_per_1000_logs": 714_286,
+        "reference_calls_per_1000_logs": 14_000,
+    }
     embed = HashingEmbedder(256).embed
-    past = [{"query": "How do I appeal a fine?", "response": "Write to the court.",
-             "feedback": [{"kind": "text", "text": "Cite the article."}]},
-            {"query": "Best pasta recipe?", "response": "Boil it.", "feedback": [{"kind": "thumbs", "value": -1}]}]  # fmt: skip
+    past = [
+        {
+            "query": "How do I appeal a fine?",
+            "response": "Write to the court.",
+            "feedback": [{"kind": "text", "text": "Cite the article."}],
+        },
+        {"query": "Best pasta recipe?", "response": "Boil it.", "feedback": [{"kind": "thumbs", "value": -1}]},
+    ]
     messages = rag_prompt("How can I appeal a parking fine?", past, embed([p["query"] for p in past]), embed, k=1)
     assert messages[-1] == {"role": "user", "content": "How can I appeal a parking fine?"}
     assert "appeal a fine" in messages[0]["content"] and "Cite the article." in messages[0]["content"]

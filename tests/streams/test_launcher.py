@@ -12,15 +12,16 @@ import msgspec
 import psutil
 import pytest
 
-from streams.launcher import LocalStack, Service, StackError
+from streams.devstack.launcher import LocalStack, Service, StackError
 
 pytestmark = pytest.mark.infra
 
 
 def uno(*args: str, data_dir) -> subprocess.CompletedProcess:
     env = {**os.environ, "UNO_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=240)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args], env=env, capture_output=True, text=True, timeout=240
+    )
 
 
 def recorded_pids(data_dir) -> dict[str, int]:
@@ -62,8 +63,16 @@ def test_dev_up_status_down_manages_exactly_its_own_processes(data_dir):
 def test_down_never_kills_a_process_that_merely_reused_a_recorded_pid(tmp_path):
     bystander = subprocess.Popen(["sleep", "60"])
     try:
-        fake = Service(name="broker", kind="noida", pid=bystander.pid, create_time=1.0, host="127.0.0.1",
-                       port=1, log="", started_at=0.0)  # fmt: skip
+        fake = Service(
+            name="broker",
+            kind="noida",
+            pid=bystander.pid,
+            create_time=1.0,
+            host="127.0.0.1",
+            port=1,
+            log="",
+            started_at=0.0,
+        )
         (tmp_path / "stack.json").write_bytes(msgspec.json.encode({"broker": fake}))
         LocalStack(tmp_path).down()
         assert bystander.poll() is None

@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli import DEMO_SAMPLE
-from streams.simulate import ADVERSARIAL_RULE, Truth, simulate, write
+from streams.evaluation import DEMO_SAMPLE
+from streams.evaluation.simulate import ADVERSARIAL_RULE, Truth, simulate, write
 from uno_models import InteractionEvent, decode
 
 QUERIES = {t: [f"{t} question number {i}?" for i in range(30)] for t in ("law", "travel", "stories", "poems")}
 
 
 def test_the_stream_is_deterministic_valid_and_carries_its_ground_truth(tmp_path):
-    events, truth = simulate(QUERIES, topics=["law", "travel", "stories"], per_topic=20, adversarial_events=10,
-                             noisy_share=0.2, seed=3)  # fmt: skip
-    again, _ = simulate(QUERIES, topics=["law", "travel", "stories"], per_topic=20, adversarial_events=10,
-                        noisy_share=0.2, seed=3)  # fmt: skip
+    events, truth = simulate(
+        QUERIES, topics=["law", "travel", "stories"], per_topic=20, adversarial_events=10, noisy_share=0.2, seed=3
+    )
+    again, _ = simulate(
+        QUERIES, topics=["law", "travel", "stories"], per_topic=20, adversarial_events=10, noisy_share=0.2, seed=3
+    )
     assert events == again and len(events) == 3 * 20 + 10 == truth.events
     for e in events:
         decode(json.dumps(e), InteractionEvent)  # every event satisfies the contract

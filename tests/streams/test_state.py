@@ -15,9 +15,10 @@ import msgspec
 import pytest
 
 from processors.embedders.hashing import HashingEmbedder
-from streams.ingest import Ingest, Source
-from streams.metrics import Metrics
-from streams.state import State
+from processors.ingest import Ingest
+from processors.state import State
+from streams.worker.ingest import IngestHandler, Source
+from streams.worker.metrics import Metrics
 from tests.streams.sample import interactions
 from uno_models import Settings
 from uno_models.stream import RefreshRequest
@@ -55,23 +56,25 @@ def run(table: Changelog, events: list[dict], log: list) -> Ingest:
     async def send(role: str, key: str, value: bytes) -> None:
         log.append(("send", role, value))  # acknowledged before the handler's later table writes
 
-    ingest = Ingest(SETTINGS, HashingEmbedder(64), table, send, Metrics(), clock=lambda: 1.7e9)
+    handler = IngestHandler(SETTINGS, HashingEmbedder(64), table, send, Metrics(), clock=lambda: 1.7e9)
 
     async def feed() -> None:
         for offset, e in enumerate(events):
-            await ingest.on_interaction(json.dumps(e).encode(), Source("in", 0, offset, e["namespace"].encode()))
+            await handler.on_interaction(json.dumps(e).encode(), Source("in", 0, offset, e["namespace"].encode()))
 
     asyncio.run(feed())
-    return ingest
+    return handler.core
 
 
 def outcome(ingest: Ingest) -> dict:
     """What must survive a kill: clusters, their counts, every log's cluster, pending work."""
     meta = ingest.namespaces.get("legal")
-    return {"meta": msgspec.to_builtins(meta),
-            "clusters": {c: (s.logs, s.feedback_logs) for c, s in ingest.clusters.items_with_prefix("legal/")},
-            "logs": {k: s.cluster_id for k, s in ingest.logs.items_with_prefix("legal/")},
-            "work": {k: w.pending for k, w in ingest.work.items_with_prefix("legal/")}}  # fmt: skip
+    return {
+        "meta": msgspec.to_builtins(meta),
+        "clusters": {c: (s.logs, s.feedback_logs) for c, s in ingest.clusters.items_with_prefix("legal/")},
+        "logs": {k: s.cluster_id for k, s in ingest.logs.items_with_prefix("legal/")},
+        "work": {k: w.pending for k, w in ingest.work.items_with_prefix("legal/")},
+    }
 
 
 def batches(log: list) -> set[str]:

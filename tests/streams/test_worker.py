@@ -17,6 +17,7 @@ from uno_models.stream import DeadLetter
 
 pytestmark = pytest.mark.infra
 
+
 def records(events: list[dict]) -> list[tuple[bytes, bytes]]:
     return [(e["namespace"].encode(), json.dumps(e).encode()) for e in events]
 
@@ -31,9 +32,16 @@ def rewind(worker, roles: list[str]) -> None:
     static member (its partitions wait for it), so the broker refuses an admin offset change with
     UNKNOWN_MEMBER_ID; a consumer joining under the same static id takes its place and commits."""
     topics = [worker.topic(r) for r in roles]
-    consumer = Consumer({"bootstrap.servers": worker.broker, "group.id": worker.app_id,
-                         "group.instance.id": worker.env["UNO_WORKER_ID"], "enable.auto.commit": False,
-                         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000})  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": worker.broker,
+            "group.id": worker.app_id,
+            "group.instance.id": worker.env["UNO_WORKER_ID"],
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+        }
+    )
     assigned: list[TopicPartition] = []
     consumer.subscribe(topics, on_assign=lambda _c, partitions: assigned.extend(partitions))
     deadline = time.monotonic() + 30
@@ -71,15 +79,22 @@ def test_bad_records_go_to_the_dlq_with_reasons_and_the_partition_keeps_flowing(
     oversized = {**good[0], "event_id": "big", "response": "x" * 300_000}
     bad = [
         (b"legal", b"{not json"),
-        (b"legal", json.dumps({**good[0], "event_id": "e-rating", "feedback": [{"kind": "rating", "value": 9,
-                                                                               "scale": 5}]}).encode()),
+        (
+            b"legal",
+            json.dumps(
+                {**good[0], "event_id": "e-rating", "feedback": [{"kind": "rating", "value": 9, "scale": 5}]}
+            ).encode(),
+        ),
         (b"legal", json.dumps(oversized).encode()),
         (b"other", json.dumps({**good[0], "event_id": "e-wrong-key"}).encode()),
-    ]  # fmt: skip
+    ]
     w.produce("interactions", bad + records(good))
     w.produce("feedback", [(b"legal", b'{"event_id": "x", "kind": "smile"}')])
-    w.wait_for(lambda: w.metric("uno_events_total", kind="interaction", result="no_signal") == 2, 60,
-               "the good events after the bad ones")  # fmt: skip
+    w.wait_for(
+        lambda: w.metric("uno_events_total", kind="interaction", result="no_signal") == 2,
+        60,
+        "the good events after the bad ones",
+    )
     w.wait_for(lambda: w.metric("uno_dlq_total") == 5, 30, "five dead letters")
     letters = [msgspec.json.decode(v, type=DeadLetter) for _, v in read_topic(w.broker, w.topic("dlq"))]
     by_reason = {letter.reason: letter for letter in letters}
@@ -98,12 +113,21 @@ def test_late_feedback_joins_and_orphans_expire_counted(worker_factory):
     w.produce("interactions", records(silent))
     w.wait_for(lambda: w.metric("uno_events_total", result="no_signal") == 4, 60, "four logs without feedback")
     assert logs_in_clusters(w, "legal") == 0
-    late = [{"event_id": e["event_id"], "namespace": "legal", "kind": "text", "text": "Cite the article.",
-             "feedback_id": f"f-{e['event_id']}"} for e in silent]  # fmt: skip
+    late = [
+        {
+            "event_id": e["event_id"],
+            "namespace": "legal",
+            "kind": "text",
+            "text": "Cite the article.",
+            "feedback_id": f"f-{e['event_id']}",
+        }
+        for e in silent
+    ]
     orphan = {"event_id": "never-seen", "namespace": "legal", "kind": "thumbs", "value": -1}
     w.produce("feedback", [(b"legal", json.dumps(f).encode()) for f in [*late, late[0], orphan]])
     w.wait_for(lambda: w.metric("uno_events_total", kind="feedback", result="joined") == 4, 60, "joined feedback")
-    assert w.metric("uno_events_total", kind="feedback", result="duplicate") == 1
+    # the redelivered feedback is counted as a duplicate (it may still be in flight when the joins are)
+    w.wait_for(lambda: w.metric("uno_events_total", kind="feedback", result="duplicate") == 1, 30, "the duplicate")
     w.wait_for(lambda: logs_in_clusters(w, "legal") == 4, 30, "the late-feedback logs clustered")
     w.wait_for(lambda: w.metric("uno_feedback_expired_total") == 1, 60, "the orphan expired and counted")
 
@@ -201,15 +225,21 @@ def test_two_workers_then_one_moves_to_another_machine_publish_what_one_worker_p
 
     first, second = worker_factory("w1").start(), worker_factory("w2").start()
     first.produce("interactions", records(first_half))
-    first.wait_for(lambda: first.metric("uno_refreshes_total") + second.metric("uno_refreshes_total") >= 2, 300,
-                   "the first refreshes, split over two workers")  # fmt: skip
+    first.wait_for(
+        lambda: first.metric("uno_refreshes_total") + second.metric("uno_refreshes_total") >= 2,
+        300,
+        "the first refreshes, split over two workers",
+    )
     second.stop()
     # The second worker's member id, on a new machine (empty data dir): it takes over the same
     # partitions and must continue from the changelog topics alone.
     moved = worker_factory("w2-elsewhere", worker_id=second.env["UNO_WORKER_ID"]).start()
     first.produce("interactions", records(second_half))
-    first.wait_for(lambda: first.metric("uno_refreshes_total") + moved.metric("uno_refreshes_total") >= 2, 120,
-                   "the remaining refreshes")  # fmt: skip
+    first.wait_for(
+        lambda: first.metric("uno_refreshes_total") + moved.metric("uno_refreshes_total") >= 2,
+        120,
+        "the remaining refreshes",
+    )
     deadline = time.monotonic() + 120
     while latest_modules(first) != expected and time.monotonic() < deadline:
         time.sleep(1)

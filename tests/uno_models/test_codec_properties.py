@@ -16,8 +16,24 @@ json_values = st.recursive(
     max_leaves=10,
 )
 
-KEYS = ["event_id", "timestamp", "namespace", "user_id", "query", "messages", "response", "feedback",
-        "metadata", "schema_version", "kind", "value", "scale", "text", "role", "content"]  # fmt: skip
+KEYS = [
+    "event_id",
+    "timestamp",
+    "namespace",
+    "user_id",
+    "query",
+    "messages",
+    "response",
+    "feedback",
+    "metadata",
+    "schema_version",
+    "kind",
+    "value",
+    "scale",
+    "text",
+    "role",
+    "content",
+]
 near_events = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8)
 
 

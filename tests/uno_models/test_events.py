@@ -72,15 +72,32 @@ def test_feedback_event_round_trips_and_converts_to_inline_feedback():
 
 def test_knowledge_and_module_structs_round_trip():
     prov = [Provenance("uno.interactions", 0, 10, 20)]
-    rule = Rule(id="r1", text="Cite the statute article.", support=3, user_support={"u1": 2, "u2": 1},
-                provenance=prov)  # fmt: skip
-    module = ExperienceModule(namespace="legal", cluster_id=3, version=2, kind=ModuleKind.PRIMARY,
-                              rules=[rule], guidance="- Cite the statute article.", gap_score=0.2,
-                              embedder_id="usem3-512", created_at=5.0, provenance=prov)  # fmt: skip
+    rule = Rule(id="r1", text="Cite the statute article.", support=3, user_support={"u1": 2, "u2": 1}, provenance=prov)
+    module = ExperienceModule(
+        namespace="legal",
+        cluster_id=3,
+        version=2,
+        kind=ModuleKind.PRIMARY,
+        rules=[rule],
+        guidance="- Cite the statute article.",
+        gap_score=0.2,
+        embedder_id="usem3-512",
+        created_at=5.0,
+        provenance=prov,
+    )
     record = ModulePublished(module=module, centroid=[0.1, 0.2], published_at=6.0)
     assert decode(encode(record), ModulePublished) == record
-    pair = PreferencePair(id="p1", namespace="legal", cluster_id=3, prompt="q", chosen="a", rejected="b",
-                          source=PairSource.CORRECTION, event_id="e-1", created_at=1.0)  # fmt: skip
+    pair = PreferencePair(
+        id="p1",
+        namespace="legal",
+        cluster_id=3,
+        prompt="q",
+        chosen="a",
+        rejected="b",
+        source=PairSource.CORRECTION,
+        event_id="e-1",
+        created_at=1.0,
+    )
     assert decode(encode(pair), PreferencePair) == pair
     assert rule.distinct_users == 2 and rule.top_user_share == pytest.approx(2 / 3)
     assert module.key == "legal/3"
@@ -139,8 +156,9 @@ def test_signal_maps_every_kind_to_polarity_in_range():
         assert signal_of(fb).polarity == pytest.approx(polarity)
     valid_value = {FeedbackKind.RATING: 3, FeedbackKind.THUMBS: 1}
     for kind in FeedbackKind:
-        fb = Feedback(kind=kind, value=valid_value.get(kind), scale=5 if kind is FeedbackKind.RATING else None,
-                      text="t")  # fmt: skip
+        fb = Feedback(
+            kind=kind, value=valid_value.get(kind), scale=5 if kind is FeedbackKind.RATING else None, text="t"
+        )
         s = signal_of(fb)
         assert -1.0 <= s.polarity <= 1.0 and 0.0 < s.weight <= 1.0
 

@@ -35,7 +35,7 @@ def test_bad_values_name_the_setting_and_its_variable():
 def test_toml_rejects_unknown_keys_and_secrets(tmp_path):
     toml = tmp_path / "uno.toml"
     toml.write_text("refresh_min_log = 5\n")
-    with pytest.raises(SettingsError, match="unknown setting.*refresh_min_log"):
+    with pytest.raises(SettingsError, match=r"unknown setting.*refresh_min_log"):
         load_settings(env={}, toml_path=toml)
     toml.write_text('llm_api_key = "sk-abc"\n')
     with pytest.raises(SettingsError, match="belong in the environment"):

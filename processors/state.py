@@ -1,9 +1,18 @@
-"""The worker's state: one changelog-backed Faust table per side, changed one record at a time.
+"""State over a plain mapping, changed one record at a time: `State` (journalled transactions) and
+`TypedTable` (msgpack-encoded Structs under ``kind:`` key prefixes).
 
-Values are msgpack-encoded Structs. Keys are ``kind:namespace/...``, so one namespace's state can
-never be read through another's key, and every key of a namespace is written from that namespace's
-partition (Faust writes a table change to the partition of the record being processed, which is
-what makes recovery after a restart or rebalance land on the right worker).
+In the worker the mapping is a changelog-backed Faust table; in tests and batch replays, a dict.
+Keys are ``kind:namespace/...``, so one namespace's state can never be read through another's key,
+and every key of a namespace is written from that namespace's partition (Faust writes a table
+change to the partition of the record being processed, which is what makes recovery after a
+restart or rebalance land on the right worker).
+
+>>> state = State({})
+>>> logs = TypedTable(state, int, "n")
+>>> with state.txn("legal"):
+...     logs.put(key("legal", "a"), 1)
+>>> logs.get("legal/a"), sorted(state.table)
+(1, ['journal:legal', 'n:legal/a'])
 """
 
 from __future__ import annotations
@@ -123,7 +132,8 @@ def _journal_key(namespace: str) -> str:
 
 
 class TypedTable(Generic[T]):
-    """One kind of value in a table: keys are prefixed with ``kind:`` (none for a table of its own)."""
+    """One kind of value in a table: keys are prefixed with ``kind:`` (none for a table of its own),
+    values are msgpack-encoded ``type_``."""
 
     def __init__(self, table: MutableMapping, type_: type[T], kind: str = ""):
         self.table = table
@@ -153,4 +163,5 @@ class TypedTable(Generic[T]):
 
 
 def key(namespace: str, *parts: object) -> str:
+    """The key of a namespace's entry: ``namespace/part/part``."""
     return "/".join([namespace, *(str(p) for p in parts)])

@@ -1,23 +1,25 @@
 """A worker as a child process (`uno worker`), with its own data dir, group and topic prefix.
 
-Used by the tests, the benchmarks and the demo to start a real worker and wait on what it reports.
+Used by the tests, the benchmarks, the demo and `uno eval` to start a real worker and wait on what
+it reports (through `streams.client.UnoClient`, the one HTTP client of the API).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.launcher import free_port
-from streams.replay import make_producer
+from streams.client import UnoClient
+from streams.devstack.launcher import free_port
+from streams.kafka import changelog_topic, make_producer, topic_name
+from uno_models import Settings
 
 
 class WorkerProc:
@@ -29,19 +31,33 @@ class WorkerProc:
         self.app_id = app_id
         self.prefix = prefix
         self.port = free_port()
-        self.env = {**os.environ, "UNO_BROKER_URL": broker, "UNO_LLM_BASE_URL": llm_url, "UNO_DATA_DIR": str(root),
-                    "UNO_APP_ID": app_id, "UNO_WORKER_ID": worker_id, "UNO_TOPIC_PREFIX": prefix,
-                    "UNO_WEB_PORT": str(self.port)}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "UNO_BROKER_URL": broker,
+            "UNO_LLM_BASE_URL": llm_url,
+            "UNO_DATA_DIR": str(root),
+            "UNO_APP_ID": app_id,
+            "UNO_WORKER_ID": worker_id,
+            "UNO_TOPIC_PREFIX": prefix,
+            "UNO_WEB_PORT": str(self.port),
+        }
         self.env.update({f"UNO_{k.upper()}": str(v) for k, v in settings.items()})
         self.proc: subprocess.Popen | None = None
         self.log_path = root / f"worker-{self.port}.log"
+        self.client = UnoClient(f"http://127.0.0.1:{self.port}", token=self.env.get("UNO_API_TOKEN", ""), timeout=30)
+        self._names = Settings(topic_prefix=prefix, app_id=app_id)
 
     def start(self, timeout: float = 90.0) -> WorkerProc:
         self.root.mkdir(parents=True, exist_ok=True)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0  # a restart appends to the log
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT, cwd=self.root)  # fmt: skip
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+            )
         self.wait_for(lambda: b"[^Worker]: Ready" in self.log_path.read_bytes()[offset:], timeout, "worker ready")
         return self
 
@@ -55,21 +71,18 @@ class WorkerProc:
             self.proc.kill()
             self.proc.wait(10)
 
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as resp:
-            return json.load(resp)
+    def get(self, path: str):
+        return self.client.get(path)
 
     def metric(self, name: str, **labels) -> float:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as resp:
-            text = resp.read().decode()
         total = 0.0
-        for family in text_string_to_metric_families(text):
+        for family in text_string_to_metric_families(self.client.metrics_text()):
             for sample in family.samples:
                 if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                     total += sample.value
         return total
 
-    def wait_for(self, predicate, timeout: float = 120.0, what: str = "condition") -> None:
+    def wait_for(self, predicate, timeout: float = 120.0, what: str = "condition", poll_s: float = 0.5) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
@@ -77,16 +90,19 @@ class WorkerProc:
             try:
                 if predicate():
                     return
-            except OSError:
+            except (OSError, httpx.TransportError):  # not answering yet
                 pass
-            time.sleep(0.5)
+            time.sleep(poll_s)
         raise AssertionError(f"timed out waiting for {what}:\n{self.tail()}")
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def topic(self, role: str) -> str:
-        return self.prefix + {"refresh": "cluster-refresh", "pairs": "preference-pairs"}.get(role, role)
+        return topic_name(self._names, role)
+
+    def changelog(self, table: str) -> str:
+        return changelog_topic(self._names, table)
 
     def produce(self, role: str, records: list[tuple[bytes | None, bytes]]) -> None:
         producer = make_producer(self.broker)

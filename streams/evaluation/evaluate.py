@@ -21,7 +21,6 @@ ingested and every refresh is done, the report scores:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter, defaultdict
@@ -29,22 +28,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from processors.clustering import resolve_alias
+from processors.ingest import state_views
+from processors.llm import ChatLLM, LLMError
+from processors.llm.prompts import ab_order
 from streams.client import UnoClient
-from streams.demo import follow, local_worker
-from streams.ingest import state_views
-from streams.localproc import WorkerProc
-from streams.replay import read_all
-from streams.simulate import Truth
+from streams.devstack.workerproc import WorkerProc
+from streams.evaluation.runner import follow, local_worker
+from streams.evaluation.simulate import Truth
+from streams.kafka import read_all
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 
 @dataclass
 class EvalOptions:
+    """How `uno eval` scores: the rule-match threshold, the judge, and the time it may take."""
+
     match_threshold: float = 0.6  # cosine similarity for "this rule states that preference"
     judge_endpoint: str | None = None
     judge_model: str = ""
@@ -70,9 +75,14 @@ def clustering_scores(assigned: dict[str, int], labels: dict[str, str]) -> dict:
     for p, t in zip(pred, true, strict=True):
         by_cluster[p][t] += 1
     purity = sum(c.most_common(1)[0][1] for c in by_cluster.values()) / len(ids)
-    return {"labelled_logs": len(ids), "clusters": len(by_cluster), "topics": len(set(true)),
-            "ari": round(adjusted_rand_score(true, pred), 4), "nmi": round(normalized_mutual_info_score(true, pred), 4),
-            "purity": round(purity, 4)}  # fmt: skip
+    return {
+        "labelled_logs": len(ids),
+        "clusters": len(by_cluster),
+        "topics": len(set(true)),
+        "ari": round(adjusted_rand_score(true, pred), 4),
+        "nmi": round(normalized_mutual_info_score(true, pred), 4),
+        "purity": round(purity, 4),
+    }
 
 
 def cluster_topics(assigned: dict[str, int], labels: dict[str, str]) -> dict[int, str]:
@@ -96,8 +106,16 @@ def rule_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str], embed
     """``rules``: published rules, each with its module's ``cluster_id``, ``text`` and ``user_support``."""
     prefs = [(t.topic, p) for t in truth.topics for p in t.preferences]
     if not rules:
-        return {"published": 0, "match_threshold": threshold, "precision": None, "recall": 0.0,
-                "preferences": len(prefs), "adversarial_published": 0, "noise_published": 0, "matches": []}  # fmt: skip
+        return {
+            "published": 0,
+            "match_threshold": threshold,
+            "precision": None,
+            "recall": 0.0,
+            "preferences": len(prefs),
+            "adversarial_published": 0,
+            "noise_published": 0,
+            "matches": [],
+        }
     targets = [p for _, p in prefs] + [truth.adversarial_rule]
     sims = embed([r["text"] for r in rules]) @ embed(targets).T  # unit vectors: cosine similarity
     noisy, adversary = set(truth.noisy_users), truth.adversarial_user
@@ -114,19 +132,38 @@ def rule_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str], embed
             adversarial += 1
         elif users and users <= noisy | {adversary}:
             noise += 1
-        matches.append({"rule": rule["text"][:160], "cluster_topic": topic, "best_match": targets[best],
-                        "similarity": round(float(sims[i, best]), 3), "correct": bool(own)})  # fmt: skip
-    return {"published": len(rules), "match_threshold": threshold, "precision": round(correct / len(rules), 4),
-            "recall": round(len(found) / len(prefs), 4), "preferences": len(prefs),
-            "preferences_found": sorted(prefs[j][1] for j in found),
-            "adversarial_published": adversarial, "noise_published": noise, "matches": matches}  # fmt: skip
+        matches.append(
+            {
+                "rule": rule["text"][:160],
+                "cluster_topic": topic,
+                "best_match": targets[best],
+                "similarity": round(float(sims[i, best]), 3),
+                "correct": bool(own),
+            }
+        )
+    return {
+        "published": len(rules),
+        "match_threshold": threshold,
+        "precision": round(correct / len(rules), 4),
+        "recall": round(len(found) / len(prefs), 4),
+        "preferences": len(prefs),
+        "preferences_found": sorted(prefs[j][1] for j in found),
+        "adversarial_published": adversarial,
+        "noise_published": noise,
+        "matches": matches,
+    }
 
 
 def llm_cost(calls: float, tokens: float, logs: float) -> dict:
     per = 1000 / logs if logs else 0.0
-    return {"calls": int(calls), "tokens": int(tokens), "feedback_logs": int(logs),
-            "calls_per_1000_logs": round(calls * per, 1), "tokens_per_1000_logs": round(tokens * per),
-            "reference_calls_per_1000_logs": 14_000}  # fmt: skip
+    return {
+        "calls": int(calls),
+        "tokens": int(tokens),
+        "feedback_logs": int(logs),
+        "calls_per_1000_logs": round(calls * per, 1),
+        "tokens_per_1000_logs": round(tokens * per),
+        "reference_calls_per_1000_logs": 14_000,
+    }
 
 
 # ---------------------------------------------------------------- reading the worker
@@ -135,50 +172,47 @@ def llm_cost(calls: float, tokens: float, logs: float) -> dict:
 def cluster_assignments(w: WorkerProc, namespace: str) -> dict[str, int]:
     """Event id -> current cluster, from the worker's ingest-state changelog (merged ids resolved)."""
     state: dict[str, bytes | None] = {}
-    for k, v, _, _ in read_all(w.broker, f"{w.app_id}-ingest-changelog", timeout=60):
+    for k, v, _, _ in read_all(w.broker, w.changelog("ingest"), timeout=60):
         if k is not None:
             state[json.loads(k)] = v
     namespaces, logs = state_views({k: v for k, v in state.items() if v is not None})
     meta = namespaces.get(namespace)
     aliases = meta.aliases if meta else {}
-
-    def resolve(c: int) -> int:
-        while c in aliases and aliases[c] != c:
-            c = aliases[c]
-        return c
-
-    return {stored.log.event_id: resolve(stored.cluster_id)
-            for _, stored in logs.items_with_prefix(namespace + "/") if stored.cluster_id >= 0}
+    return {
+        stored.log.event_id: resolve_alias(aliases, stored.cluster_id)
+        for _, stored in logs.items_with_prefix(namespace + "/")
+        if stored.cluster_id >= 0
+    }
 
 
 # ---------------------------------------------------------------- the judge
 
 
 class Judge:
-    """Pairwise judgements by an OpenAI-compatible model, order randomised per query (position bias)."""
+    """Pairwise judgements by an OpenAI-compatible model, the order fixed per query (`ab_order`)."""
 
-    PROMPT = ("You compare two answers to the same user question.{prefs}\n\nQuestion:\n{query}\n\n"
-              "Answer A:\n{a}\n\nAnswer B:\n{b}\n\nWhich answer serves this user better? "
-              "Reply with one letter: A, B, or T for a tie.")  # fmt: skip
+    PROMPT = (
+        "You compare two answers to the same user question.{prefs}\n\nQuestion:\n{query}\n\n"
+        "Answer A:\n{a}\n\nAnswer B:\n{b}\n\nWhich answer serves this user better? "
+        "Reply with one letter: A, B, or T for a tie."
+    )
 
     def __init__(self, endpoint: str, model: str, api_key: str = ""):
-        import openai
-
-        self.client = openai.OpenAI(base_url=endpoint, api_key=api_key or "none", timeout=120, max_retries=2)
+        self.llm = ChatLLM(endpoint, model, api_key=api_key, json_mode="none", max_retries=2)
         self.model = model
 
     def compare(self, query: str, ours: str, theirs: str, prefs: Sequence[str]) -> float:
         """1 if ours wins, 0.5 for a tie (or an unreadable verdict), 0 if theirs wins."""
-        swap = hashlib.sha1(query.encode()).digest()[0] % 2 == 1
-        a, b = (theirs, ours) if swap else (ours, theirs)
+        a, b, ours_first = ab_order(query, ours, theirs)
         wants = f" Users asking this kind of question want: {'; '.join(prefs)}" if prefs else ""
-        reply = self.client.chat.completions.create(
-            model=self.model, max_tokens=4, temperature=0.0,
-            messages=[{"role": "user", "content": self.PROMPT.format(prefs=wants, query=query, a=a, b=b)}])  # fmt: skip
-        verdict = (reply.choices[0].message.content or "").strip().upper()[:1]
+        prompt = self.PROMPT.format(prefs=wants, query=query, a=a, b=b)
+        try:
+            verdict = self.llm.complete_text("judge", [{"role": "user", "content": prompt}], max_tokens=4).upper()[:1]
+        except LLMError:  # no usable verdict after the retries: a tie, as for an unreadable one
+            return 0.5
         if verdict not in ("A", "B"):
             return 0.5
-        return 1.0 if (verdict == "A") != swap else 0.0
+        return 1.0 if (verdict == "A") == ours_first else 0.0
 
 
 def rag_prompt(query: str, past: list[dict], vectors: np.ndarray, embed: Embed, k: int) -> list[dict]:
@@ -187,28 +221,39 @@ def rag_prompt(query: str, past: list[dict], vectors: np.ndarray, embed: Embed, 
     lines = []
     for i in np.argsort(-sims)[:k]:
         e = past[int(i)]
-        feedback = "; ".join(f.get("text") or f"{f['kind']} {f.get('value', '')}".strip() for f in e.get("feedback", []))
-        lines.append(f"- Question: {e['query'][:300]}\n  Answer given: {e.get('response', '')[:300]}\n"
-                     f"  User feedback: {feedback[:300]}")  # fmt: skip
+        feedback = "; ".join(
+            f.get("text") or f"{f['kind']} {f.get('value', '')}".strip() for f in e.get("feedback", [])
+        )
+        lines.append(
+            f"- Question: {e['query'][:300]}\n  Answer given: {e.get('response', '')[:300]}\n"
+            f"  User feedback: {feedback[:300]}"
+        )
     context = "Past interactions with similar questions, and what their users said:\n" + "\n".join(lines)
     return [{"role": "system", "content": context}, {"role": "user", "content": query}]
 
 
-def judge_answers(w: WorkerProc, namespace: str, held_out: list[tuple[str, str]], truth: Truth | None,
-                  events: list[dict], embed: Embed, opts: EvalOptions, on_step: Callable[[], None]) -> dict:  # fmt: skip
-    import openai
-
+def judge_answers(
+    w: WorkerProc,
+    namespace: str,
+    held_out: list[tuple[str, str]],
+    truth: Truth | None,
+    events: list[dict],
+    embed: Embed,
+    opts: EvalOptions,
+    on_step: Callable[[], None],
+) -> dict:
     judge = Judge(opts.judge_endpoint or "", opts.judge_model or opts.answer_model, opts.judge_api_key)
-    proxy = UnoClient(f"http://127.0.0.1:{w.port}", namespace=namespace, token="").openai()
-    plain = openai.OpenAI(base_url=w.env["UNO_LLM_BASE_URL"], api_key="none", timeout=120)
+    proxy = ChatLLM("", opts.answer_model, client=UnoClient(w.client.base_url, namespace=namespace, token="").openai())
+    plain = ChatLLM(w.env["UNO_LLM_BASE_URL"], opts.answer_model)
     past = [e for e in events if e.get("feedback")]
     vectors = embed([e["query"] for e in past])
     prefs = {t.topic: t.preferences for t in truth.topics} if truth else {}
 
-    def answer(client, messages) -> str:
-        reply = client.chat.completions.create(model=opts.answer_model, messages=messages,
-                                               max_tokens=opts.max_tokens, temperature=0.0)  # fmt: skip
-        return reply.choices[0].message.content or ""
+    def answer(llm: ChatLLM, messages) -> str:
+        try:
+            return llm.complete_text("answer", messages, max_tokens=opts.max_tokens)
+        except LLMError:  # an empty answer loses on its merits
+            return ""
 
     vs_plain, vs_rag = [], []
     for topic, query in held_out[: opts.judge_limit]:
@@ -219,27 +264,53 @@ def judge_answers(w: WorkerProc, namespace: str, held_out: list[tuple[str, str]]
         vs_rag.append(judge.compare(query, ours, rag, prefs.get(topic, [])))
         on_step()
     n = len(vs_plain)
-    return {"endpoint": opts.judge_endpoint, "model": judge.model, "queries": n, "rag_k": opts.rag_k,
-            "told_preferences": bool(prefs),
-            "win_rate_vs_no_module": round(sum(vs_plain) / n, 4) if n else None,
-            "win_rate_vs_rag": round(sum(vs_rag) / n, 4) if n else None}  # fmt: skip
+    return {
+        "endpoint": opts.judge_endpoint,
+        "model": judge.model,
+        "queries": n,
+        "rag_k": opts.rag_k,
+        "told_preferences": bool(prefs),
+        "win_rate_vs_no_module": round(sum(vs_plain) / n, 4) if n else None,
+        "win_rate_vs_rag": round(sum(vs_rag) / n, 4) if n else None,
+    }
 
 
 # ---------------------------------------------------------------- the run
 
 
-def run_eval(console: Console, data_dir: Path, stream: Path, truth: Truth | None, embed: Embed, embedder_id: str,
-             opts: EvalOptions, **worker_settings) -> dict:  # fmt: skip
+def run_eval(
+    console: Console,
+    data_dir: Path,
+    stream: Path,
+    truth: Truth | None,
+    embed: Embed,
+    embedder_id: str,
+    opts: EvalOptions,
+    **worker_settings,
+) -> dict:
     events = [json.loads(line) for line in stream.read_text().splitlines() if line.strip()]
     namespaces = {e.get("namespace", "default") for e in events}
     if len(namespaces) != 1:
         raise ValueError(f"uno eval scores one namespace at a time; {stream} has {sorted(namespaces)}")
     namespace = namespaces.pop()
-    labels = truth.labels if truth else {e["event_id"]: e["metadata"]["label"] for e in events
-                                         if isinstance(e.get("metadata"), dict) and "label" in e["metadata"]}  # fmt: skip
+    labels = (
+        truth.labels
+        if truth
+        else {
+            e["event_id"]: e["metadata"]["label"]
+            for e in events
+            if isinstance(e.get("metadata"), dict) and "label" in e["metadata"]
+        }
+    )
     started = time.monotonic()
-    report: dict = {"stream": str(stream), "events": len(events), "namespace": namespace, "simulated": bool(truth),
-                    "embedder": embedder_id, "worker_settings": worker_settings}  # fmt: skip
+    report: dict = {
+        "stream": str(stream),
+        "events": len(events),
+        "namespace": namespace,
+        "simulated": bool(truth),
+        "embedder": embedder_id,
+        "worker_settings": worker_settings,
+    }
     with local_worker(console, data_dir, "eval", **worker_settings) as w:
         w.produce("interactions", [(namespace.encode(), json.dumps(e).encode()) for e in events])
         report["settled"] = follow(console, w, namespace, len(events), opts.timeout_s)
@@ -247,10 +318,9 @@ def run_eval(console: Console, data_dir: Path, stream: Path, truth: Truth | None
         assigned = cluster_assignments(w, namespace)
         topic_of = cluster_topics(assigned, labels)
         report["clustering"] = clustering_scores(assigned, labels)
-        uno = UnoClient(f"http://127.0.0.1:{w.port}", namespace=namespace, token="")
 
         def routed(query: str) -> int | None:
-            got = uno.retrieve(query)
+            got = w.client.retrieve(query, namespace=namespace)
             return got.module.cluster_id if got.module is not None else None
 
         held_out = [(t.topic, q) for t in truth.topics for q in t.held_out_queries] if truth else []
@@ -258,15 +328,21 @@ def run_eval(console: Console, data_dir: Path, stream: Path, truth: Truth | None
             report["routing"] = routing_scores([(t, routed(q)) for t, q in held_out], topic_of)
         if truth and truth.out_of_range_queries:
             false = [q for q in truth.out_of_range_queries if routed(q) is not None]
-            report["out_of_range"] = {"queries": len(truth.out_of_range_queries), "false_routes": len(false),
-                                      "false_route_rate": round(len(false) / len(truth.out_of_range_queries), 4)}  # fmt: skip
-        modules = w.get(f"/v1/modules?namespace={namespace}")["modules"]
+            report["out_of_range"] = {
+                "queries": len(truth.out_of_range_queries),
+                "false_routes": len(false),
+                "false_route_rate": round(len(false) / len(truth.out_of_range_queries), 4),
+            }
+        modules = [msgspec.to_builtins(m) for m in w.client.modules(namespace)]
         rules = [dict(r, cluster_id=m["cluster_id"]) for m in modules for r in m.get("rules", [])]
         report["modules"] = {"published": len(modules), "kinds": dict(Counter(m["kind"] for m in modules))}
         if truth:
             report["rules"] = rule_scores(rules, truth, topic_of, embed, opts.match_threshold)
-        report["llm"] = llm_cost(w.metric("uno_llm_requests_total"), w.metric("uno_llm_tokens_total"),
-                                 w.metric("uno_events_total", kind="interaction", result="ok"))  # fmt: skip
+        report["llm"] = llm_cost(
+            w.metric("uno_llm_requests_total"),
+            w.metric("uno_llm_tokens_total"),
+            w.metric("uno_events_total", kind="interaction", result="ok"),
+        )
         if opts.judge_endpoint and held_out:
             with console.status("judging answers (with modules / without / RAG baseline)") as status:
                 done = [0]
@@ -276,35 +352,50 @@ def run_eval(console: Console, data_dir: Path, stream: Path, truth: Truth | None
                     status.update(f"judging answers: {done[0]}/{min(len(held_out), opts.judge_limit)} queries")
 
                 report["judge"] = judge_answers(w, namespace, held_out, truth, events, embed, opts, step)
-        uno.close()
     report["wall_s"] = round(time.monotonic() - started, 1)
     return report
 
 
 def print_report(console: Console, report: dict) -> None:
-    table = Table("measure", "value", title=f"uno eval: {report['stream']} ({report['events']} events"
-                  f"{', SIMULATED' if report['simulated'] else ''})")  # fmt: skip
+    table = Table(
+        "measure",
+        "value",
+        title=f"uno eval: {report['stream']} ({report['events']} events{', SIMULATED' if report['simulated'] else ''})",
+    )
     c = report.get("clustering", {})
     if c.get("labelled_logs"):
         table.add_row("clusters / topics", f"{c['clusters']} / {c['topics']} ({c['labelled_logs']} labelled logs)")
         table.add_row("ARI / NMI / purity", f"{c['ari']:.3f} / {c['nmi']:.3f} / {c['purity']:.3f}")
     if r := report.get("routing"):
-        table.add_row("held-out routing accuracy", f"{_pct(r['accuracy'])} ({r['correct']}/{r['queries']}; "
-                      f"{r['routed']} got a module)")  # fmt: skip
+        table.add_row(
+            "held-out routing accuracy",
+            f"{_pct(r['accuracy'])} ({r['correct']}/{r['queries']}; {r['routed']} got a module)",
+        )
     if o := report.get("out_of_range"):
-        table.add_row("out-of-range false routes", f"{_pct(o['false_route_rate'])} ({o['false_routes']}/{o['queries']})")
+        table.add_row(
+            "out-of-range false routes", f"{_pct(o['false_route_rate'])} ({o['false_routes']}/{o['queries']})"
+        )
     table.add_row("modules published", str(report["modules"]["published"]) + f" {report['modules']['kinds']}")
     if rules := report.get("rules"):
-        table.add_row(f"rule precision / recall (cosine >= {rules['match_threshold']})",
-                      f"{_pct(rules['precision'])} / {_pct(rules['recall'])} ({rules['published']} rules, "
-                      f"{rules['preferences']} hidden preferences)")  # fmt: skip
-        table.add_row("adversarial / noise rules published", f"{rules['adversarial_published']} / {rules['noise_published']}")
+        table.add_row(
+            f"rule precision / recall (cosine >= {rules['match_threshold']})",
+            f"{_pct(rules['precision'])} / {_pct(rules['recall'])} ({rules['published']} rules, "
+            f"{rules['preferences']} hidden preferences)",
+        )
+        table.add_row(
+            "adversarial / noise rules published", f"{rules['adversarial_published']} / {rules['noise_published']}"
+        )
     llm = report["llm"]
-    table.add_row("LLM calls / tokens per 1,000 logs", f"{llm['calls_per_1000_logs']:,} / {llm['tokens_per_1000_logs']:,} "
-                  f"(reference method: {llm['reference_calls_per_1000_logs']:,} calls)")  # fmt: skip
+    table.add_row(
+        "LLM calls / tokens per 1,000 logs",
+        f"{llm['calls_per_1000_logs']:,} / {llm['tokens_per_1000_logs']:,} "
+        f"(reference method: {llm['reference_calls_per_1000_logs']:,} calls)",
+    )
     if j := report.get("judge"):
-        table.add_row(f"judge win rate vs no module / vs RAG (n={j['queries']})",
-                      f"{_pct(j['win_rate_vs_no_module'])} / {_pct(j['win_rate_vs_rag'])}")  # fmt: skip
+        table.add_row(
+            f"judge win rate vs no module / vs RAG (n={j['queries']})",
+            f"{_pct(j['win_rate_vs_no_module'])} / {_pct(j['win_rate_vs_rag'])}",
+        )
     table.add_row("wall time", f"{report['wall_s']:.0f} s{'' if report['settled'] else ' (stopped waiting: timeout)'}")
     console.print(table)
 

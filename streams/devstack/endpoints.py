@@ -1,20 +1,18 @@
-"""Where the broker and the LLM are: from the settings, else from the local stack's ``stack.json``."""
+"""Where the broker and the LLM are: from the settings, else from the local stack's ``stack.json``.
+
+Only the CLI calls this; the worker itself takes its `Endpoints` as given and never reads the dev
+stack's files.
+"""
 
 from __future__ import annotations
 
-import msgspec
-
-from streams.launcher import LocalStack
+from streams.devstack.launcher import LocalStack
+from streams.worker.app import Endpoints
 from uno_models import Settings
 
 
-class Endpoints(msgspec.Struct, frozen=True):
-    broker: str  # Kafka bootstrap servers
-    llm_base_url: str  # OpenAI-compatible base URL, ending in /v1
-
-
 class EndpointError(RuntimeError):
-    pass
+    """Neither a setting nor a running local stack says where a dependency is."""
 
 
 def resolve_endpoints(settings: Settings) -> Endpoints:

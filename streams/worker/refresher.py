@@ -26,9 +26,10 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from processors.llm import LLMError
 from processors.refresh import ClusterRefresh
-from streams.ingest import Send
-from streams.metrics import Metrics
-from streams.state import TypedTable, key
+from processors.retry import backoff_s
+from processors.state import TypedTable, key
+from streams.worker.ingest import Send
+from streams.worker.metrics import Metrics
 from uno_models import ClusterKnowledge, encode
 from uno_models.stream import DeadLetter, KnowledgeRecord, RefreshRequest
 
@@ -36,8 +37,19 @@ log = logging.getLogger(__name__)
 
 
 class Refresher:
-    def __init__(self, refresh: ClusterRefresh, knowledge_table, send: Send, metrics: Metrics,
-                 topic: str = "uno.cluster-refresh", max_attempts: int = 3, max_backoff_s: float = 60.0):  # fmt: skip
+    """Runs `ClusterRefresh` for each request off the event loop, then writes the knowledge table and
+    sends the module and pairs; failures are retried or dead-lettered as the module docstring says."""
+
+    def __init__(
+        self,
+        refresh: ClusterRefresh,
+        knowledge_table,
+        send: Send,
+        metrics: Metrics,
+        topic: str = "uno.cluster-refresh",
+        max_attempts: int = 3,
+        max_backoff_s: float = 60.0,
+    ):
         self.refresh = refresh
         self.knowledge = TypedTable(knowledge_table, KnowledgeRecord)
         self.send = send
@@ -51,7 +63,8 @@ class Refresher:
         request = msgspec.msgpack.decode(raw, type=RefreshRequest)
         k = key(request.namespace, request.cluster_id)
         record = self.knowledge.get(k) or KnowledgeRecord(
-            knowledge=ClusterKnowledge(namespace=request.namespace, cluster_id=request.cluster_id))
+            knowledge=ClusterKnowledge(namespace=request.namespace, cluster_id=request.cluster_id)
+        )
         if request.batch_id in record.applied_batches:
             self.metrics.refreshes.labels("replayed").inc()
             return
@@ -61,8 +74,9 @@ class Refresher:
             start = time.perf_counter()
             try:
                 result = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, lambda: self.refresh.run(record.knowledge, request.snapshot, request.logs,
-                                                             request.reservoir))  # fmt: skip
+                    self._executor,
+                    lambda: self.refresh.run(record.knowledge, request.snapshot, request.logs, request.reservoir),
+                )
                 break
             except LLMError as err:
                 self.metrics.refresh_failures.labels(f"llm_{err.reason}").inc()
@@ -77,13 +91,17 @@ class Refresher:
                 self.metrics.refresh_failures.labels("error").inc()
                 log.exception("refresh of %s failed; sent to the dead-letter topic", k)
                 return await self._dead_letter(raw, partition, offset, err)
-            await asyncio.sleep(min(self.max_backoff_s, 0.5 * 2 ** min(attempt, 10)))
+            await asyncio.sleep(backoff_s(attempt + 1, 0.5, self.max_backoff_s))
         self.metrics.refresh_seconds.observe(time.perf_counter() - start)
         self.metrics.refreshes.labels(result.outcome).inc()
         for reason, n in result.rejected.items():
             self.metrics.rules_rejected.labels(reason).inc(n)
-        self.knowledge.put(k, KnowledgeRecord(knowledge=result.knowledge,
-                                              applied_batches=[*record.applied_batches, request.batch_id][-256:]))  # fmt: skip
+        self.knowledge.put(
+            k,
+            KnowledgeRecord(
+                knowledge=result.knowledge, applied_batches=[*record.applied_batches, request.batch_id][-256:]
+            ),
+        )
         if result.record is not None:
             module = result.record.module
             await self.send("modules", k, encode(result.record))
@@ -96,9 +114,15 @@ class Refresher:
             self.metrics.pairs.labels(pair.source.value).inc()
 
     async def _dead_letter(self, raw: bytes, partition: int, offset: int, err: Exception) -> None:
-        letter = DeadLetter(topic=self.topic, partition=partition, offset=offset, original=raw,
-                            reason="refresh_failed", error=f"{type(err).__name__}: {err}"[:4_000],
-                            failed_at=time.time())  # fmt: skip
+        letter = DeadLetter(
+            topic=self.topic,
+            partition=partition,
+            offset=offset,
+            original=raw,
+            reason="refresh_failed",
+            error=f"{type(err).__name__}: {err}"[:4_000],
+            failed_at=time.time(),
+        )
         await self.send("dlq", "", encode(letter))
         self.metrics.dlq.labels("refresh_failed").inc()
 

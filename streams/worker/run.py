@@ -1,4 +1,4 @@
-"""Running a worker: resolve endpoints, create missing topics, start the Faust app."""
+"""Running a worker: create missing topics, build the Faust app, run it until a signal stops it."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import logging
 
 import faust
 
-from streams.app import build_worker
-from streams.endpoints import resolve_endpoints
-from streams.topics import ensure_topics
+from streams.kafka import ensure_topics
+from streams.worker.app import Endpoints, build_worker
 from uno_models import Settings
 
 
-def run_worker(settings: Settings, loglevel: str = "info") -> None:
+def run_worker(settings: Settings, endpoints: Endpoints, loglevel: str = "info") -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per LLM request is noise
-    endpoints = resolve_endpoints(settings)
     created = ensure_topics(settings, endpoints.broker)
     logging.getLogger(__name__).info("broker %s; created topics: %s", endpoints.broker, created or "none")
     worker = build_worker(settings, endpoints)

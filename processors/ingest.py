@@ -1,0 +1,476 @@
+"""Ingest's domain logic: logs, late feedback, de-duplication, clusters, reservoirs and refresh triggers.
+
+The idea in plain words. Every interaction is remembered by its event id for ``dedupe_ttl_s``, so
+a redelivered record changes nothing. Its texts are redacted and stored as a log. A log with a
+usable signal (feedback) is embedded, assigned to its namespace's online cluster, appended to the
+cluster's *pending* list and, by reservoir sampling, maybe to its *reservoir* (a uniform sample of
+past logs, for the win-rate gate). Feedback may arrive later than its interaction: it joins the
+stored log (clustering it now if it had no signal before), or waits as an *orphan* until the
+interaction arrives or the TTL passes. A cluster asks for a refresh when ``refresh_min_logs``
+feedback logs are pending, when drift in its satisfaction is detected (ADWIN), or, on a tick, when
+its oldest pending log is older than ``refresh_max_age_s``. When two clusters merge, the absorbed
+one's pending logs and reservoir fold into the survivor.
+
+Everything is plain Python over a mapping (a Faust table in the worker, a dict in a test or a batch
+replay), changed one transaction at a time (`processors.state.State`). The caller drives it:
+
+- ``with ingest.txn(namespace):`` around each record, then `interaction`, `feedback` or `tick`;
+- the refresh requests the record produced wait in `Ingest.outbox`; the caller sends them (and has
+  them acknowledged) *before* the transaction ends, so no log leaves the pending list before the
+  request that carries it is durable;
+- counts and timings go to an `IngestObserver` (the worker's Prometheus metrics).
+
+>>> from processors.embedders.hashing import HashingEmbedder
+>>> from uno_models import Settings, decode_interaction
+>>> ingest = Ingest(Settings(refresh_min_logs=2), HashingEmbedder(64), {}, clock=lambda: 1.7e9)
+>>> for i in range(2):
+...     event = decode_interaction(f'{{"event_id": "e{i}", "timestamp": 1.7e9, "namespace": "legal", '
+...                                f'"query": "Is a verbal contract binding?", "response": "It depends.", '
+...                                f'"feedback": [{{"kind": "text", "text": "Cite the article."}}]}}'.encode())
+...     with ingest.txn("legal"):
+...         ingest.interaction(event, Provenance("uno.interactions", 0, i, i))
+...         sent = ingest.take_outbox()
+>>> [(key, request.reason, len(request.logs)) for key, request in sent]
+[('legal/0', 'count', 2)]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Protocol
+
+import msgspec
+from river import drift
+
+from processors.clustering import OnlineClusterer
+from processors.embedders import Embedder
+from processors.pii import redact, redact_feedback
+from processors.state import State, TypedTable, key
+from uno_models import (
+    ClustererState,
+    ClusterSnapshot,
+    Feedback,
+    FeedbackEvent,
+    InteractionEvent,
+    LogRecord,
+    Provenance,
+    Settings,
+    satisfaction,
+    signal_of,
+)
+from uno_models.stream import (
+    MAX_BATCH,
+    ClusterWork,
+    NamespaceMeta,
+    OrphanFeedback,
+    RefreshRequest,
+    StoredLog,
+)
+
+
+class IngestObserver(Protocol):
+    """Where ingest reports what it did (the worker's metrics implement it; `NullObserver` ignores it)."""
+
+    def counted(self, kind: str, result: str, n: int = 1) -> None:
+        """An event of ``kind`` (interaction, feedback) ended as ``result`` (ok, duplicate, joined, ...)."""
+
+    def timed(self, stage: str, seconds: float) -> None:
+        """How long a step took: ``embed`` or ``assign``."""
+
+    def refresh_requested(self, reason: str) -> None: ...
+
+    def clusters(self, namespace: str, active: int) -> None: ...
+
+    def backlog(self, namespace: str, oldest_pending_s: float) -> None: ...
+
+    def feedback_expired(self, n: int) -> None: ...
+
+    def state_keys(self, n: int) -> None: ...
+
+
+class NullObserver:
+    """An `IngestObserver` that records nothing (benchmarks, batch replays)."""
+
+    def counted(self, kind: str, result: str, n: int = 1) -> None:
+        pass
+
+    def timed(self, stage: str, seconds: float) -> None:
+        pass
+
+    def refresh_requested(self, reason: str) -> None:
+        pass
+
+    def clusters(self, namespace: str, active: int) -> None:
+        pass
+
+    def backlog(self, namespace: str, oldest_pending_s: float) -> None:
+        pass
+
+    def feedback_expired(self, n: int) -> None:
+        pass
+
+    def state_keys(self, n: int) -> None:
+        pass
+
+
+class EmbedderMismatchError(RuntimeError):
+    """A namespace was clustered with another embedder: its vector space cannot take this one's vectors."""
+
+
+class Ingest:
+    """Ingest's state and rules over one mapping; see the module docstring for the example.
+
+    Parameters
+    ----------
+    settings
+        TTLs, refresh triggers, reservoir size, clustering parameters, text limits.
+    embedder
+        Embeds queries and feedback texts; its id is recorded per namespace.
+    table
+        The state: any mutable mapping of ``str`` to ``bytes``.
+    observer
+        Receives counts and timings.
+    clock
+        Seconds since the epoch (a fixed clock makes runs reproducible).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        table: MutableMapping,
+        observer: IngestObserver | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self.embedder = embedder
+        self.observer = observer or NullObserver()
+        self.clock = clock
+        self.state = State(table)
+        self.namespaces, self.logs = state_views(self.state)
+        self.clusters = TypedTable(self.state, ClusterSnapshot, "cluster")
+        self.work = TypedTable(self.state, ClusterWork, "work")
+        self.seen = TypedTable(self.state, float, "seen")
+        self.orphans = TypedTable(self.state, OrphanFeedback, "orphan")
+        self.outbox: list[tuple[str, RefreshRequest]] = []
+        self._clusterers: dict[str, tuple[OnlineClusterer, int]] = {}
+        self._drift: dict[tuple[str, int], drift.ADWIN] = {}
+        self._rng = random.Random(0)
+        self._partition = -1  # input partition of the record being handled
+
+    @contextmanager
+    def txn(self, namespace: str) -> Iterator[None]:
+        """One record's changes to a namespace: all of them survive a hard kill, or none (`State.txn`)."""
+        with self.state.txn(namespace):
+            yield
+
+    def take_outbox(self) -> list[tuple[str, RefreshRequest]]:
+        """The refresh requests produced since the last call, keyed ``namespace/cluster``."""
+        out, self.outbox = self.outbox, []
+        return out
+
+    # ------------------------------------------------------------------ the three inputs
+
+    def interaction(self, event: InteractionEvent, source: Provenance) -> None:
+        """A decoded interaction, read at ``source`` (topic, partition, offset)."""
+        self._partition = source.partition
+        if not self._first_time(key(event.namespace, "e", event.event_id), "interaction"):
+            return
+        ns, now = event.namespace, self.clock()
+        feedback = list(event.feedback)
+        orphan = self.orphans.get(key(ns, event.event_id))
+        if orphan is not None:  # feedback that arrived first
+            feedback += [fe.to_feedback() for fe in orphan.feedback]
+            self.orphans.delete(key(ns, event.event_id))
+            self.observer.counted("feedback", "joined", len(orphan.feedback))
+        stored = StoredLog(log=self._log_record(event, feedback, source), stored_at=now)
+        if not stored.log.feedback:
+            self.logs.put(key(ns, event.event_id), stored)  # kept for late feedback, until the TTL
+            self.observer.counted("interaction", "no_signal")
+            return
+        self._cluster(stored, now)
+        self.observer.counted("interaction", "ok")
+
+    def feedback(self, fe: FeedbackEvent, source: Provenance, fallback_id: str) -> None:
+        """Late feedback; ``fallback_id`` identifies it when it has no ``feedback_id`` (a hash of its bytes,
+        so that a redelivered record is recognised)."""
+        self._partition = source.partition
+        if not self._first_time(key(fe.namespace, "f", fe.feedback_id or fallback_id), "feedback"):
+            return
+        ns, now = fe.namespace, self.clock()
+        stored = self.logs.get(key(ns, fe.event_id))
+        if stored is not None:
+            log = stored.log
+            fb = redact_feedback(fe.to_feedback(), self.settings.max_log_chars)
+            merged = [*log.feedback, fb]
+            log = msgspec.structs.replace(log, feedback=merged[-64:], satisfaction=satisfaction(merged))
+            stored = msgspec.structs.replace(stored, log=log)
+            if stored.cluster_id < 0:
+                self._cluster(stored, now)
+            else:
+                cid = self._clusterer(ns).resolve(stored.cluster_id)
+                self.logs.put(key(ns, fe.event_id), stored)
+                self._add_pending(ns, cid, fe.event_id, now)
+                self._maybe_refresh(ns, cid, now)
+            self.observer.counted("feedback", "joined")
+        elif self.seen.get(key(ns, "e", fe.event_id)) is not None:
+            self.observer.counted("feedback", "too_late")  # its log is past the TTL: counted, dropped
+        else:
+            orphan = self.orphans.get(key(ns, fe.event_id)) or OrphanFeedback(feedback=[], first_seen=now)
+            orphan.feedback.append(fe)
+            self.orphans.put(key(ns, fe.event_id), orphan)
+            self.observer.counted("feedback", "orphaned")
+
+    def tick(self, ns: str) -> None:
+        """Time-based work of a namespace: retire idle clusters, the age trigger, TTL purges."""
+        self._partition = -1
+        now = self.clock()
+        if self.namespaces.get(ns) is None:
+            return
+        clusterer = self._clusterer(ns)
+        retired = clusterer.retire_idle(now)
+        for cid in retired:
+            self._drop_cluster(ns, cid)
+        if retired:
+            self._save(ns, clusterer, changed=())
+        backlog = 0.0
+        for cid in clusterer.active_ids:
+            work = self.work.get(key(ns, cid))
+            if work and work.pending:
+                age = now - (work.oldest_pending or now)
+                backlog = max(backlog, age)
+                if age >= self.settings.refresh_max_age_s:
+                    self._request_refresh(ns, cid, "age", now)
+        self.observer.backlog(ns, backlog)
+        self._purge(ns, now)
+        self.observer.state_keys(len(self.state.table))
+
+    def describe(self, ns: str) -> list[dict]:
+        """The namespace's clusters as this state holds them (for the operators' /v1/clusters view)."""
+        meta = self.namespaces.get(ns)
+        if meta is None:
+            return []
+        out = []
+        for cid in meta.active:
+            snap = self.clusters.get(key(ns, cid))
+            work = self.work.get(key(ns, cid)) or ClusterWork()
+            if snap is not None:
+                out.append(
+                    {
+                        "cluster_id": cid,
+                        "logs": snap.logs,
+                        "feedback_logs": snap.feedback_logs,
+                        "pending": len(work.pending),
+                        "refreshes_requested": work.refreshes_sent,
+                        "aliases": sorted(a for a, b in meta.aliases.items() if b == cid),
+                        "last_seen": snap.last_seen,
+                    }
+                )
+        return out
+
+    def _first_time(self, seen_key: str, kind: str) -> bool:
+        """De-duplication by id: False (counted) for a record already processed."""
+        if self.seen.get(seen_key) is not None:
+            self.observer.counted(kind, "duplicate")
+            return False
+        self.seen.put(seen_key, self.clock())
+        return True
+
+    # ------------------------------------------------------------------ clustering
+
+    def _cluster(self, stored: StoredLog, now: float) -> None:
+        log = stored.log
+        ns = log.namespace
+        clusterer = self._clusterer(ns)
+        verbal = " ".join(fb.text for fb in log.feedback if fb.text and signal_of(fb).verbal)
+        start = time.perf_counter()
+        vectors = self.embedder.embed([log.query, verbal] if verbal else [log.query])
+        self.observer.timed("embed", time.perf_counter() - start)
+        start = time.perf_counter()
+        features = clusterer.features(vectors[0], vectors[1] if verbal else None)
+        assignment = clusterer.learn_vector(
+            features, vectors[0], timestamp=log.timestamp, feedback=True, satisfaction=log.satisfaction
+        )
+        self.observer.timed("assign", time.perf_counter() - start)
+        cid = assignment.cluster_id
+        for absorbed in assignment.merged:
+            self._fold_work(ns, absorbed, clusterer.resolve(absorbed))
+        if assignment.rescaled:
+            changed = clusterer.active_ids
+        else:
+            changed = {cid, *(clusterer.resolve(m) for m in assignment.merged)}
+        self._save(ns, clusterer, changed, removed=assignment.merged)
+        self.logs.put(key(ns, log.event_id), msgspec.structs.replace(stored, cluster_id=cid))
+        self._add_pending(ns, cid, log.event_id, now)
+        self._sample_reservoir(ns, cid, log.event_id)
+        self.observer.clusters(ns, len(clusterer.active_ids))
+        drifted = False
+        if log.satisfaction is not None:
+            detector = self._drift.setdefault((ns, cid), drift.ADWIN())
+            detector.update(log.satisfaction)
+            drifted = detector.drift_detected
+        self._maybe_refresh(ns, cid, now, drifted)
+
+    def _clusterer(self, ns: str) -> OnlineClusterer:
+        """The namespace's clusterer, rebuilt from the state when the in-memory copy is missing or stale
+        (after a restart, or when another worker held the partition in between)."""
+        meta = self.namespaces.get(ns) or NamespaceMeta(embedder_id=self.embedder.id)
+        if meta.embedder_id != self.embedder.id:
+            raise EmbedderMismatchError(
+                f"namespace {ns!r} was clustered with {meta.embedder_id!r}, this worker embeds with "
+                f"{self.embedder.id!r}: rebuild the namespace, never mix vector spaces"
+            )
+        cached = self._clusterers.get(ns)
+        if cached is not None and cached[1] == meta.events:
+            return cached[0]
+        snapshots = [s for s in (self.clusters.get(key(ns, cid)) for cid in meta.active) if s is not None]
+        state = ClustererState(
+            namespace=ns,
+            embedder_id=meta.embedder_id,
+            next_id=meta.next_id,
+            seen=meta.seen,
+            clusters=snapshots,
+            aliases=meta.aliases,
+        )
+        s = self.settings
+        clusterer = OnlineClusterer.from_state(
+            state, ward_scale=s.ward_scale, max_clusters=s.max_clusters, idle_ttl_s=s.cluster_idle_ttl_s or None
+        )
+        self._clusterers[ns] = (clusterer, meta.events)
+        return clusterer
+
+    def _save(self, ns: str, clusterer: OnlineClusterer, changed, removed=()) -> None:
+        meta = self.namespaces.get(ns) or NamespaceMeta(embedder_id=self.embedder.id)
+        events = meta.events + 1
+        new_meta = NamespaceMeta(
+            embedder_id=self.embedder.id,
+            next_id=clusterer.next_id,
+            seen=clusterer.seen,
+            aliases=clusterer.aliases,
+            active=clusterer.active_ids,
+            events=events,
+            partition=self._partition if self._partition >= 0 else meta.partition,
+        )
+        self.namespaces.put(ns, new_meta)
+        for cid in changed:
+            self.clusters.put(key(ns, cid), clusterer.snapshot(cid))
+        for cid in removed:
+            self.clusters.delete(key(ns, cid))
+        self._clusterers[ns] = (clusterer, events)
+
+    # ------------------------------------------------------------------ refresh triggers
+
+    def _add_pending(self, ns: str, cid: int, event_id: str, now: float) -> None:
+        work = self.work.get(key(ns, cid)) or ClusterWork()
+        if event_id not in work.pending:
+            work.pending.append(event_id)
+            work.oldest_pending = work.oldest_pending or now
+        self.work.put(key(ns, cid), work)
+
+    def _sample_reservoir(self, ns: str, cid: int, event_id: str) -> None:
+        """Algorithm R: every log of the cluster has the same chance to be in the reservoir."""
+        size = self.settings.reservoir_size
+        work = self.work.get(key(ns, cid)) or ClusterWork()
+        work.reservoir_seen += 1
+        if len(work.reservoir) < size:
+            work.reservoir.append(event_id)
+        elif size and (slot := self._rng.randrange(work.reservoir_seen)) < size:
+            work.reservoir[slot] = event_id
+        self.work.put(key(ns, cid), work)
+
+    def _maybe_refresh(self, ns: str, cid: int, now: float, drifted: bool = False) -> None:
+        work = self.work.get(key(ns, cid))
+        if work is None or not work.pending:
+            return
+        if len(work.pending) >= self.settings.refresh_min_logs:
+            self._request_refresh(ns, cid, "count", now)
+        elif drifted:
+            self._request_refresh(ns, cid, "drift", now)
+
+    def _request_refresh(self, ns: str, cid: int, reason: str, now: float) -> None:
+        work = self.work.get(key(ns, cid))
+        batch_ids, rest = work.pending[:MAX_BATCH], work.pending[MAX_BATCH:]
+        logs = [s.log for s in (self.logs.get(key(ns, e)) for e in batch_ids) if s is not None]
+        held_out = (self.logs.get(key(ns, e)) for e in work.reservoir if e not in batch_ids)
+        reservoir = [s.log for s in held_out if s is not None]
+        if logs:
+            batch_id = hashlib.sha1("\n".join([ns, str(cid), *batch_ids]).encode()).hexdigest()[:24]
+            request = RefreshRequest(
+                namespace=ns,
+                cluster_id=cid,
+                batch_id=batch_id,
+                reason=reason,
+                snapshot=self._clusterer(ns).snapshot(cid),
+                logs=logs,
+                reservoir=reservoir,
+                requested_at=now,
+            )
+            self.outbox.append((key(ns, cid), request))
+            self.observer.refresh_requested(reason)
+        work.pending = rest
+        work.oldest_pending = now if rest else None
+        work.refreshes_sent += 1
+        self.work.put(key(ns, cid), work)
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def _fold_work(self, ns: str, absorbed: int, survivor: int) -> None:
+        """A merge: the absorbed cluster's pending logs and reservoir move to the survivor."""
+        old = self.work.get(key(ns, absorbed))
+        if old is None:
+            return
+        work = self.work.get(key(ns, survivor)) or ClusterWork()
+        work.pending += [e for e in old.pending if e not in work.pending]
+        if old.oldest_pending is not None:
+            work.oldest_pending = min(work.oldest_pending or old.oldest_pending, old.oldest_pending)
+        room = self.settings.reservoir_size - len(work.reservoir)
+        work.reservoir += old.reservoir[: max(0, room)]
+        work.reservoir_seen += old.reservoir_seen
+        self.work.put(key(ns, survivor), work)
+        self.work.delete(key(ns, absorbed))
+        self._drift.pop((ns, absorbed), None)
+
+    def _drop_cluster(self, ns: str, cid: int) -> None:
+        self.clusters.delete(key(ns, cid))
+        self.work.delete(key(ns, cid))
+        self._drift.pop((ns, cid), None)
+
+    def _purge(self, ns: str, now: float) -> None:
+        s = self.settings
+        for k, orphan in self.orphans.items_with_prefix(ns + "/"):
+            if now - orphan.first_seen > s.feedback_ttl_s:
+                self.orphans.delete(k)
+                self.observer.feedback_expired(len(orphan.feedback))
+        for k, at in self.seen.items_with_prefix(ns + "/"):
+            if now - at > s.dedupe_ttl_s:
+                self.seen.delete(k)
+        referenced = set()
+        for _, work in self.work.items_with_prefix(ns + "/"):
+            referenced.update(work.pending, work.reservoir)
+        for k, stored in self.logs.items_with_prefix(ns + "/"):
+            if now - stored.stored_at > s.feedback_ttl_s and stored.log.event_id not in referenced:
+                self.logs.delete(k)
+
+    def _log_record(self, event: InteractionEvent, feedback: list[Feedback], source: Provenance) -> LogRecord:
+        limit = self.settings.max_log_chars
+        redacted = [redact_feedback(fb, limit) for fb in feedback]
+        return LogRecord(
+            event_id=event.event_id,
+            namespace=event.namespace,
+            timestamp=event.timestamp,
+            user_id=event.user_id,
+            query=redact(event.user_query[:limit]),
+            response=redact(event.response[:limit]),
+            feedback=redacted[-64:],
+            satisfaction=satisfaction(redacted),
+            provenance=source,
+        )
+
+
+def state_views(table: MutableMapping) -> tuple[TypedTable[NamespaceMeta], TypedTable[StoredLog]]:
+    """The namespace metadata and the stored logs of an ingest state (also read back by `uno eval`)."""
+    return TypedTable(table, NamespaceMeta, "meta"), TypedTable(table, StoredLog, "log")

@@ -1,0 +1,174 @@
+"""``uno simulate``, ``uno demo`` and ``uno eval``: the evaluation room's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from streams.cli import app, console, err, settings
+from streams.devstack.launcher import StackError
+from streams.evaluation import DEMO_SAMPLE, REPLAY_QUERIES
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Argument(help="JSONL of InteractionEvents to write; the truth goes to OUT.truth.json")],
+    queries: Annotated[Path, typer.Option(help="JSONL with `query` and a topic field")] = REPLAY_QUERIES,
+    topic_field: Annotated[str, typer.Option(help="the field that names a query's topic")] = "dataset",
+    topics: Annotated[
+        Optional[str], typer.Option(help="comma-separated topics (at most 3; default: the first 3)")
+    ] = None,
+    per_topic: Annotated[int, typer.Option(help="interactions per topic")] = 20,
+    held_out: Annotated[int, typer.Option(help="queries per topic kept out of the stream, for routing scores")] = 2,
+    noisy_share: Annotated[
+        float, typer.Option(help="share of interactions with random or contradictory feedback")
+    ] = 0.15,
+    adversarial_events: Annotated[int, typer.Option(help="events of the one adversarial user")] = 10,
+    namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
+) -> None:
+    """Write a SIMULATED interaction + feedback stream from real queries, with its ground truth."""
+    from streams.evaluation.simulate import load_queries, write
+    from streams.evaluation.simulate import simulate as make_stream
+
+    if not queries.exists():
+        err.print(f"[red]{queries} not found; pass --queries[/]")
+        raise typer.Exit(2)
+    by_topic = load_queries(queries, topic_field)
+    chosen = topics.split(",") if topics else sorted(by_topic)[:3]
+    missing = [t for t in chosen if t not in by_topic]
+    if missing:
+        err.print(f"[red]no queries with {topic_field}={missing}; available: {sorted(by_topic)}[/]")
+        raise typer.Exit(2)
+    try:
+        events, truth = make_stream(
+            by_topic,
+            namespace=namespace,
+            topics=chosen,
+            per_topic=per_topic,
+            held_out=held_out,
+            noisy_share=noisy_share,
+            adversarial_events=adversarial_events,
+            seed=seed,
+        )
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    truth_path = write(events, truth, out)
+    console.print(f"{len(events)} simulated events -> {out}; ground truth -> {truth_path}")
+
+
+@app.command()
+def demo(
+    sample: Annotated[
+        Path, typer.Option(help="events to replay (JSONL, with SAMPLE.truth.json beside it)")
+    ] = DEMO_SAMPLE,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for refreshes before showing the table")] = 900,
+) -> None:
+    """Run UNO end to end on the embedded default: stack, worker, a simulated sample, modules, two proxied queries."""
+    from streams.evaluation.demo import run_demo
+
+    try:
+        run_demo(console, settings().data_path, sample, timeout)
+    except (StackError, AssertionError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+
+
+@app.command("eval")
+def evaluate(
+    stream: Annotated[
+        Path, typer.Argument(help="events to replay (JSONL of InteractionEvents, one namespace)")
+    ] = DEMO_SAMPLE,
+    truth: Annotated[
+        Optional[Path], typer.Option(help="ground truth (default: STREAM.truth.json, written by `uno simulate`)")
+    ] = None,
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="worker settings: 'configured' (your UNO_* settings) or 'demo' "
+            "(the demo's coarser clusters and small batches)"
+        ),
+    ] = "configured",
+    flush_after: Annotated[
+        float,
+        typer.Option(help="refresh a cluster's last logs after this many seconds (UNO_REFRESH_MAX_AGE_S for the run)"),
+    ] = 20,
+    match_threshold: Annotated[
+        float, typer.Option(help="cosine similarity at which a rule states a hidden preference")
+    ] = 0.6,
+    judge_endpoint: Annotated[
+        Optional[str],
+        typer.Option(
+            help="an OpenAI-compatible /v1 URL: judge answers with modules vs without vs RAG (key: UNO_JUDGE_API_KEY)"
+        ),
+    ] = None,
+    judge_model: Annotated[str, typer.Option(help="the judge's model name (default: UNO_LLM_MODEL)")] = "",
+    judge_limit: Annotated[int, typer.Option(help="held-out queries to judge")] = 20,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(help="where to write the JSON report (default: UNO_DATA_DIR/eval/<stream>-<time>.json)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON report instead of the table")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for ingest and refreshes")] = 1800,
+) -> None:
+    """Replay a stream through the real pipeline and score it: clusters, routing, rules, LLM cost, judge."""
+    import json
+    import os
+    import time
+
+    import msgspec
+
+    from processors.embedders import make_embedder
+    from streams.evaluation.demo import DEMO_SETTINGS
+    from streams.evaluation.evaluate import EvalOptions, print_report, run_eval
+    from streams.evaluation.simulate import Truth
+
+    s = settings()
+    try:
+        import sklearn  # noqa: F401  (ARI and NMI)
+    except ImportError:
+        err.print("[red]uno eval needs scikit-learn: pip install 'uno-streaming[eval]'[/]")
+        raise typer.Exit(2) from None
+    if preset not in ("configured", "demo"):
+        err.print(f"[red]--preset must be 'configured' or 'demo', got {preset!r}[/]")
+        raise typer.Exit(2)
+    truth = truth or stream.with_suffix(".truth.json")
+    try:
+        ground = msgspec.json.decode(truth.read_bytes(), type=Truth) if truth.exists() else None
+    except msgspec.ValidationError as exc:
+        err.print(f"[red]{truth}: not a ground-truth file: {exc}[/]")
+        raise typer.Exit(2) from None
+    worker_settings = {
+        **(DEMO_SETTINGS if preset == "demo" else {"topic_partitions": 1}),
+        "refresh_max_age_s": flush_after,
+        "tick_interval_s": min(5.0, flush_after / 4),
+    }
+    opts = EvalOptions(
+        match_threshold=match_threshold,
+        judge_endpoint=judge_endpoint,
+        judge_model=judge_model or s.llm_model,
+        judge_api_key=os.environ.get("UNO_JUDGE_API_KEY", ""),
+        judge_limit=judge_limit,
+        answer_model=s.llm_model,
+        timeout_s=timeout,
+    )
+    embedder = make_embedder(s)
+    report_console = err if as_json else console
+    try:
+        report = run_eval(
+            report_console, s.data_path, stream, ground, embedder.embed, embedder.id, opts, **worker_settings
+        )
+    except (StackError, AssertionError, ValueError, OSError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    out = out or s.data_path / "eval" / f"{stream.stem}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_report(console, report)
+        console.print(f"report: {out}")

@@ -1,0 +1,147 @@
+"""Prometheus metrics of a worker, in one registry, named by Prometheus conventions (``uno_*``).
+
+`Metrics` is also the `processors.ingest.IngestObserver` of the worker's ingest core."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from processors.llm import CallRecord
+
+LATENCY = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+FRESHNESS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+
+
+class Metrics:
+    """Every metric a worker exports; ``exposition()`` is the ``/metrics`` body."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        r = self.registry = registry or CollectorRegistry()
+        self.events = Counter(
+            "uno_events_total",
+            "Events consumed, by kind and result (ok, invalid, duplicate, no_signal, joined, orphaned, too_late)",
+            ["kind", "result"],
+            registry=r,
+        )
+        self.dlq = Counter("uno_dlq_total", "Records sent to the dead-letter topic, by reason", ["reason"], registry=r)
+        self.active_clusters = Gauge("uno_clusters", "Active clusters, by namespace", ["namespace"], registry=r)
+        self.embed_seconds = Histogram("uno_embed_seconds", "Embedding latency per event", buckets=LATENCY, registry=r)
+        self.assign_seconds = Histogram(
+            "uno_assign_seconds", "Cluster assignment latency per event", buckets=LATENCY, registry=r
+        )
+        self.refresh_seconds = Histogram(
+            "uno_refresh_seconds", "Cluster refresh latency (all steps)", buckets=LATENCY, registry=r
+        )
+        self.publish_seconds = Histogram(
+            "uno_publish_seconds", "Module store upsert latency", buckets=LATENCY, registry=r
+        )
+        self.refresh_requests = Counter(
+            "uno_refresh_requests_total", "Refreshes requested, by trigger", ["reason"], registry=r
+        )
+        self.refreshes = Counter("uno_refreshes_total", "Refreshes finished, by outcome", ["outcome"], registry=r)
+        self.refresh_failures = Counter(
+            "uno_refresh_failures_total", "Refresh attempts that failed, by reason", ["reason"], registry=r
+        )
+        self.llm_requests = Counter(
+            "uno_llm_requests_total", "LLM requests, by purpose and outcome", ["purpose", "outcome"], registry=r
+        )
+        self.llm_tokens = Counter(
+            "uno_llm_tokens_total", "LLM tokens, by purpose and direction", ["purpose", "direction"], registry=r
+        )
+        self.llm_seconds = Histogram(
+            "uno_llm_request_seconds", "LLM request latency, by purpose", ["purpose"], buckets=LATENCY, registry=r
+        )
+        self.gap_score = Histogram(
+            "uno_gap_score",
+            "Cluster gap score at each published module",
+            buckets=(0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+            registry=r,
+        )
+        self.modules_published = Counter(
+            "uno_modules_published_total", "Modules published, by kind", ["kind"], registry=r
+        )
+        self.rules_rejected = Counter(
+            "uno_rules_rejected_total", "Rules held back by the noise filter, by reason", ["reason"], registry=r
+        )
+        self.pairs = Counter(
+            "uno_preference_pairs_total", "Preference pairs emitted, by source", ["source"], registry=r
+        )
+        self.consumer_lag = Gauge(
+            "uno_consumer_lag",
+            "Records behind the partition's end, by topic and partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.freshness = Histogram(
+            "uno_event_to_module_seconds",
+            "From the oldest log of a refresh to its module",
+            buckets=FRESHNESS,
+            registry=r,
+        )
+        self.expired_feedback = Counter(
+            "uno_feedback_expired_total",
+            "Late feedback dropped: its interaction never arrived within the TTL",
+            registry=r,
+        )
+
+        self.ingest_state_keys = Gauge(
+            "uno_state_keys",
+            "Keys in this worker's ingest state table (logs kept for late "
+            "feedback, de-duplication ids, clusters, work; updated on each tick)",
+            registry=r,
+        )
+        self.refresh_backlog = Gauge(
+            "uno_refresh_backlog_seconds",
+            "Age of the oldest log waiting for a refresh, by namespace (updated on each tick)",
+            ["namespace"],
+            registry=r,
+        )
+        self.retrieve_seconds = Histogram(
+            "uno_retrieve_seconds", "Module retrieval latency (embed + search)", buckets=LATENCY, registry=r
+        )
+        self.retrievals = Counter(
+            "uno_retrievals_total", "Retrievals, by result (hit, out_of_range, no_modules)", ["result"], registry=r
+        )
+        self.proxy_seconds = Histogram(
+            "uno_proxy_seconds",
+            "Chat proxy latency, by stage (retrieve, upstream, emit, total)",
+            ["stage"],
+            buckets=LATENCY,
+            registry=r,
+        )
+        self.upstream_errors = Counter(
+            "uno_upstream_errors_total", "Chat proxy upstream failures, by reason", ["reason"], registry=r
+        )
+
+    # --- processors.ingest.IngestObserver
+
+    def counted(self, kind: str, result: str, n: int = 1) -> None:
+        self.events.labels(kind, result).inc(n)
+
+    def timed(self, stage: str, seconds: float) -> None:
+        (self.embed_seconds if stage == "embed" else self.assign_seconds).observe(seconds)
+
+    def refresh_requested(self, reason: str) -> None:
+        self.refresh_requests.labels(reason).inc()
+
+    def clusters(self, namespace: str, active: int) -> None:
+        self.active_clusters.labels(namespace).set(active)
+
+    def backlog(self, namespace: str, oldest_pending_s: float) -> None:
+        self.refresh_backlog.labels(namespace).set(oldest_pending_s)
+
+    def feedback_expired(self, n: int) -> None:
+        self.expired_feedback.inc(n)
+
+    def state_keys(self, n: int) -> None:
+        self.ingest_state_keys.set(n)
+
+    def observe_llm(self, rec: CallRecord) -> None:
+        """`UsageLedger` observer: every LLM request becomes metrics."""
+        self.llm_requests.labels(rec.purpose, rec.outcome).inc()
+        self.llm_tokens.labels(rec.purpose, "prompt").inc(rec.prompt_tokens)
+        self.llm_tokens.labels(rec.purpose, "completion").inc(rec.completion_tokens)
+        self.llm_seconds.labels(rec.purpose).observe(rec.latency_s)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
