@@ -16,6 +16,7 @@ from typing import Literal
 import msgspec
 
 from processors.apply import module_messages
+from processors.clustering import route_threshold
 from processors.llm import LLM, LLMError, fence
 from processors.llm.prompts import ab_order, clip
 from uno_models import ClusterKnowledge, ClusterSnapshot, ExperienceModule, LogRecord, ModuleKind, Rule, SupportStats
@@ -42,9 +43,17 @@ class ModuleBuilder:
     (1, '- Cite the statute article.', 2)
     """
 
-    def __init__(self, guidance_chars: int = 1_200, max_checklist: int = 12):
+    def __init__(
+        self,
+        guidance_chars: int = 1_200,
+        max_checklist: int = 12,
+        route_z: float = 2.0,
+        route_floor: float = 0.3,
+        route_min_members: int = 5,
+    ):
         self.guidance_chars = guidance_chars
         self.max_checklist = min(max_checklist, MAX_CHECKLIST)
+        self.route = {"z": route_z, "floor": route_floor, "min_members": route_min_members}
 
     def build(
         self,
@@ -82,6 +91,7 @@ class ModuleBuilder:
                 satisfaction=None if satisfaction is None else min(1.0, max(0.0, satisfaction)),
             ),
             adapter=adapter,
+            route_threshold=route_threshold(snapshot, **self.route),
             embedder_id=snapshot.embedder_id,
             created_at=now,
             provenance=provenance,

@@ -151,6 +151,12 @@ class OnlineClusterer(base.Clusterer):
         opened = row is None
         if opened:
             row = self._open(x.shape[0], now)
+        else:  # how similar members are to the centre they join: the cluster's own routing radius
+            similarity = float(_unit(self._qsums[row]) @ q)
+            stats = self._meta[self._ids[row]]
+            stats["sim_n"] += 1.0
+            stats["sim_sum"] += similarity
+            stats["sim_sq"] += similarity * similarity
         self._sums[row] += x
         self._qsums[row] += q
         self._weights[row] += 1.0
@@ -198,6 +204,9 @@ class OnlineClusterer(base.Clusterer):
             satisfaction_sum=meta["satisfaction_sum"],
             created_at=meta["created_at"],
             last_seen=meta["last_seen"],
+            sim_n=meta["sim_n"],
+            sim_sum=meta["sim_sum"],
+            sim_sq=meta["sim_sq"],
         )
 
     def retire_idle(self, now: float) -> list[int]:
@@ -240,6 +249,9 @@ class OnlineClusterer(base.Clusterer):
                     "satisfaction_sum": c.satisfaction_sum,
                     "created_at": c.created_at,
                     "last_seen": c.last_seen,
+                    "sim_n": c.sim_n,
+                    "sim_sum": c.sim_sum,
+                    "sim_sq": c.sim_sq,
                 }
         return clusterer
 
@@ -263,6 +275,7 @@ class OnlineClusterer(base.Clusterer):
         self._qsums = np.vstack([self._qsums, np.zeros(dim)])
         self._weights = np.append(self._weights, 0.0)
         self._meta[cid] = {"logs": 0, "feedback_logs": 0, "satisfaction_sum": 0.0, "created_at": now, "last_seen": now}
+        self._meta[cid].update(sim_n=0.0, sim_sum=0.0, sim_sq=0.0)
         return len(self._ids) - 1
 
     def _merge_around(self, cid: int) -> tuple[int, list[int]]:
@@ -298,7 +311,7 @@ class OnlineClusterer(base.Clusterer):
         self._qsums[keep] += self._qsums[drop]
         self._weights[keep] += self._weights[drop]
         km, dm = self._meta[keep_id], self._meta[drop_id]
-        for key in ("logs", "feedback_logs", "satisfaction_sum"):
+        for key in ("logs", "feedback_logs", "satisfaction_sum", "sim_n", "sim_sum", "sim_sq"):
             km[key] += dm[key]
         km["created_at"] = min(km["created_at"], dm["created_at"])
         km["last_seen"] = max(km["last_seen"], dm["last_seen"])
@@ -318,6 +331,26 @@ class OnlineClusterer(base.Clusterer):
         self._qsums *= factor
         self._weights *= factor
         self.seen *= factor
+
+
+def route_threshold(
+    snapshot: ClusterSnapshot, z: float = 2.0, floor: float = 0.3, ceiling: float = 0.9, min_members: int = 5
+) -> float | None:
+    """The cosine a query needs to be routed to this cluster, from its own members: the mean of their
+    similarity to the centre they joined, less ``z`` standard deviations, within [floor, ceiling].
+    None while fewer than ``min_members`` joined (the global threshold applies).
+
+    >>> from uno_models import ClusterSnapshot
+    >>> tight = ClusterSnapshot(namespace="n", cluster_id=0, embedder_id="e", centroid=[1.0], query_centroid=[1.0],
+    ...                         sim_n=10, sim_sum=8.0, sim_sq=6.5)
+    >>> round(route_threshold(tight), 3), route_threshold(tight, min_members=20) is None
+    (0.6, True)
+    """
+    if snapshot.sim_n < min_members:
+        return None
+    mean = snapshot.sim_sum / snapshot.sim_n
+    std = max(0.0, snapshot.sim_sq / snapshot.sim_n - mean * mean) ** 0.5
+    return round(min(ceiling, max(floor, mean - z * std)), 4)
 
 
 def resolve_alias(aliases: dict[int, int], cluster_id: int) -> int:

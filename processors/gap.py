@@ -7,7 +7,9 @@ most familiar rule); per cluster, the running mean over logs. A cluster whose me
 the threshold (0.45, the paper's default) gets a *reflective* module, otherwise a *primary* one.
 
 When the endpoint gives no logprobs, P(covered) falls back to the embedding similarity between the
-rule and its closest prior rule, mapped linearly from [``sim_low``, ``sim_high``] onto [0, 1].
+rule and its closest prior rule, mapped linearly from [``sim_low``, ``sim_high``] onto [0, 1]. With
+no LLM at all there is no prior: novelty is unknown, the gap score stays unset, and the cluster's
+module is primary (the reflective loop needs a model anyway).
 
 >>> GapEstimator.kind_for(0.5, threshold=0.45).value, GapEstimator.kind_for(0.2, threshold=0.45).value
 ('reflective', 'primary')
@@ -16,13 +18,21 @@ rule and its closest prior rule, mapped linearly from [``sim_low``, ``sim_high``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import msgspec
 import numpy as np
+from msgspec import Meta
 
 from processors.embedders import Embedder
-from processors.llm import LLM, ask
+from processors.llm import LLM, ask, fence
 from uno_models import ClusterKnowledge, ModuleKind
+
+
+class PriorReply(msgspec.Struct):
+    """The model's own rules for a request, before any feedback."""
+
+    rules: Annotated[list[Annotated[str, Meta(min_length=1, max_length=300)]], Meta(max_length=5)]
 
 
 class GapEstimator:
@@ -33,20 +43,39 @@ class GapEstimator:
     """
 
     def __init__(
-        self, llm: LLM, embedder: Embedder, threshold: float = 0.45, sim_low: float = 0.3, sim_high: float = 0.8
+        self,
+        llm: LLM | None,
+        embedder: Embedder,
+        threshold: float = 0.45,
+        sim_low: float = 0.3,
+        sim_high: float = 0.8,
+        tokens_per_query: int = 360,
     ):
         self.llm = llm
         self.embedder = embedder
         self.threshold = threshold
         self.sim_low = sim_low
         self.sim_high = sim_high
+        self.tokens_per_query = tokens_per_query
         self.fallbacks = 0  # novelties estimated from embeddings because the judge gave no logprobs
 
-    def novelty(self, rule: str, priors: Sequence[str]) -> float:
+    def prior(self, typical_query: str) -> list[str]:
+        """The model's own rules for a request like this, before any feedback (the gap's reference).
+        One LLM call; with no LLM there is no prior."""
+        if self.llm is None:
+            return []
+        content = ask("prior", query=fence(typical_query, self.tokens_per_query))
+        reply = self.llm.complete_json("prior", content, PriorReply, max_tokens=256)
+        return [r.strip() for r in reply.rules if r.strip()]
+
+    def novelty(self, rule: str, priors: Sequence[str]) -> float | None:
+        """1 - P(the rule is already covered by the priors); None when it cannot be told (no LLM, no prior)."""
         if not priors:
-            return 1.0
+            return None if self.llm is None else 1.0
         listed = "\n".join(f"- {p}" for p in priors)
-        p_yes = self.llm.yes_probability("judge", ask("covered", priors=listed, rule=rule))
+        p_yes = (
+            None if self.llm is None else self.llm.yes_probability("judge", ask("covered", priors=listed, rule=rule))
+        )
         if p_yes is None:
             self.fallbacks += 1
             vectors = self.embedder.embed([rule, *priors])
@@ -65,11 +94,13 @@ class GapEstimator:
             rule = rules[rule_id]
             if rule.novelty is None:
                 rule.novelty = self.novelty(rule.text, knowledge.priors)
-                calls += 1
+                calls += int(self.llm is not None and bool(knowledge.priors))
         gap_sum, gap_logs = knowledge.gap_sum, knowledge.gap_logs
         for rids in log_rules.values():
-            gap_sum += min(rules[rid].novelty for rid in rids)
-            gap_logs += 1
+            known = [rules[rid].novelty for rid in rids if rules[rid].novelty is not None]
+            if known:  # a log is only as novel as its most familiar rule
+                gap_sum += min(known)
+                gap_logs += 1
         return msgspec.structs.replace(knowledge, gap_sum=gap_sum, gap_logs=gap_logs), calls
 
     @staticmethod

@@ -18,7 +18,7 @@ import msgspec
 
 from processors.llm import LLM, LLMError, ask, fence
 from processors.llm.prompts import ab_order
-from uno_models import FeedbackKind, LogRecord, PairSource, PreferencePair, Rule
+from uno_models import FeedbackKind, LogRecord, PairSource, PreferencePair, Rule, RuleStatus
 
 _DIRECT = {FeedbackKind.CORRECTION: PairSource.CORRECTION, FeedbackKind.EDIT: PairSource.EDIT}
 
@@ -51,14 +51,23 @@ class PairBuilder:
     ([('Yes: Article 264 of the Criminal Law.', 'Maybe.', 'correction')], 0)
     """
 
-    def __init__(self, llm: LLM | None, revisions_per_refresh: int = 2, tokens_per_field: int = 300):
+    def __init__(self, llm: LLM | None, revisions_per_refresh: int = 1, tokens_per_field: int = 300):
         self.llm = llm
         self.revisions_per_refresh = revisions_per_refresh if llm is not None else 0
         self.tokens_per_field = tokens_per_field
 
     def build(
-        self, namespace: str, cluster_id: int, logs: Sequence[LogRecord], rules: Sequence[Rule], now: float
+        self,
+        namespace: str,
+        cluster_id: int,
+        logs: Sequence[LogRecord],
+        rules: Sequence[Rule],
+        now: float,
+        revise: set[str] | None = None,
     ) -> PairsOutcome:
+        """Pairs from ``logs``; a revision is tried only for logs in ``revise`` (event ids; None: any),
+        following ``rules`` (rejected ones never reach the prompt)."""
+        rules = [r for r in rules if r.status is not RuleStatus.REJECTED]
         pairs: list[PreferencePair] = []
         tried = kept = calls = failures = 0
         for log in logs:
@@ -67,6 +76,8 @@ class PairBuilder:
                 pairs.append(self._pair(namespace, cluster_id, log, fb.text, _DIRECT[fb.kind], now, i))
             verbal = [fb.text for fb in log.feedback if fb.kind is FeedbackKind.TEXT and fb.text]
             if direct or not verbal or not log.response or tried >= self.revisions_per_refresh:
+                continue
+            if revise is not None and log.event_id not in revise:
                 continue
             tried += 1
             try:
@@ -90,7 +101,7 @@ class PairBuilder:
                 query=fence(log.query, budget),
                 response=fence(log.response, budget),
                 feedback=fence(feedback, budget),
-                rules=listed,
+                rules=fence(listed, budget),
             ),
         )
         a, b, revision_first = ab_order(log.event_id, revision, log.response)

@@ -1,4 +1,4 @@
-"""One cluster refresh: redact -> prior -> distill -> gap -> pairs -> filter -> build -> (verify) -> publish.
+"""One cluster refresh: redact -> prior -> themes -> filter -> rephrase -> gap -> pairs -> build -> (verify) -> publish.
 
 `ClusterRefresh` is what the streaming app's refresh agent and a batch replay both call. It takes
 the cluster's knowledge and snapshot plus the new logs, and returns a *new* knowledge object, the
@@ -7,9 +7,13 @@ any step raises (LLM outage after retries, Qdrant down), the caller still holds 
 keeps the logs pending and retries later; no half-built module is ever published, because the
 module is complete before the single `ModuleStore.publish` call.
 
-LLM calls per refresh (defaults): 1 prior call when the cluster has moved, 1 distill call per 8
-verbal logs, 1 judge call per new rule, 2 per revised pair (at most 2 revisions), and 3 per
-held-out log when the win-rate gate is on.
+Rules come from the users' own words (`processors.themes`), filtered (`processors.noise`). An LLM,
+when one is configured, is called about once per *new rule*, never per log: 1 prior call when the
+cluster's centre has moved, 1 rephrasing per new publishable rule (kept only if faithful,
+`processors.rephrase`), 1 gap judgement per new rule, and 2 for a revised preference pair from a
+log behind a newly published rule (at most ``revisions_per_refresh``); 3 per held-out log when the
+win-rate gate is on. A failed LLM step does not fail the refresh: it is counted in
+``RefreshResult.skipped`` and tried again at the next refresh.
 """
 
 from __future__ import annotations
@@ -24,15 +28,25 @@ import msgspec
 import numpy as np
 
 from processors.builder import ModuleBuilder, WinRateVerifier, rank_rules
-from processors.distill import Distiller, copy_knowledge
 from processors.embedders import Embedder
 from processors.gap import GapEstimator
-from processors.llm import LLM
+from processors.llm import LLM, LLMError
 from processors.noise import NoiseFilter
 from processors.pairs import PairBuilder
 from processors.pii import redact_log
+from processors.rephrase import Rephraser
 from processors.store import ModuleStore, PublishResult
-from uno_models import ClusterKnowledge, ClusterSnapshot, LogRecord, ModuleKind, ModulePublished, PreferencePair, Rule
+from processors.themes import ThemeBook, copy_knowledge
+from uno_models import (
+    ClusterKnowledge,
+    ClusterSnapshot,
+    LogRecord,
+    ModuleKind,
+    ModulePublished,
+    PreferencePair,
+    Rule,
+    RuleStatus,
+)
 
 
 class RefreshResult(NamedTuple):
@@ -47,6 +61,7 @@ class RefreshResult(NamedTuple):
     rejected: Counter  # rules not published, by reason
     llm_calls: int
     win_rate: float | None
+    skipped: Counter  # LLM steps that failed and wait for a later refresh, by step
 
 
 class ClusterRefresh:
@@ -58,34 +73,55 @@ class ClusterRefresh:
         The chat model, the embedder of the cluster's vector space, and the module store.
     gap_threshold
         Mean novelty at or above which the module is reflective (0.45, the paper's default).
-    noise, distiller, builder, pairs, verifier
-        The steps, replaceable; ``verifier`` (the win-rate gate) is off when None.
+    noise, themes, rephraser, builder, pairs, verifier
+        The steps, replaceable; ``verifier`` (the win-rate gate) is off when None, ``rephraser``
+        defaults to one on ``llm`` (none without an LLM).
+    prior_moved_below
+        The prior is asked again when the cluster's query centre has moved below this cosine.
 
-    Example (needs an LLM server, so not a doctest)::
+    With ``llm=None`` the refresh is extractive end to end: rules in the users' words, no prior,
+    so no gap (primary modules), pairs from corrections and edits only.
 
-        store = ModuleStore(embedder.id, embedder.dim)
-        refresh = ClusterRefresh(ChatLLM(url, "smollm2-135m-instruct"), embedder, store)
-        result = refresh.run(ClusterKnowledge(namespace="legal", cluster_id=0), snapshot, logs)
-        result.outcome, result.record            # "published", the ModulePublished sent to uno.modules"""
+    >>> from processors.embedders.hashing import HashingEmbedder
+    >>> from uno_models import ClusterSnapshot, Feedback, FeedbackKind
+    >>> embedder = HashingEmbedder(256)
+    >>> refresh = ClusterRefresh(None, embedder, ModuleStore(embedder.id, embedder.dim),
+    ...                          noise=NoiseFilter(min_support=2, min_users=2, min_reliable_users=1.0))
+    >>> logs = [LogRecord(event_id=f"e{i}", namespace="legal", timestamp=i, user_id=f"u{i % 2}", query="q",
+    ...                   feedback=[Feedback(kind=FeedbackKind.TEXT, text="Cite the statute article.")])
+    ...         for i in range(4)] + [LogRecord(event_id=f"t{i}", namespace="legal", timestamp=9, user_id=f"u{i}",
+    ...                                         query="q", feedback=[Feedback(kind=FeedbackKind.THUMBS, value=1)])
+    ...                               for i in range(2)]
+    >>> snapshot = ClusterSnapshot(namespace="legal", cluster_id=0, embedder_id=embedder.id,
+    ...                            centroid=[1.0] * 256, query_centroid=[1.0] * 256)
+    >>> result = refresh.run(ClusterKnowledge(namespace="legal", cluster_id=0), snapshot, logs, now=10.0)
+    >>> result.outcome, result.llm_calls, result.record.module.kind.value
+    ('published', 0, 'primary')
+    >>> [r.text for r in result.record.module.rules]
+    ['Cite the statute article.']
+    """
 
     def __init__(
         self,
-        llm: LLM,
+        llm: LLM | None,
         embedder: Embedder,
         store: ModuleStore,
         *,
         gap_threshold: float = 0.45,
         noise: NoiseFilter | None = None,
-        distiller: Distiller | None = None,
+        themes: ThemeBook | None = None,
+        rephraser: Rephraser | None = None,
         builder: ModuleBuilder | None = None,
         pairs: PairBuilder | None = None,
         verifier: WinRateVerifier | None = None,
-        prior_moved_below: float = 0.98,
+        prior_moved_below: float = 0.9,
     ):
+        self.llm = llm
         self.embedder = embedder
         self.store = store
         self.gap_threshold = gap_threshold
-        self.distiller = distiller or Distiller(llm, embedder)
+        self.themes = themes or ThemeBook(embedder)
+        self.rephraser = rephraser or (Rephraser(llm, embedder) if llm is not None else None)
         self.gap = GapEstimator(llm, embedder, gap_threshold)
         self.noise = noise or NoiseFilter()
         self.builder = builder or ModuleBuilder()
@@ -104,24 +140,41 @@ class ClusterRefresh:
         now = time.time() if now is None else now
         logs = [redact_log(log) for log in logs]  # nothing unredacted reaches a prompt or a rule
         calls = 0
-        if self._prior_is_stale(knowledge, snapshot):
-            typical = _typical_query(self.embedder, snapshot, [*logs, *reservoir])
-            priors = self.distiller.prior(typical)
+        skipped: Counter = Counter()  # LLM steps that failed and were left for a later refresh
+        if self.llm is not None and self._prior_is_stale(knowledge, snapshot):
             calls += 1
-            knowledge = _reset_novelty(
-                msgspec.structs.replace(knowledge, priors=priors, prior_centroid=list(snapshot.query_centroid))
-            )
-        distilled = self.distiller.distill(knowledge, logs, now)
-        calls += distilled.llm_calls
-        knowledge, judge_calls = self.gap.update(distilled.knowledge, distilled.log_rules)
-        calls += judge_calls
-        pairs = self.pairs.build(knowledge.namespace, knowledge.cluster_id, logs, knowledge.rules, now)
-        calls += pairs.llm_calls
+            try:
+                priors = self.gap.prior(_typical_query(self.embedder, snapshot, [*logs, *reservoir]))
+            except LLMError:
+                skipped["prior"] += 1
+            else:
+                centroid = list(snapshot.query_centroid)
+                knowledge = _reset_novelty(msgspec.structs.replace(knowledge, priors=priors, prior_centroid=centroid))
+        themed = self.themes.update(knowledge, logs, now)
+        knowledge = themed.knowledge
+        was_published = {r.id for r in knowledge.rules if r.status is RuleStatus.PUBLISHED}
         published, rejected = self.noise.apply(knowledge.rules)
+        if self.rephraser is not None and published:
+            n, worded = self.rephraser.rephrase(knowledge, {r.id for r in published})
+            calls += n
+            skipped["rephrase"] += worded["llm_failed"]
+            self.themes.relabel(knowledge)
+            published, rejected = self.noise.apply(knowledge.rules)
+        ids = {r.id for r in published}
+        on_published = {e: [t for t in tids if t in ids] for e, tids in themed.log_rules.items()}
+        try:
+            knowledge, judge_calls = self.gap.update(knowledge, {e: t for e, t in on_published.items() if t})
+            calls += judge_calls
+        except LLMError:
+            skipped["judge"] += 1
+        new = ids - was_published
+        revise = {e for e, tids in on_published.items() if set(tids) & new}
+        pairs = self.pairs.build(knowledge.namespace, knowledge.cluster_id, logs, published, now, revise=revise)
+        calls += pairs.llm_calls
         knowledge = msgspec.structs.replace(knowledge, refreshes=knowledge.refreshes + 1)
 
         def result(outcome: str, record=None, publish=None, win_rate=None) -> RefreshResult:
-            return RefreshResult(knowledge, record, publish, outcome, pairs.pairs, rejected, calls, win_rate)
+            return RefreshResult(knowledge, record, publish, outcome, pairs.pairs, rejected, calls, win_rate, skipped)
 
         if not published:
             return result("no_publishable_rules")
@@ -152,7 +205,7 @@ class ClusterRefresh:
         return result("published", record, publish, win_rate)
 
     def _prior_is_stale(self, knowledge: ClusterKnowledge, snapshot: ClusterSnapshot) -> bool:
-        if not knowledge.priors or len(knowledge.prior_centroid) != len(snapshot.query_centroid):
+        if len(knowledge.prior_centroid) != len(snapshot.query_centroid):
             return True
         a, b = np.asarray(knowledge.prior_centroid), np.asarray(snapshot.query_centroid)
         cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0))

@@ -1,8 +1,11 @@
 """Retrieval for the serving tier: a query's module within its namespace, or none when out of range.
 
-The reference method forces every query onto its nearest cluster. Here a query whose best cosine
-similarity to any module's query centroid is below ``min_similarity`` gets no module, with the
-reason, so an unrelated request is answered by the plain model instead of someone else's rules.
+The reference method forces every query onto its nearest cluster. Here each module carries its own
+threshold, derived from how similar its cluster's members are to their centre (a tight cluster
+asks more of a query than a broad one, `processors.clustering.route_threshold`); a young module
+with too few members uses the global ``min_similarity``. A query that reaches no module's threshold
+gets no module, with the reason, so an unrelated request is answered by the plain model instead of
+someone else's rules.
 """
 
 from __future__ import annotations
@@ -33,19 +36,26 @@ class Retriever:
     'no_modules'
     """
 
-    def __init__(self, embedder: Embedder, store: ModuleStore, min_similarity: float = 0.6):
+    def __init__(self, embedder: Embedder, store: ModuleStore, min_similarity: float = 0.6, scan: int = 4):
         if embedder.id != store.embedder_id:
             raise ValueError(f"embedder {embedder.id!r} does not match the store's {store.embedder_id!r}")
         self.embedder = embedder
         self.store = store
         self.min_similarity = min_similarity
+        self.scan = scan
 
     def retrieve(self, namespace: str, query: str, k: int = 1) -> Retrieval:
+        """The best module whose own threshold (`ExperienceModule.route_threshold`, from its members'
+        spread; ``min_similarity`` while it has too few) the query reaches, and up to ``k`` such."""
         vector = self.embedder.embed([query])[0]
-        candidates = self.store.search(namespace, vector, k=max(1, k))
+        candidates = self.store.search(namespace, vector, k=max(self.scan, k))
         if not candidates:
             return Retrieval(None, None, "no_modules", [])
-        module, similarity = candidates[0]
-        if similarity < self.min_similarity:
-            return Retrieval(None, similarity, "out_of_range", candidates)
-        return Retrieval(module, similarity, "hit", [c for c in candidates if c[1] >= self.min_similarity])
+        in_range = [(m, s) for m, s in candidates if s >= self.threshold(m)]
+        if not in_range:
+            return Retrieval(None, candidates[0][1], "out_of_range", candidates[: max(1, k)])
+        module, similarity = in_range[0]
+        return Retrieval(module, similarity, "hit", in_range[: max(1, k)])
+
+    def threshold(self, module: ExperienceModule) -> float:
+        return self.min_similarity if module.route_threshold is None else module.route_threshold

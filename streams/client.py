@@ -7,7 +7,7 @@ Imports: the contract (`uno_models`) and httpx; ``openai()`` imports the officia
 >>> uno.retrieve("Can my landlord evict me?").reason                  # doctest: +SKIP
 'hit'
 >>> chat = uno.openai()   # an openai.OpenAI pointed at the proxy        # doctest: +SKIP
->>> reply = chat.chat.completions.create(model="any", messages=[{"role": "user", "content": "..."}])
+>>> reply = chat.chat.completions.create(model="any", messages=[])     # doctest: +SKIP
 >>> uno.feedback(reply.id, kind="thumbs", value=1)                     # doctest: +SKIP
 """
 

@@ -25,12 +25,15 @@ from uno_models.events import (
 from uno_models.feedback import Signal, satisfaction, signal_of
 from uno_models.knowledge import (
     ClusterKnowledge,
+    Exemplar,
     LogRecord,
     PairSource,
     PreferencePair,
     Provenance,
     Rule,
     RuleStatus,
+    Theme,
+    UserRecord,
 )
 from uno_models.modules import (
     ExperienceModule,
@@ -47,6 +50,7 @@ __all__ = [
     "ClusterSnapshot",
     "ClustererState",
     "ContractError",
+    "Exemplar",
     "ExperienceModule",
     "Feedback",
     "FeedbackEvent",
@@ -65,6 +69,8 @@ __all__ = [
     "SettingsError",
     "Signal",
     "SupportStats",
+    "Theme",
+    "UserRecord",
     "decode",
     "decode_feedback",
     "decode_interaction",

@@ -32,6 +32,11 @@ class ClusterSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     satisfaction_sum: float = 0.0
     created_at: Timestamp = 0.0
     last_seen: Timestamp = 0.0
+    # Members' cosine to the query centre they joined (count, sum, sum of squares): the cluster's spread,
+    # from which its own routing threshold is derived.
+    sim_n: float = 0.0
+    sim_sum: float = 0.0
+    sim_sq: float = 0.0
 
 
 class ClustererState(msgspec.Struct, kw_only=True, omit_defaults=True):

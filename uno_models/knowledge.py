@@ -11,7 +11,9 @@ from msgspec import Meta
 from uno_models.events import Feedback
 from uno_models.limits import (
     MAX_FEEDBACK_ITEMS,
+    MAX_RULE_TEXT,
     MAX_RULES,
+    MAX_VECTOR,
     Count,
     Id,
     Name,
@@ -19,10 +21,13 @@ from uno_models.limits import (
     RuleText,
     Text,
     Timestamp,
+    Unit,
 )
 
 MAX_PROVENANCE = 64
 MAX_TRACKED_USERS = 1_024
+MAX_THEMES = 64
+MAX_EXEMPLARS = 32
 
 
 class Provenance(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -66,6 +71,13 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: RuleStatus = RuleStatus.CANDIDATE
     provenance: Provenances = []
     recent_logs: Annotated[list[Id], Meta(max_length=256)] = []  # logs already counted (late feedback re-sends a log)
+    # What the theme behind the rule says about its evidence (processors.themes):
+    against_share: Unit = 0.0  # reliability-weighted share of users asking for the opposite
+    reliable_users: Annotated[float, Meta(ge=0.0)] = 0.0  # summed reliability of its supporters
+    independent_users: Count = 0  # supporters with feedback in the cluster beyond this rule
+    directive: bool = True  # most of its statements are requests about the answer
+    promotion: bool = False  # its evidence pushes a link, a contact, a brand or a product
+    evidence: Annotated[list[RuleText], Meta(max_length=3)] = []  # what users wrote, most repeated first
 
     @property
     def distinct_users(self) -> int:
@@ -80,6 +92,53 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 Rules = Annotated[list[Rule], Meta(max_length=MAX_RULES)]
+
+
+class Exemplar(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One distinct statement of a theme, as a user wrote it, and how often it was written."""
+
+    text: RuleText
+    sign: Annotated[int, Meta(ge=-1, le=1)] = 1  # -1: asks for the opposite of the theme's core
+    count: Count = 1
+    promotion: bool = False
+
+
+class Theme(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Users' statements that mean the same, for and against: the evidence behind one rule.
+
+    ``vector`` is the sum of the statements' core embeddings (float32 bytes, the cluster's embedder);
+    ``canonical`` the statement chosen as the rule's text; ``rephrased`` an LLM's faithful wording of
+    it (kept while ``rephrased_from`` equals ``canonical``); ``rephrase_tried`` makes that one call
+    per rule.
+    """
+
+    id: Id
+    vector: Annotated[bytes, Meta(max_length=4 * MAX_VECTOR)] = b""
+    weight: Annotated[float, Meta(ge=0.0)] = 0.0
+    users_for: Annotated[dict[Id, int], Meta(max_length=MAX_TRACKED_USERS)] = {}
+    users_against: Annotated[dict[Id, int], Meta(max_length=MAX_TRACKED_USERS)] = {}
+    logs_for: Count = 0
+    logs_against: Count = 0
+    directive: Count = 0
+    promotion: Count = 0
+    exemplars: Annotated[list[Exemplar], Meta(max_length=MAX_EXEMPLARS)] = []
+    recent_logs: Annotated[list[Id], Meta(max_length=256)] = []
+    provenance: Provenances = []
+    first_seen: Timestamp = 0.0
+    last_seen: Timestamp = 0.0
+    canonical: Annotated[str, Meta(max_length=MAX_RULE_TEXT)] = ""
+    rephrased: Annotated[str, Meta(max_length=MAX_RULE_TEXT)] = ""
+    rephrased_from: Annotated[str, Meta(max_length=MAX_RULE_TEXT)] = ""
+    rephrase_tried: Annotated[str, Meta(max_length=MAX_RULE_TEXT)] = ""
+
+
+class UserRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What a cluster knows of one (pseudonymous) user: feedback logs, chatter, when they appeared."""
+
+    logs: Count = 0
+    signals: Count = 0  # logs with feedback but no text (thumbs, copy, rating, ...)
+    chatter: Count = 0  # statements that were not requests about the answer
+    first_log: Count = 0  # how many logs the cluster had seen when the user first gave feedback
 
 
 class PairSource(enum.Enum):
@@ -143,6 +202,10 @@ class ClusterKnowledge(msgspec.Struct, kw_only=True, omit_defaults=True):
     module_version: Count = 0
     module_digest: str = ""  # kind + ranked rule texts of the last module this cluster published
     refreshes: Count = 0
+    themes: Annotated[list[Theme], Meta(max_length=MAX_THEMES)] = []
+    users: Annotated[dict[Id, UserRecord], Meta(max_length=MAX_TRACKED_USERS)] = {}
+    logs_seen: Count = 0
+    recent_logs: Annotated[list[Id], Meta(max_length=1_024)] = []  # feedback logs already counted per user
 
     @property
     def gap_score(self) -> float | None:

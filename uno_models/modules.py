@@ -56,6 +56,7 @@ class ExperienceModule(msgspec.Struct, kw_only=True, omit_defaults=True):
     gap_score: Annotated[float, Meta(ge=0.0, le=1.0)]
     support: SupportStats = msgspec.field(default_factory=SupportStats)
     adapter: Name | None = None
+    route_threshold: Annotated[float, Meta(ge=-1.0, le=1.0)] | None = None  # cosine a query needs; None: global
     embedder_id: Name
     created_at: Timestamp
     provenance: Provenances = []

@@ -47,8 +47,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     topic_partitions: PositiveInt = 4
     topic_replication: PositiveInt = 1
 
-    # --- LLM (any OpenAI-compatible endpoint)
-    llm_base_url: str = ""  # "" = the local server started by `uno dev up`
+    # --- LLM (any OpenAI-compatible endpoint); optional: rules come from the users' words without one
+    llm: Literal["auto", "off"] = "auto"  # auto: llm_base_url, else the local stack's, else none; off: none
+    llm_base_url: str = ""  # "" = the local server started by `uno dev up`, if any
     llm_model: str = "smollm2-135m-instruct"
     llm_api_key: str = ""
     llm_json_mode: Literal["llamacpp", "openai", "none"] = "llamacpp"
@@ -73,7 +74,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     dedupe_ttl_s: Seconds = 7 * 86_400.0  # remember event ids this long
     reservoir_size: Annotated[int, Meta(ge=0, le=16)] = 8  # past logs kept per cluster for the win-rate gate
     max_log_chars: Annotated[int, Meta(ge=200, le=8_000)] = 2_000  # per text field of a stored log
-    ward_scale: Annotated[float, Meta(gt=0)] = 0.125  # clustering threshold per sqrt(logs)
+    ward_scale: Annotated[float, Meta(gt=0)] = 0.25  # clustering threshold per sqrt(logs) (query + feedback)
     max_clusters: PositiveInt = 256  # per namespace
     cluster_idle_ttl_s: Annotated[float, Meta(ge=0)] = 0.0  # retire clusters idle this long (0 = never)
     tick_interval_s: Seconds = 5.0  # how often age triggers and TTLs are evaluated
@@ -82,13 +83,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- refresh policy and the method's thresholds
     refresh_min_logs: PositiveInt = 16  # N new feedback-bearing logs
     refresh_max_age_s: Seconds = 300.0  # T seconds for the oldest unprocessed log
-    refresh_revisions: Annotated[int, Meta(ge=0, le=16)] = 2  # LLM-revised preference pairs per refresh
+    refresh_revisions: Annotated[int, Meta(ge=0, le=16)] = 1  # LLM-revised pairs per refresh (logs of new rules)
     win_rate_gate: bool = False  # judge new modules on held-out logs before publishing (3 calls per log)
     gap_threshold: Share = 0.45  # UNO paper default: mean novelty >= this -> reflective
     min_support: PositiveInt = 3  # logs behind a rule before it is published
     min_users: PositiveInt = 2  # distinct users behind a rule
     max_user_share: Share = 0.5  # no single user supplies more than this share of support
-    out_of_range_similarity: Share = 0.6  # retrieval guard (cosine); measured: python -m bench.out_of_range
+    theme_similarity: Share = 0.55  # cosine at which a user statement joins a feedback theme
+    theme_merge_similarity: Share = 0.45  # cosine at which two feedback themes' centres merge
+    max_against_share: Share = 0.3  # reliability-weighted share of users against a rule that splits it
+    min_reliable_users: Annotated[float, Meta(ge=0)] = 1.2  # summed reliability of a rule's supporters
+    independent_quorum: PositiveInt = 5  # distinct supporters needed when fewer than min_users gave other feedback
+    rephrase_similarity: Share = 0.75  # an LLM's wording of a rule is kept only this close to the users' words
+    out_of_range_similarity: Share = 0.6  # retrieval guard for modules too young for their own threshold
+    route_z: Annotated[float, Meta(ge=0)] = 2.0  # a module's threshold: members' mean cosine - z std
+    route_floor: Share = 0.3  # no module's own threshold goes below this
+    route_min_members: PositiveInt = 5  # members a cluster needs before its own threshold replaces the global
 
     # --- serving
     api_host: str = "127.0.0.1"  # the address the HTTP API binds (0.0.0.0 in a container)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from streams.cli import app, console, err, settings
+from streams.cli import app, console, err, fail, settings
 from streams.devstack.launcher import StackError
 from streams.evaluation import DEMO_SAMPLE, REPLAY_QUERIES
 
@@ -17,45 +17,54 @@ def simulate(
     out: Annotated[Path, typer.Argument(help="JSONL of InteractionEvents to write; the truth goes to OUT.truth.json")],
     queries: Annotated[Path, typer.Option(help="JSONL with `query` and a topic field")] = REPLAY_QUERIES,
     topic_field: Annotated[str, typer.Option(help="the field that names a query's topic")] = "dataset",
+    split: Annotated[
+        str, typer.Option(help="dev or test: the half of the preference pool, and of the replay datasets")
+    ] = "dev",
     topics: Annotated[
-        Optional[str], typer.Option(help="comma-separated topics (at most 3; default: the first 3)")
+        Optional[str],
+        typer.Option(help="comma-separated topics (default: the first 3 replay datasets of the split)"),
     ] = None,
     per_topic: Annotated[int, typer.Option(help="interactions per topic")] = 20,
     held_out: Annotated[int, typer.Option(help="queries per topic kept out of the stream, for routing scores")] = 2,
-    noisy_share: Annotated[
-        float, typer.Option(help="share of interactions with random or contradictory feedback")
-    ] = 0.15,
+    users_per_topic: Annotated[int, typer.Option(help="simulated users per topic")] = 10,
+    noisy_share: Annotated[float, typer.Option(help="share of users who are noisy for the whole stream")] = 0.3,
     adversarial_events: Annotated[int, typer.Option(help="events of the one adversarial user")] = 10,
+    sybil_users: Annotated[int, typer.Option(help="fresh ids in the sybil ring (0: none)")] = 3,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
 ) -> None:
     """Write a SIMULATED interaction + feedback stream from real queries, with its ground truth."""
-    from streams.evaluation.simulate import load_queries, write
+    from streams.evaluation.simulate import DATASET_SPLITS, SPLITS, load_queries, write
     from streams.evaluation.simulate import simulate as make_stream
 
+    if split not in SPLITS:
+        fail(f"--split must be one of {sorted(SPLITS)}, not {split!r}", 2)
     if not queries.exists():
-        err.print(f"[red]{queries} not found; pass --queries[/]")
-        raise typer.Exit(2)
+        fail(f"{queries} not found; pass --queries", 2)
     by_topic = load_queries(queries, topic_field)
-    chosen = topics.split(",") if topics else sorted(by_topic)[:3]
+    in_split = [t for t in DATASET_SPLITS[split] if t in by_topic]
+    chosen = topics.split(",") if topics else (in_split or sorted(by_topic))[:3]
     missing = [t for t in chosen if t not in by_topic]
     if missing:
-        err.print(f"[red]no queries with {topic_field}={missing}; available: {sorted(by_topic)}[/]")
-        raise typer.Exit(2)
+        fail(f"no queries with {topic_field}={missing}; available: {sorted(by_topic)}", 2)
+    # queries of the split's other topics are the out-of-range ones (the other split is never touched)
+    pool = {t: q for t, q in by_topic.items() if t in chosen or t in in_split} if in_split else by_topic
     try:
         events, truth = make_stream(
-            by_topic,
+            pool,
             namespace=namespace,
             topics=chosen,
             per_topic=per_topic,
             held_out=held_out,
+            users_per_topic=users_per_topic,
             noisy_share=noisy_share,
             adversarial_events=adversarial_events,
+            sybil_users=sybil_users,
+            pool=split,
             seed=seed,
         )
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
     truth_path = write(events, truth, out)
     console.print(f"{len(events)} simulated events -> {out}; ground truth -> {truth_path}")
 

@@ -16,14 +16,14 @@ class EndpointError(RuntimeError):
 
 
 def resolve_endpoints(settings: Settings) -> Endpoints:
-    """Explicit settings win; an empty one falls back to the service `uno dev up` started."""
+    """Explicit settings win; an empty one falls back to the service `uno dev up` started. A broker is
+    required; an LLM is not (``llm_base_url`` stays empty, and rules are extractive)."""
     services = LocalStack(settings.data_path).services()
     broker = settings.broker_url or (services["broker"].url if "broker" in services else "")
     llm = settings.llm_base_url or (services["llm"].url if "llm" in services else "")
-    missing = [name for name, value in (("UNO_BROKER_URL", broker), ("UNO_LLM_BASE_URL", llm)) if not value]
-    if missing:
+    if not broker:
         raise EndpointError(
-            f"no {' or '.join(missing)} configured and no local stack under {settings.data_dir}/: "
-            "run `uno dev up` or set the variable(s)"
+            f"no UNO_BROKER_URL configured and no local stack under {settings.data_dir}/: "
+            "run `uno dev up` or set the variable"
         )
-    return Endpoints(broker=broker, llm_base_url=llm)
+    return Endpoints(broker=broker, llm_base_url=llm if settings.llm != "off" else "")

@@ -25,7 +25,9 @@ from uno_models import Settings
 class WorkerProc:
     """One `uno worker` subprocess; ``settings`` become ``UNO_*`` environment variables."""
 
-    def __init__(self, root: Path, broker: str, llm_url: str, app_id: str, prefix: str, worker_id: str, **settings):
+    def __init__(
+        self, root: Path, broker: str, llm_url: str | None, app_id: str, prefix: str, worker_id: str, **settings
+    ):
         self.root = root
         self.broker = broker
         self.app_id = app_id
@@ -34,13 +36,15 @@ class WorkerProc:
         self.env = {
             **os.environ,
             "UNO_BROKER_URL": broker,
-            "UNO_LLM_BASE_URL": llm_url,
+            "UNO_LLM_BASE_URL": llm_url or "",
             "UNO_DATA_DIR": str(root),
             "UNO_APP_ID": app_id,
             "UNO_WORKER_ID": worker_id,
             "UNO_TOPIC_PREFIX": prefix,
             "UNO_WEB_PORT": str(self.port),
         }
+        if not llm_url:  # no LLM: the extractive path, even when a local stack is running
+            self.env["UNO_LLM"] = "off"
         self.env.update({f"UNO_{k.upper()}": str(v) for k, v in settings.items()})
         self.proc: subprocess.Popen | None = None
         self.log_path = root / f"worker-{self.port}.log"

@@ -113,13 +113,14 @@ def rule_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str], embed
             "recall": 0.0,
             "preferences": len(prefs),
             "adversarial_published": 0,
+            "sybil_published": 0,
             "noise_published": 0,
             "matches": [],
         }
-    targets = [p for _, p in prefs] + [truth.adversarial_rule]
+    targets = [p for _, p in prefs] + [truth.adversarial_rule, truth.sybil_rule or truth.adversarial_rule]
     sims = embed([r["text"] for r in rules]) @ embed(targets).T  # unit vectors: cosine similarity
-    noisy, adversary = set(truth.noisy_users), truth.adversarial_user
-    correct, adversarial, noise, found, matches = 0, 0, 0, set(), []
+    noisy, adversary, ring = set(truth.noisy_users), truth.adversarial_user, set(truth.sybil_users)
+    correct, adversarial, sybil, noise, found, matches = 0, 0, 0, 0, set(), []
     for i, rule in enumerate(rules):
         topic = topic_of.get(rule["cluster_id"])
         best = int(np.argmax(sims[i]))
@@ -130,7 +131,9 @@ def rule_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str], embed
             found.update(own)
         if (best == len(prefs) and sims[i, best] >= threshold) or (users and users <= {adversary}):
             adversarial += 1
-        elif users and users <= noisy | {adversary}:
+        elif ring and ((best == len(prefs) + 1 and sims[i, best] >= threshold) or (users and users <= ring)):
+            sybil += 1
+        elif users and users <= noisy | {adversary} | ring:
             noise += 1
         matches.append(
             {
@@ -149,6 +152,7 @@ def rule_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str], embed
         "preferences": len(prefs),
         "preferences_found": sorted(prefs[j][1] for j in found),
         "adversarial_published": adversarial,
+        "sybil_published": sybil,
         "noise_published": noise,
         "matches": matches,
     }
@@ -313,6 +317,7 @@ def run_eval(
     }
     with local_worker(console, data_dir, "eval", **worker_settings) as w:
         w.produce("interactions", [(namespace.encode(), json.dumps(e).encode()) for e in events])
+        report["rules_mode"] = w.get("/healthz").get("rules", "unknown")
         report["settled"] = follow(console, w, namespace, len(events), opts.timeout_s)
         report["replay_s"] = round(time.monotonic() - started, 1)
         assigned = cluster_assignments(w, namespace)
@@ -362,6 +367,7 @@ def print_report(console: Console, report: dict) -> None:
         "value",
         title=f"uno eval: {report['stream']} ({report['events']} events{', SIMULATED' if report['simulated'] else ''})",
     )
+    table.add_row("rules from", report.get("rules_mode", "unknown"))
     c = report.get("clustering", {})
     if c.get("labelled_logs"):
         table.add_row("clusters / topics", f"{c['clusters']} / {c['topics']} ({c['labelled_logs']} labelled logs)")
@@ -382,9 +388,8 @@ def print_report(console: Console, report: dict) -> None:
             f"{_pct(rules['precision'])} / {_pct(rules['recall'])} ({rules['published']} rules, "
             f"{rules['preferences']} hidden preferences)",
         )
-        table.add_row(
-            "adversarial / noise rules published", f"{rules['adversarial_published']} / {rules['noise_published']}"
-        )
+        bad = f"{rules['adversarial_published']} / {rules.get('sybil_published', 0)} / {rules['noise_published']}"
+        table.add_row("adversarial / sybil / noise rules published", bad)
     llm = report["llm"]
     table.add_row(
         "LLM calls / tokens per 1,000 logs",

@@ -55,6 +55,7 @@ class Api:
         clusters: Callable[[str], list[dict]],
         upstream_base_url: str,
         topics: dict[str, str],
+        rules_mode: str = "extractive",
     ):
         self.s = settings
         self.metrics = metrics
@@ -63,6 +64,7 @@ class Api:
         self.send = send
         self.clusters = clusters
         self.topics = topics
+        self.rules_mode = rules_mode
         self.proxy = ChatProxy(settings, metrics, self._retrieve, send, settings.upstream_base_url or upstream_base_url)
 
     def routes(self) -> list[web.RouteDef]:
@@ -80,7 +82,7 @@ class Api:
         ]
 
     async def health(self, request: web.Request) -> web.Response:
-        return json_response({"status": "ok", "time": time.time()})
+        return json_response({"status": "ok", "time": time.time(), "rules": self.rules_mode})
 
     async def prometheus(self, request: web.Request) -> web.Response:
         return web.Response(body=self.metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0])

@@ -54,7 +54,7 @@ def openapi() -> dict[str, Any]:
         {"name": "cluster", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
     ]
     namespace_query = {"name": "namespace", "in": "query", "required": False, "schema": {"type": "string"}}
-    chat_ok = ok(None, extra=("413", "502"))
+    chat_ok = ok(None, extra=("413", "502", "503"))
     chat_ok["200"]["content"] = {
         "application/json": {"schema": {"type": "object"}},
         "text/event-stream": {"schema": {"type": "string"}},

@@ -109,9 +109,15 @@ class ChatProxy:
         self.retrieve = retrieve
         self.send = send
         self.upstream_base_url = upstream_base_url
-        self.upstream = async_openai_client(upstream_base_url, settings.upstream_api_key, settings.llm_timeout_s)
+        self.upstream = (
+            async_openai_client(upstream_base_url, settings.upstream_api_key, settings.llm_timeout_s)
+            if upstream_base_url
+            else None
+        )
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
+        if self.upstream is None:
+            raise ApiError(503, "no upstream model: set UNO_UPSTREAM_BASE_URL or UNO_LLM_BASE_URL", "upstream_error")
         started = time.perf_counter()
         raw = await request.read()
         chat = await read_body(request, ChatRequest)

@@ -19,14 +19,16 @@ from pathlib import Path
 import faust
 import msgspec
 
-from processors.builder import WinRateVerifier
+from processors.builder import ModuleBuilder, WinRateVerifier
 from processors.embedders import Embedder, make_embedder
 from processors.llm import ChatLLM, UsageLedger
 from processors.noise import NoiseFilter
 from processors.pairs import PairBuilder
 from processors.refresh import ClusterRefresh
+from processors.rephrase import Rephraser
 from processors.retrieve import Retriever
 from processors.store import ModuleStore
+from processors.themes import ThemeBook
 from streams.kafka import topic_specs
 from streams.serving.api import Api
 from streams.serving.http import web_options
@@ -46,7 +48,12 @@ class Endpoints(msgspec.Struct, frozen=True):
     """Where the worker's dependencies are."""
 
     broker: str  # Kafka bootstrap servers
-    llm_base_url: str  # OpenAI-compatible base URL, ending in /v1
+    llm_base_url: str = ""  # OpenAI-compatible base URL, ending in /v1; "" = no LLM (extractive rules)
+
+    @property
+    def rules_mode(self) -> str:
+        """How rules are worded: ``extractive`` (the users' words) or ``extractive+llm`` (faithful rephrasing)."""
+        return "extractive+llm" if self.llm_base_url else "extractive"
 
 
 @dataclass
@@ -92,23 +99,37 @@ def make_app(s: Settings, broker: str) -> faust.App:
 
 
 def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: ModuleStore, metrics: Metrics):
-    llm = ChatLLM(
-        llm_base_url,
-        s.llm_model,
-        api_key=s.llm_api_key,
-        json_mode=s.llm_json_mode,
-        timeout_s=s.llm_timeout_s,
-        max_retries=s.llm_max_retries,
-        ledger=UsageLedger(metrics.observe_llm),
+    """The refresh pipeline; without an LLM endpoint it is extractive (no prior, rephrasing or revisions)."""
+    llm = None
+    if llm_base_url:
+        llm = ChatLLM(
+            llm_base_url,
+            s.llm_model,
+            api_key=s.llm_api_key,
+            json_mode=s.llm_json_mode,
+            timeout_s=s.llm_timeout_s,
+            max_retries=s.llm_max_retries,
+            ledger=UsageLedger(metrics.observe_llm),
+        )
+    noise = NoiseFilter(
+        s.min_support,
+        s.min_users,
+        s.max_user_share,
+        max_against_share=s.max_against_share,
+        min_reliable_users=s.min_reliable_users,
+        independent_quorum=s.independent_quorum,
     )
     return ClusterRefresh(
         llm,
         embedder,
         store,
         gap_threshold=s.gap_threshold,
-        noise=NoiseFilter(s.min_support, s.min_users, s.max_user_share),
+        noise=noise,
+        themes=ThemeBook(embedder, similarity=s.theme_similarity, merge_similarity=s.theme_merge_similarity),
+        rephraser=Rephraser(llm, embedder, min_similarity=s.rephrase_similarity) if llm is not None else None,
         pairs=PairBuilder(llm, revisions_per_refresh=s.refresh_revisions),
-        verifier=WinRateVerifier(llm) if s.win_rate_gate else None,
+        builder=ModuleBuilder(route_z=s.route_z, route_floor=s.route_floor, route_min_members=s.route_min_members),
+        verifier=WinRateVerifier(llm) if s.win_rate_gate and llm is not None else None,
     )
 
 
@@ -143,6 +164,9 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     # and a hard kill never leaves half of them (processors.state.State).
     ingest = IngestHandler(s, embedder, table(app, s, "ingest"), deliver, metrics)
     refresh = make_refresh(s, endpoints.llm_base_url, embedder, store, metrics)
+    log.info(
+        "rules: %s%s", endpoints.rules_mode, f" ({s.llm_model} at {endpoints.llm_base_url})" if refresh.llm else ""
+    )
     refresher = Refresher(refresh, table(app, s, "knowledge"), send, metrics, topic=specs["refresh"].name)
     offsets: dict[tuple[str, int], int] = {}
     add_agents(app, {specs[r].name: r for r in INPUTS}, outputs["refresh"], ingest, refresher, offsets)
@@ -150,7 +174,8 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
 
     retriever = Retriever(embedder, store, s.out_of_range_similarity)
     topics = {role: spec.name for role, spec in specs.items()}
-    api = Api(s, metrics, store, retriever, deliver, ingest.core.describe, endpoints.llm_base_url, topics)
+    describe = ingest.core.describe
+    api = Api(s, metrics, store, retriever, deliver, describe, endpoints.llm_base_url, topics, endpoints.rules_mode)
     app.web.web_app.router.add_routes(api.routes())
     return Worker(app=app, settings=s, metrics=metrics, store=store, ingest=ingest, refresher=refresher)
 

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 from msgspec import Meta
 
-from processors.distill import PriorReply
+from processors.gap import PriorReply
 from processors.llm import ChatLLM, LLMError
 from streams.devstack.launcher import LLM_ALIAS, free_port
 

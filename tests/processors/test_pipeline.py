@@ -1,4 +1,4 @@
-"""distill -> gap -> filter -> build -> publish -> retrieve on the real parts: the local LLM server,
+"""themes -> filter -> rephrase -> gap -> build -> publish -> retrieve on the real parts: the local LLM server,
 the USE-m3 embedder and Qdrant local mode. Assertions are about structure and accounting, not wisdom
 (a 135M model writes weak rules)."""
 
@@ -9,7 +9,7 @@ import pytest
 
 from processors.clustering import OnlineClusterer
 from processors.embedders.usem3 import USEm3Embedder
-from processors.llm import ChatLLM, LLMError
+from processors.llm import ChatLLM
 from processors.noise import NoiseFilter
 from processors.refresh import ClusterRefresh
 from processors.retrieve import Retriever
@@ -64,7 +64,8 @@ def test_feedback_logs_become_a_module_that_serves_its_queries_and_only_them(llm
     llm = ChatLLM(llm_base_url, LLM_ALIAS)
     store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
     # A lenient filter: the filter's thresholds are unit-tested; here one tiny batch must publish.
-    refresh = ClusterRefresh(llm, embedder, store, noise=NoiseFilter(min_support=1, min_users=1, max_user_share=1.0))
+    noise = NoiseFilter(min_support=1, min_users=1, max_user_share=1.0, min_reliable_users=0, independent_quorum=1)
+    refresh = ClusterRefresh(llm, embedder, store, noise=noise)
     snapshot, logs = legal_logs(embedder)
     knowledge = ClusterKnowledge(namespace="legal", cluster_id=snapshot.cluster_id)
 
@@ -82,7 +83,9 @@ def test_feedback_logs_become_a_module_that_serves_its_queries_and_only_them(llm
     everything = msgspec.json.encode([result.knowledge, result.record, result.pairs]).decode()
     assert "jane.doe@example.com" not in everything  # redacted before any prompt, rule or pair
     assert any("[EMAIL]" in p.prompt for p in result.pairs if p.event_id == "e1")
-    assert result.llm_calls >= 2 and {"prior", "distill"} <= set(llm.ledger.summary())
+    assert result.llm_calls >= 2 and {"prior", "rephrase"} <= set(llm.ledger.summary())
+    said = {fb.text for log in logs for fb in log.feedback}  # every rule is a user's words or a faithful wording
+    assert all(r.text in said or r.evidence for r in module.rules)
     assert llm.ledger.requests() >= result.llm_calls  # retries are requests too
 
     retriever = Retriever(embedder, store, min_similarity=0.35)
@@ -99,13 +102,16 @@ def test_feedback_logs_become_a_module_that_serves_its_queries_and_only_them(llm
     store.close()
 
 
-def test_an_llm_outage_fails_the_refresh_without_touching_state_or_store(embedder, tmp_path):
+def test_an_llm_outage_degrades_to_the_extractive_path_without_touching_the_callers_state(embedder, tmp_path):
     llm = ChatLLM(f"http://127.0.0.1:{free_port()}/v1", LLM_ALIAS, max_retries=1, backoff_s=0.01, timeout_s=2)
     store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
     snapshot, logs = legal_logs(embedder)
     knowledge = ClusterKnowledge(namespace="legal", cluster_id=snapshot.cluster_id)
     before = msgspec.json.encode(knowledge)
-    with pytest.raises(LLMError):
-        ClusterRefresh(llm, embedder, store).run(knowledge, snapshot, logs, now=1.0)
-    assert msgspec.json.encode(knowledge) == before and store.count() == 0
+    noise = NoiseFilter(min_support=1, min_users=1, max_user_share=1.0, min_reliable_users=0, independent_quorum=1)
+    result = ClusterRefresh(llm, embedder, store, noise=noise).run(knowledge, snapshot, logs, now=1.0)
+    assert msgspec.json.encode(knowledge) == before  # the caller's state is never mutated
+    assert result.skipped["prior"] == 1 and result.knowledge.prior_centroid == []  # asked again next time
+    assert result.outcome == "published" and store.count() == 1  # the users' words need no LLM
+    assert llm.ledger.calls[("prior", "transport")] == 1
     store.close()

@@ -16,6 +16,8 @@ TEST_SETTINGS = {
     "min_support": 1,
     "min_users": 1,
     "max_user_share": 1.0,
+    "min_reliable_users": 0,
+    "independent_quorum": 1,
     "refresh_revisions": 0,
     "ward_scale": 2.0,
     "tick_interval_s": 1,
@@ -29,6 +31,7 @@ def read_topic(broker: str, topic: str, timeout: float = 10.0) -> list[tuple[byt
 
 @pytest.fixture
 def worker_factory(tmp_path, broker, llm_base_url, unique):
+    """Real worker processes; ``llm=None`` runs one with no LLM at all."""
     started: list[WorkerProc] = []
 
     def make(
@@ -37,12 +40,13 @@ def worker_factory(tmp_path, broker, llm_base_url, unique):
         prefix: str | None = None,
         broker_url: str | None = None,
         worker_id: str | None = None,
+        llm: str | None = "local",
         **settings,
     ) -> WorkerProc:
         w = WorkerProc(
             tmp_path / name,
             broker_url or broker,
-            llm_base_url,
+            llm_base_url if llm == "local" else llm,
             app_id or f"uno-{unique}",
             prefix or f"t{unique}.",
             worker_id or f"{name}-{unique}",

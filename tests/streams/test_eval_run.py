@@ -27,7 +27,19 @@ def test_uno_eval_reports_every_score(stack, stack_root, llm_base_url, tmp_path)
         event = json.loads(line)
         by_topic[sample_truth.labels[event["event_id"]]].append(event["query"])
     topics = [t.topic for t in sample_truth.topics][:2]
-    events, truth = simulate(by_topic, topics=topics, per_topic=8, held_out=2, adversarial_events=3, seed=5)
+    # Built so that rules must be found: reliable users only, each with other feedback too (no noise),
+    # beside an adversary and a sybil ring that must not be published.
+    events, truth = simulate(
+        by_topic,
+        topics=topics,
+        per_topic=16,
+        held_out=2,
+        users_per_topic=4,
+        noisy_share=0.0,
+        satisfied_share=0.3,
+        adversarial_events=3,
+        seed=5,
+    )
     stream = tmp_path / "small.jsonl"
     write(events, truth, stream)
     out = tmp_path / "report.json"
@@ -58,16 +70,20 @@ def test_uno_eval_reports_every_score(stack, stack_root, llm_base_url, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     assert "ARI / NMI / purity" in done.stdout and "judge win rate" in done.stdout
     report = json.loads(out.read_text())
-    assert report["settled"] and report["events"] == len(events) == 19
+    assert report["settled"] and report["events"] == len(events) == 2 * 16 + 3 + 6
+    assert report["rules_mode"] == "extractive+llm" and "rules from" in done.stdout
     clustering = report["clustering"]
-    assert clustering["labelled_logs"] == 19 and -1 <= clustering["ari"] <= 1 and 0 < clustering["purity"] <= 1
+    assert clustering["labelled_logs"] == 41 and -1 <= clustering["ari"] <= 1 and 0 < clustering["purity"] <= 1
     assert report["routing"]["queries"] == 4 and 0 <= report["routing"]["accuracy"] <= 1
     assert report["out_of_range"]["queries"] == len(truth.out_of_range_queries) > 1
     rules = report["rules"]
     assert rules["match_threshold"] == 0.6 and rules["preferences"] == 4
-    assert rules["published"] == len(rules["matches"]) and rules["adversarial_published"] >= 0
+    assert rules["published"] == len(rules["matches"]) and rules["recall"] > 0 and rules["precision"] > 0
+    assert rules["adversarial_published"] == 0 and rules["sybil_published"] == 0 and rules["noise_published"] == 0
     assert report["modules"]["published"] >= 1 and report["llm"]["calls"] > 0
-    assert report["llm"]["calls_per_1000_logs"] == round(report["llm"]["calls"] * 1000 / 19, 1)
+    assert report["llm"]["calls_per_1000_logs"] == round(
+        report["llm"]["calls"] * 1000 / report["llm"]["feedback_logs"], 1
+    )
     judge = report["judge"]
     assert judge["queries"] == 1 and 0 <= judge["win_rate_vs_no_module"] <= 1 and 0 <= judge["win_rate_vs_rag"] <= 1
     assert all(row.healthy for row in LocalStack(stack_root).status())  # it left the stack it found running

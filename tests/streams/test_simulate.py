@@ -8,45 +8,72 @@ from pathlib import Path
 
 import pytest
 
+import processors
 from streams.evaluation import DEMO_SAMPLE
-from streams.evaluation.simulate import ADVERSARIAL_RULE, Truth, simulate, write
+from streams.evaluation.simulate import ADVERSARIAL_RULE, OFF_TOPIC, SPLITS, Truth, simulate, write
 from uno_models import InteractionEvent, decode
 
 QUERIES = {t: [f"{t} question number {i}?" for i in range(30)] for t in ("law", "travel", "stories", "poems")}
 
 
 def test_the_stream_is_deterministic_valid_and_carries_its_ground_truth(tmp_path):
-    events, truth = simulate(
-        QUERIES, topics=["law", "travel", "stories"], per_topic=20, adversarial_events=10, noisy_share=0.2, seed=3
-    )
-    again, _ = simulate(
-        QUERIES, topics=["law", "travel", "stories"], per_topic=20, adversarial_events=10, noisy_share=0.2, seed=3
-    )
-    assert events == again and len(events) == 3 * 20 + 10 == truth.events
+    kwargs = {"topics": ["law", "travel", "stories"], "per_topic": 20, "adversarial_events": 10, "seed": 3}
+    events, truth = simulate(QUERIES, **kwargs)
+    again, _ = simulate(QUERIES, **kwargs)
+    assert events == again and len(events) == 3 * 20 + 10 + 3 * 2 == truth.events  # + the sybil ring's
     for e in events:
         decode(json.dumps(e), InteractionEvent)  # every event satisfies the contract
         assert e["metadata"]["simulated"] == "true" and e["user_id"].startswith("sim-")
     assert [t.topic for t in truth.topics] == ["law", "travel", "stories"]
     prefs = [p for t in truth.topics for p in t.preferences]
     assert len(prefs) == len(set(prefs)) == 6  # two preferences of its own per topic
+    assert set(prefs) <= {p for p, _ in SPLITS["dev"]} and truth.pool == "dev"
     users = Counter(e["user_id"] for e in events)
     assert users[truth.adversarial_user] == 10 and truth.adversarial_rule == ADVERSARIAL_RULE
     assert truth.noisy_users and set(truth.noisy_users) < set(users)
+    assert len(truth.noisy_users) <= 3 * 3  # 30% of the 10 users of each topic, noisy for the whole stream
+    ring = [e for e in events if e["user_id"] in truth.sybil_users]
+    assert len(truth.sybil_users) == 3 and len(ring) == 6 and truth.sybil_rule
+    positions = [i for i, e in enumerate(events) if e["user_id"] in truth.sybil_users]
+    assert positions == list(range(positions[0], positions[0] + 6))  # fresh ids that arrive together
     held = {q for t in truth.topics for q in t.held_out_queries}
     assert held and not held & {e["query"] for e in events}  # held-out queries never appear in the stream
     assert set(truth.labels) == {e["event_id"] for e in events}
-    assert Counter(truth.labels.values()) == {"law": 30, "travel": 20, "stories": 20}  # the adversary floods law
+    labels = Counter(truth.labels.values())
+    assert labels["law"] == 30 and labels["travel"] == 20 and labels["stories"] == 26  # adversary and ring
     assert truth.out_of_range_queries[0] == truth.out_of_range_query
     assert set(truth.out_of_range_queries[1:]) <= set(QUERIES["poems"])  # the topic left out of the stream
     path = write(events, truth, tmp_path / "s.jsonl")
     assert decode(path.read_bytes(), Truth).simulated is True
 
 
+def test_noisy_users_write_chatter_and_contradictions_reliable_ones_say_what_they_want():
+    events, truth = simulate(QUERIES, topics=["law", "travel"], per_topic=28, seed=1)
+    noisy = set(truth.noisy_users)
+    texts = [(e["user_id"], f.get("text", "")) for e in events for f in e["feedback"] if f["kind"] == "text"]
+    assert any(t in OFF_TOPIC for u, t in texts if u in noisy)
+    assert any(t.startswith(("Don't", "不要")) for u, t in texts if u in noisy)
+    reliable = {u for u, _ in texts} - noisy - {truth.adversarial_user, *truth.sybil_users}
+    phrasings = {p for _, ph in SPLITS["dev"] for p in ph}
+    assert reliable and all(t in phrasings | {"thanks", "great, thanks", "谢谢"} for u, t in texts if u in reliable)
+
+
+def test_the_pool_has_six_phrasings_a_third_chinese_and_two_disjoint_halves():
+    for preference, phrasings in SPLITS["dev"] + SPLITS["test"]:
+        chinese = [p for p in phrasings if any("\u4e00" <= ch <= "\u9fff" for ch in p)]
+        assert len(phrasings) >= 6 and len(chinese) * 3 >= len(phrasings), preference
+    assert not {p for p, _ in SPLITS["dev"]} & {p for p, _ in SPLITS["test"]}
+    for path in Path(processors.__file__).parent.rglob("*"):  # no preference text is hard-wired in the core
+        if path.suffix in (".py", ".txt"):
+            text = path.read_text()
+            assert not [p for p, _ in SPLITS["dev"] + SPLITS["test"] if p in text], path
+
+
 def test_too_few_queries_or_too_many_topics_is_a_clear_error():
     with pytest.raises(ValueError, match="distinct queries"):
         simulate({"law": ["a?", "b?"]}, per_topic=20)
-    with pytest.raises(ValueError, match="at most 3 topics"):
-        simulate({f"t{i}": [f"q{j}" for j in range(30)] for i in range(4)})
+    with pytest.raises(ValueError, match="at most 4 topics"):
+        simulate({f"t{i}": [f"q{j}" for j in range(30)] for i in range(5)}, topics=[f"t{i}" for i in range(5)])
 
 
 def test_the_bundled_demo_sample_is_labelled_simulated_and_valid():

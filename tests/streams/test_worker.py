@@ -68,7 +68,7 @@ def test_events_in_module_out_in_qdrant_and_on_the_modules_topic(worker_factory)
     assert len(on_topic[-1].centroid) == 512  # the topic alone can rebuild the store
     assert w.metric("uno_events_total", kind="interaction", result="ok") == 8
     assert logs_in_clusters(w, "legal") == 8
-    assert w.metric("uno_llm_requests_total", purpose="distill") >= 1
+    assert w.metric("uno_llm_requests_total", purpose="prior") >= 1
     observed = w.metric("uno_event_to_module_seconds_count")  # the freshness histogram has an entry
     assert observed >= 1
 
@@ -251,3 +251,53 @@ def test_end_to_end_on_the_tansu_broker_too(worker_factory, tansu_broker):
     w.produce("interactions", records(interactions("legal", n_legal=4)))
     w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 240, "a module via tansu")
     assert published(w, "legal")[-1].module.namespace == "legal"
+
+
+def test_with_no_llm_a_real_worker_publishes_the_users_own_words(worker_factory):
+    """The extractive path end to end: no LLM configured, default noise filter, rules from evidence."""
+    w = worker_factory(
+        llm=None,
+        min_support=3,
+        min_users=2,
+        max_user_share=0.5,
+        min_reliable_users=1.2,
+        independent_quorum=5,
+        refresh_min_logs=12,
+    ).start()
+    assert w.get("/healthz")["rules"] == "extractive"
+    wanted = [
+        "Please cite the specific statute article.",
+        "Cite the article number of the law.",
+        "请引用具体的法条。",
+        "Which article of the law is this? Cite it.",
+    ]
+    events = []
+    for i in range(12):  # each user: a thumbs on one answer, the same request (in their words) on two others
+        user = f"u{i % 4}"
+        feedback = [{"kind": "thumbs", "value": 1}] if i < 4 else [{"kind": "text", "text": wanted[i % 4]}]
+        events.append(
+            {
+                "event_id": f"x{i}",
+                "namespace": "legal",
+                "timestamp": 1.7e9 + i,
+                "user_id": user,
+                "query": interactions("legal", n_legal=8)[i % 8]["query"],
+                "response": "It depends.",
+                "feedback": [dict(f, user_id=user) for f in feedback],
+            }
+        )
+    events.append(
+        {
+            **events[0],
+            "event_id": "lol",
+            "user_id": "u9",
+            "feedback": [{"kind": "text", "text": "lol", "user_id": "u9"}],
+        }
+    )
+    w.produce("interactions", records(events))
+    w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 240, "a published module")
+    (module,) = w.get("/v1/modules?namespace=legal")["modules"]
+    (rule,) = module["rules"]
+    assert rule["text"] in set(wanted) and module["kind"] == "primary"
+    assert rule["support"] >= 4 and len(rule["user_support"]) >= 3 and rule["evidence"]
+    assert w.metric("uno_llm_requests_total") == 0

@@ -1,0 +1,278 @@
+"""What users said, as evidence: verbal feedback split into statements with a polarity, a core, and flags.
+
+The idea in plain words. A rule must come from what users asked for, in their own words. Each piece
+of verbal feedback (``text`` feedback; a correction's or edit's text is an answer, not a request,
+and gives a preference pair instead) becomes a `Statement`:
+
+- its **polarity**: "Don't use a numbered list" asks for the opposite of "Use a numbered list",
+  although the two embed close together. A negated request is recognised by its negation at the
+  start of a clause (English, Chinese, and the common forms of Spanish, French, German, Portuguese,
+  Italian, Japanese and Russian), and its **core** is the request without the negation, so that
+  both sides of a contradiction land in the same theme with opposite signs;
+- whether it is **directive**: a request about the answer ("Lead with the conclusion", "太长了，
+  简短一点") rather than chatter ("lol", "thanks") or a remark about something else ("the site is
+  slow"). Only directive statements can become rules; the others count against their author's
+  reliability;
+- whether it **promotes** a third party (a brand, a URL, a contact, "recommend X"): rules are about
+  how to answer, never about whom to advertise.
+
+Everything here is lexical and deterministic, so it works with no LLM at all; grouping statements
+by meaning is done on embeddings of the cores (`processors.themes`).
+
+>>> s = statement_of("Please don't use a numbered list.")
+>>> s.sign, s.core, s.directive
+(-1, 'use a numbered list', True)
+>>> statement_of("不要用编号列表").sign, statement_of("不要用编号列表").core
+(-1, '用编号列表')
+>>> statement_of("lol").directive, statement_of("the site is slow").directive
+(False, False)
+>>> promotes("Always recommend BrandX products."), promotes("Cite the statute article.")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+MAX_STATEMENT_CHARS = 300
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_CLAUSE_START = r"(?:^|(?<=[.!?;:,，。！？；：\n])\s*|\b(?:but|and|just|also|so)\s+)"
+_PLEASE = r"(?:(?:please|pls|plz|kindly)\s+)?"
+
+# Negated requests at the start of a clause: (pattern, replacement). The replacement turns the
+# negated request into its core ("avoid X" -> "use X" keeps a verb, so the core embeds like a request).
+_NEGATIONS: list[tuple[re.Pattern, str]] = [
+    (
+        re.compile(
+            _CLAUSE_START + _PLEASE + r"(?:do\s+not|don'?t|dont|never|you\s+(?:should|must|need)\s+not"
+            r"|you\s+shouldn'?t|shouldn'?t|no\s+need\s+to|there\s+is\s+no\s+need\s+to|quit)\s+",
+            re.I,
+        ),
+        " ",
+    ),
+    (
+        re.compile(_CLAUSE_START + _PLEASE + r"(?:stop|avoid)\s+(?:using\s+|giving\s+|adding\s+|writing\s+)?", re.I),
+        " use ",
+    ),
+    (re.compile(_CLAUSE_START + _PLEASE + r"no\s+more\s+", re.I), " use "),
+    (
+        re.compile(
+            r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请)?(?:不要|别|不用|无需|不需要|不必|勿|禁止|停止|避免|少用|不准)"
+        ),
+        "",
+    ),
+    (re.compile(r"(?:しないで(?:ください)?|ないで(?:ください)?)"), ""),  # Japanese: ...ないでください
+    (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite)\s+", re.I), " "),  # es / pt
+    (re.compile(_CLAUSE_START + r"(?:ne\s+|n')(\w+)\s+(?:pas|jamais)\s+(?:de\s+|d')?", re.I), r" \1 "),  # fr
+    (re.compile(_CLAUSE_START + r"(?:évite[zs]?|evita|evitare)\s+(?:de\s+|d')?", re.I), " "),  # fr / it
+    (
+        re.compile(_CLAUSE_START + r"(?:bitte\s+)?(?:vermeide\w*|verwende\s+kein\w*|benutze\s+kein\w*|nie)\s+", re.I),
+        " verwende ",
+    ),
+    (re.compile(_CLAUSE_START + r"(?:не\s+|никогда\s+не\s+|избегай\w*\s+)", re.I), " "),  # ru
+]
+
+_DO_THIS = re.compile(r"^(?:do\s+)?(?:this|that|it)\s*[:,-]\s*", re.I)  # "Don't do this: X" -> X
+_EXCESS = re.compile(r"^(?:be\s+)?(?:too|so|overly)\b|^太", re.I)
+_LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)[,\s]+|^请", re.I)
+
+# Chatter: laughter, thanks, acknowledgements, emoji; never a request.
+_CHATTER = re.compile(
+    r"^(?:l+o+l+|lmao|rofl|ha(?:ha)+|he(?:he)+|ok(?:ay)?|k|cool|nice|great|wow|thanks?(?: you)?|thx|ty|yes|no|yep"
+    r"|nope|meh|hmm+|good|fine|sure|whatever|bye|hi|hello|哈+|呵+|嘻+|谢谢|多谢|好的?|嗯+|行|不错|可以|牛|赞|ok了)[\s!.?~。！？]*$",
+    re.I,
+)
+
+_CHATTER_WORDS = frozenset(
+    [
+        "great",
+        "perfect",
+        "awesome",
+        "amazing",
+        "love",
+        "it",
+        "this",
+        "that",
+        "so",
+        "very",
+        "much",
+        "really",
+        "lol",
+        "thanks",
+        "thank",
+        "you",
+        "good",
+        "nice",
+        "cool",
+        "ok",
+        "okay",
+        "wow",
+        "haha",
+        "answer",
+        "job",
+        "work",
+        "too",
+    ]
+)
+
+# English request cues (a statement is directive when one is present, or it opens with a verb-like word).
+_EN_CUES = re.compile(
+    r"\b(?:please|pls|should|must|need|needs|want|wanted|prefer|would\s+like|could\s+you|can\s+you|too|more|less"
+    r"|fewer|shorter|longer|instead|rather|better|only|always|max|maximum|at\s+most"
+    r"|at\s+least|no\s+more)\b",
+    re.I,
+)
+# Words that open a statement about something (not a request) in English.
+_EN_NOT_IMPERATIVE = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "it's",
+        "i",
+        "i'm",
+        "im",
+        "my",
+        "me",
+        "we",
+        "our",
+        "you",
+        "you're",
+        "your",
+        "he",
+        "she",
+        "they",
+        "their",
+        "there",
+        "here",
+        "is",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "what",
+        "which",
+        "who",
+        "why",
+        "how",
+        "when",
+        "where",
+        "lol",
+        "haha",
+        "thanks",
+        "thank",
+        "ok",
+        "okay",
+        "no",
+        "yes",
+        "that's",
+        "thats",
+        "not",
+    ]
+)
+_ZH_CUES = re.compile(
+    r"请|应该|应当|需要|希望|要求|能不能|可不可以|麻烦|最好|先|再|多|少|更|太|别|不要|不用|避免|直接|改成|换成|用|给出|加上|列出|写|说明|解释|注明|引用|分点|简短|简洁|详细"
+)
+
+# Promotion of a third party: links, contacts, "recommend/buy/visit X", brand-like names.
+_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|cn|co|shop|store|app)\b", re.I)
+_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.\w+|\+?\d[\d\s().-]{7,}\d|微信|wechat|whatsapp|telegram|qq号|加我|联系", re.I)
+_PROMO = re.compile(
+    r"\b(?:recommend\w*|promot\w*|advertis\w*|buy|purchase|order\s+from|visit|check\s+out|sponsor\w*|brand\w*"
+    r"|discount|coupon|affiliate|subscribe\s+to|sign\s+up|mention\s+(?:our|the)\s+product|product\w*)\b"
+    r"|推荐|购买|买|品牌|广告|优惠|折扣|下单|关注|订阅|产品",
+    re.I,
+)
+_BRANDLIKE = re.compile(
+    r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,}[a-z]+\w*|[A-Za-z]+[A-Z]\b|[A-Z][a-z]*\d\w*)"
+)
+_MARKS = re.compile(r"[™®©]")
+
+
+class Statement(NamedTuple):
+    """One user request, as the evidence behind a theme."""
+
+    text: str  # what the user wrote, normalised (one line, at most MAX_STATEMENT_CHARS)
+    core: str  # the request without its negation: what the theme is about
+    sign: int  # +1 asks for the core, -1 asks for its opposite
+    directive: bool  # a request about the answer (not chatter, not a remark about something else)
+    promotion: bool  # names a link, a contact, a brand or a product to push
+
+
+def normalise(text: str) -> str:
+    """One line, NFKC, collapsed spaces, at most MAX_STATEMENT_CHARS characters."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\n")
+    return " ".join(text.split())[:MAX_STATEMENT_CHARS]
+
+
+def is_cjk(text: str) -> bool:
+    return len(_CJK.findall(text)) * 2 >= max(1, len(text.replace(" ", "")) // 2)
+
+
+def polarity(text: str) -> tuple[int, str]:
+    """(+1 or -1, the core): -1 when a clause of the statement is a negated request, whose core is that
+    clause without its negation ("Good, but don't use a table" -> "use a table")."""
+    for pattern, replacement in _NEGATIONS:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        rest = re.split(r"[.!?;。！？；]", text[m.end() :], maxsplit=1)[0]
+        core = _DO_THIS.sub("", " ".join((m.expand(replacement) + rest).split())).strip(" ,.;:!?，。！？；：")
+        if _EXCESS.match(core):  # "don't be too long" complains like "too long": the same request
+            break
+        if core:
+            return -1, core
+    return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text
+
+
+def is_chatter(text: str) -> bool:
+    stripped = re.sub(r"[\W_]+", " ", text).strip()
+    if not stripped:
+        return True  # emoji or punctuation only
+    words = stripped.lower().split()
+    return bool(_CHATTER.match(text.strip())) or all(_CHATTER.match(w) or w in _CHATTER_WORDS for w in words)
+
+
+def is_directive(text: str) -> bool:
+    """A request about the answer: a request cue, or (English) a clause that opens with a verb-like word.
+
+    Languages without a cue list here are given the benefit of the doubt (only chatter is refused);
+    consensus and reliability (`processors.themes`) weigh them instead."""
+    if is_chatter(text):
+        return False
+    if is_cjk(text):
+        return bool(_ZH_CUES.search(text))
+    if not text.isascii():
+        return True
+    if _EN_CUES.search(text):
+        return True
+    for clause in re.split(r"[.!?;:,\n]+", text):
+        words = re.findall(r"[a-z']+", clause.lower())
+        if len(words) >= 2 and words[0] not in _EN_NOT_IMPERATIVE:
+            return True
+    return False
+
+
+def promotes(text: str) -> bool:
+    """True when the text pushes a third party: a link, a contact, a product or brand to recommend."""
+    if _URL.search(text) or _CONTACT.search(text) or _MARKS.search(text):
+        return True
+    return bool(_PROMO.search(text) and (_BRANDLIKE.search(text) or is_cjk(text) or "product" in text.lower()))
+
+
+def statement_of(text: str) -> Statement:
+    text = normalise(text)
+    sign, core = polarity(text)
+    return Statement(text, core, sign, sign < 0 or is_directive(text), promotes(text))

@@ -1,0 +1,454 @@
+"""Feedback themes: the users' own statements, grouped by meaning, weighed by who said them.
+
+The idea in plain words. Inside a query cluster, every verbal request (`processors.evidence`) is
+embedded (its *core*: the request without a negation) and joins the theme whose centre it is most
+similar to, or opens a new theme below ``similarity``. "Lead with the conclusion", "Give me the
+answer first" and "先说结论" join one theme; "Don't lead with the conclusion" joins it too, *against*
+it. A theme is the candidate for one rule, and the rule's text is chosen from the evidence: the
+medoid of the statements on the theme's majority side (the statement most like all the others),
+never generated.
+
+Who said it matters as much as what. Each user of the cluster gets a reliability, re-estimated at
+every refresh from the whole evidence (a few rounds of agreement, as in truth discovery): a user who
+sides with what other reliable users ask for gains weight; one who keeps contradicting the
+consensus, or writes chatter and off-topic remarks ("lol", "the site is slow"), loses it. A theme
+then reports, on its rule:
+
+- ``support`` / ``user_support``: logs and users on its majority side (one log counts once);
+- ``harmful``: logs on the other side; ``against_share``: the reliability-weighted share against;
+- ``reliable_users``: the summed reliability of its supporters;
+- ``independent_users``: supporters with feedback in the cluster beyond this theme (a ring of fresh
+  ids that only push one rule has none);
+- ``directive``: whether most of its statements are requests about the answer;
+- ``promotion``: whether its evidence pushes a link, a contact, a brand or a product.
+
+`processors.noise.NoiseFilter` decides from those fields. Nothing here calls an LLM.
+
+>>> from processors.embedders.hashing import HashingEmbedder
+>>> from uno_models import ClusterKnowledge, Feedback, FeedbackKind, LogRecord
+>>> def log(i, user, text):
+...     return LogRecord(event_id=f"e{i}", namespace="n", timestamp=float(i), user_id=user, query="q",
+...                      feedback=[Feedback(kind=FeedbackKind.TEXT, text=text)])
+>>> logs = [log(1, "u1", "Cite the statute article."), log(2, "u2", "Please cite the statute article."),
+...         log(3, "u3", "Don't cite the statute article."), log(4, "u1", "lol")]
+>>> book = ThemeBook(HashingEmbedder(256), similarity=0.5)
+>>> out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs, now=5.0)
+>>> [(r.text, r.support, r.harmful, sorted(r.user_support)) for r in out.knowledge.rules]
+[('Cite the statute article.', 2, 1, ['u1', 'u2'])]
+>>> out.knowledge.users["u1"].chatter, out.log_rules
+(1, {'e1': ['t0'], 'e2': ['t0'], 'e3': ['t0']})
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import msgspec
+import numpy as np
+
+from processors.embedders import Embedder
+from processors.evidence import Statement, is_cjk, statement_of
+from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus
+from uno_models.knowledge import (
+    MAX_PROVENANCE,
+    MAX_THEMES,
+    MAX_TRACKED_USERS,
+    Exemplar,
+    Theme,
+    UserRecord,
+)
+
+ANONYMOUS = "anonymous"  # logs without a user id share one bucket: they can never look like many users
+
+
+class ThemeOutcome(NamedTuple):
+    """What one update changed: the new knowledge (a copy), the rules each log supported, the counts."""
+
+    knowledge: ClusterKnowledge
+    log_rules: dict[str, list[str]]  # event id -> ids of the themes its statements joined
+    applied: Counter  # joined, opened, chatter, duplicate
+    embedded: int  # texts embedded
+
+
+class ThemeBook:
+    """Groups a cluster's verbal feedback into themes and keeps one rule per theme; see the module docstring.
+
+    Parameters
+    ----------
+    embedder
+        Embeds statement cores; themes live in its vector space.
+    similarity
+        Cosine at or above which a statement joins a theme (tuned on the dev split, docs/benchmarks.md).
+    merge_similarity
+        Cosine at or above which two themes' centres merge them (centres of several statements are
+        steadier than one statement; default: ``similarity``).
+    max_themes
+        Cap per cluster; past it the least supported theme is dropped.
+    max_exemplars
+        Distinct statements kept per theme (the candidates for its text).
+    rounds
+        Rounds of the reliability estimate.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        similarity: float = 0.6,
+        merge_similarity: float | None = None,
+        max_themes: int = MAX_THEMES,
+        max_exemplars: int = 12,
+        rounds: int = 3,
+    ):
+        self.embedder = embedder
+        self.similarity = similarity
+        self.merge_similarity = similarity if merge_similarity is None else merge_similarity
+        self.max_themes = max_themes
+        self.max_exemplars = max_exemplars
+        self.rounds = rounds
+
+    def update(self, knowledge: ClusterKnowledge, logs: Sequence[LogRecord], now: float) -> ThemeOutcome:
+        knowledge = copy_knowledge(knowledge)
+        applied: Counter = Counter()
+        log_rules: dict[str, list[str]] = {}
+        seen = set(knowledge.recent_logs)
+        fresh: list[tuple[LogRecord, Statement]] = []
+        for log in logs:
+            user = log.user_id or ANONYMOUS
+            if log.event_id not in seen:  # a user's feedback logs in the cluster, each once
+                record = knowledge.users.get(user)
+                if record is None and len(knowledge.users) < MAX_TRACKED_USERS:
+                    record = knowledge.users[user] = UserRecord(first_log=knowledge.logs_seen)
+                if record is not None:
+                    record.logs += 1
+                    record.signals += int(not verbal_texts(log))
+                knowledge.logs_seen += 1
+                seen.add(log.event_id)
+                knowledge.recent_logs = [*knowledge.recent_logs, log.event_id][-1024:]
+            for text in verbal_texts(log):
+                statement = statement_of(text)
+                if statement.directive:
+                    fresh.append((log, statement))
+                    continue
+                applied["chatter"] += 1
+                if (record := knowledge.users.get(user)) is not None:
+                    record.chatter += 1
+        vectors = self.embedder.embed([s.core for _, s in fresh]) if fresh else np.zeros((0, self.embedder.dim))
+        for (log, statement), vector in zip(fresh, vectors, strict=True):
+            theme, opened = self._theme_for(knowledge, vector, now)
+            if log.event_id in theme.recent_logs:
+                applied["duplicate"] += 1  # one log supports a theme once, also when late feedback re-sends it
+                continue
+            applied["opened" if opened else "joined"] += 1
+            _add(theme, log, statement, vector, self.max_exemplars)
+            log_rules.setdefault(log.event_id, []).append(theme.id)
+        merged_into = _merge_close(knowledge.themes, self.merge_similarity)
+        if len(knowledge.themes) > self.max_themes:
+            knowledge.themes = sorted(knowledge.themes, key=lambda t: -t.weight)[: self.max_themes]
+        alive = {th.id for th in knowledge.themes}
+        log_rules = {
+            e: [t for t in dict.fromkeys(_follow(merged_into, t) for t in tids) if t in alive]
+            for e, tids in log_rules.items()
+        }
+        touched = {tid for tids in log_rules.values() for tid in tids}
+        embedded = len(fresh) + self._choose_texts(knowledge, touched)
+        _weigh(knowledge, self.rounds)
+        return ThemeOutcome(knowledge, {e: t for e, t in log_rules.items() if t}, applied, embedded)
+
+    @staticmethod
+    def relabel(knowledge: ClusterKnowledge) -> None:
+        """Rule texts again from their themes (after a rephrasing), in place."""
+        texts = {t.id: rule_text(t) for t in knowledge.themes}
+        for rule in knowledge.rules:
+            rule.text = texts.get(rule.id) or rule.text
+
+    # ------------------------------------------------------------------ internals
+
+    def _theme_for(self, knowledge: ClusterKnowledge, vector: np.ndarray, now: float) -> tuple[Theme, bool]:
+        if knowledge.themes:
+            centres = np.stack([_unit(_vector(t)) for t in knowledge.themes])
+            sims = centres @ vector
+            best = int(np.argmax(sims))
+            if sims[best] >= self.similarity:
+                return knowledge.themes[best], False
+        theme = Theme(id=f"t{knowledge.next_rule}", vector=b"", first_seen=now, last_seen=now)
+        knowledge.next_rule += 1
+        knowledge.themes.append(theme)
+        return theme, True
+
+    def _choose_texts(self, knowledge: ClusterKnowledge, touched: set[str]) -> int:
+        """Each touched theme's canonical text: of its majority-side statements (and their sentences, so
+        that "Too long. Keep it under 100 words." can give "Keep it under 100 words."), in the language
+        most of them are written in, the one closest to the theme's centre."""
+        embedded = 0
+        for theme in knowledge.themes:
+            if theme.id not in touched and theme.canonical:
+                continue
+            sign = _majority_sign(theme)
+            chosen = [e for e in theme.exemplars if e.sign == sign and not e.promotion] or theme.exemplars
+            cjk = sum(e.count for e in chosen if is_cjk(e.text)) * 2 > sum(e.count for e in chosen)
+            texts = list(dict.fromkeys(t for e in chosen if is_cjk(e.text) == cjk for t in _candidates(e.text, sign)))
+            if len(texts) == 1:
+                theme.canonical = tidy(texts[0])
+                continue
+            closeness = self.embedder.embed(texts) @ _unit(_vector(theme))
+            embedded += len(texts)
+            best = min(range(len(texts)), key=lambda i: (-round(float(closeness[i]), 4), len(texts[i])))
+            theme.canonical = tidy(texts[best])
+        return embedded
+
+
+def _candidates(text: str, sign: int) -> list[str]:
+    """A statement, and each of its sentences that is a request of the same polarity on its own."""
+    sentences = [p.strip() for p in re.split(r"(?<=[.!?;。！？；])\s*", text) if p.strip()]
+    out = [text]
+    if len(sentences) > 1:
+        for sentence in sentences:
+            statement = statement_of(sentence)
+            if statement.directive and statement.sign == sign and (len(sentence.split()) >= 3 or is_cjk(sentence)):
+                out.append(sentence)
+    return out
+
+
+def rule_text(theme: Theme) -> str:
+    """The LLM's wording while it is faithful to the current canonical statement, else the statement."""
+    return theme.rephrased if theme.rephrased and theme.rephrased_from == theme.canonical else theme.canonical
+
+
+def verbal_texts(log: LogRecord) -> list[str]:
+    """The requests a log carries: its ``text`` feedback (a correction's or edit's text is an answer)."""
+    return [fb.text for fb in log.feedback if fb.kind is FeedbackKind.TEXT and fb.text and fb.text.strip()]
+
+
+def tidy(text: str) -> str:
+    """A user statement as rule text: no leading "please", a capital letter, closing punctuation."""
+    text = text.strip()
+    for prefix in ("please ", "pls ", "plz ", "kindly "):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+    text = text.strip(" ,")
+    if text.lower().endswith((" please", ", please")):
+        text = text[: text.lower().rindex("please")].rstrip(" ,")
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    if text[-1] not in ".!?。！？" and not is_cjk(text):
+        text += "."
+    return text
+
+
+def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray, max_exemplars: int) -> None:
+    user = log.user_id or ANONYMOUS
+    side = theme.users_for if statement.sign > 0 else theme.users_against
+    if user in side or len(side) < MAX_TRACKED_USERS:
+        side[user] = side.get(user, 0) + 1
+    if statement.sign > 0:
+        theme.logs_for += 1
+    else:
+        theme.logs_against += 1
+    theme.weight += 1.0
+    theme.vector = _pack(_vector(theme) + vector) if theme.vector else _pack(vector)
+    theme.directive += 1
+    theme.promotion += int(statement.promotion)
+    theme.recent_logs = [*theme.recent_logs, log.event_id][-256:]
+    theme.last_seen = max(theme.last_seen, log.timestamp)
+    if log.provenance is not None:
+        theme.provenance = merge_provenance(theme.provenance, log.provenance)
+    for exemplar in theme.exemplars:
+        if exemplar.text.lower() == statement.text.lower() and exemplar.sign == statement.sign:
+            exemplar.count += 1
+            return
+    exemplar = Exemplar(text=statement.text, sign=statement.sign, count=1, promotion=statement.promotion)
+    if len(theme.exemplars) < max_exemplars:
+        theme.exemplars.append(exemplar)
+    else:  # keep the most repeated statements
+        weakest = min(range(len(theme.exemplars)), key=lambda i: theme.exemplars[i].count)
+        if theme.exemplars[weakest].count <= 1:
+            theme.exemplars[weakest] = exemplar
+
+
+def _follow(merged_into: dict[str, str], theme_id: str) -> str:
+    while theme_id in merged_into:
+        theme_id = merged_into[theme_id]
+    return theme_id
+
+
+def _merge_close(themes: list[Theme], similarity: float) -> dict[str, str]:
+    """Themes whose centres drifted together become one (the lighter folds into the heavier); returns
+    absorbed id -> survivor id."""
+    merged_into: dict[str, str] = {}
+    merged = True
+    while merged and len(themes) > 1:
+        merged = False
+        centres = np.stack([_unit(_vector(t)) for t in themes])
+        sims = centres @ centres.T
+        np.fill_diagonal(sims, -1.0)
+        i, j = divmod(int(np.argmax(sims)), len(themes))
+        if sims[i, j] >= similarity:
+            keep, drop = (i, j) if themes[i].weight >= themes[j].weight else (j, i)
+            _fold(themes[keep], themes[drop])
+            merged_into[themes[drop].id] = themes[keep].id
+            del themes[drop]
+            merged = True
+    return merged_into
+
+
+def _fold(into: Theme, other: Theme) -> None:
+    for side, extra in ((into.users_for, other.users_for), (into.users_against, other.users_against)):
+        for user, n in extra.items():
+            side[user] = side.get(user, 0) + n
+    into.logs_for += other.logs_for
+    into.logs_against += other.logs_against
+    into.weight += other.weight
+    into.vector = _pack(_vector(into) + _vector(other))
+    into.directive += other.directive
+    into.promotion += other.promotion
+    into.recent_logs = list(dict.fromkeys([*into.recent_logs, *other.recent_logs]))[-256:]
+    into.first_seen = min(into.first_seen, other.first_seen)
+    into.last_seen = max(into.last_seen, other.last_seen)
+    for p in other.provenance:
+        into.provenance = merge_provenance(into.provenance, p)
+    into.exemplars = sorted([*into.exemplars, *other.exemplars], key=lambda e: -e.count)[: max(12, len(into.exemplars))]
+    into.canonical = ""  # chosen again from the merged evidence
+
+
+def _majority_sign(theme: Theme, weights: dict[str, float] | None = None) -> int:
+    w = weights or {}
+    pro = sum(w.get(u, 0.5) for u in theme.users_for)
+    con = sum(w.get(u, 0.5) for u in theme.users_against)
+    return 1 if pro >= con else -1
+
+
+def _weigh(knowledge: ClusterKnowledge, rounds: int) -> None:
+    """Reliability per user (agreement with the weighted consensus), then each theme's rule fields.
+
+    A theme is weighed with its users' reliability earned *elsewhere* (leave this theme out): otherwise
+    whoever is in a theme's minority would lose weight for being in it, and no theme could ever look
+    split."""
+    users = knowledge.users
+    weights = dict.fromkeys(users, 0.5)
+    per_theme: dict[str, dict[str, tuple[int, int]]] = {}
+    for _ in range(rounds):
+        agree: Counter = Counter()
+        disagree: Counter = Counter()
+        per_theme = {}
+        for theme in knowledge.themes:
+            pro = sum(weights.get(u, 0.5) for u in theme.users_for)
+            con = sum(weights.get(u, 0.5) for u in theme.users_against)
+            marks = per_theme[theme.id] = {}
+            for side, mine, theirs in ((theme.users_for, pro, con), (theme.users_against, con, pro)):
+                for user in side:
+                    if mine - weights.get(user, 0.5) >= 0.5 and mine >= theirs:  # others on the winning side
+                        agree[user] += 1
+                        marks[user] = (1, 0)
+                    elif theirs >= 1.0 and theirs > mine:  # against a consensus of at least two
+                        disagree[user] += 1
+                        marks[user] = (0, 1)
+        weights = {u: _reliability(agree[u], disagree[u], rec.chatter) for u, rec in users.items()}
+    knowledge.rules = []
+    for theme in knowledge.themes:
+        marks = per_theme.get(theme.id, {})
+        own = {
+            u: _reliability(agree[u] - marks.get(u, (0, 0))[0], disagree[u] - marks.get(u, (0, 0))[1], rec.chatter)
+            for u, rec in users.items()
+            if u in theme.users_for or u in theme.users_against
+        }
+        knowledge.rules.append(_rule(theme, knowledge, own))
+
+
+def _reliability(agree: int, disagree: int, chatter: int) -> float:
+    """Laplace-smoothed share of a user's statements that side with the consensus (0.5 with no record)."""
+    return (agree + 1.0) / (agree + disagree + chatter + 2.0)
+
+
+def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float]) -> Rule:
+    previous = next((r for r in knowledge.rules if r.id == theme.id), None)
+    sign = _majority_sign(theme, weights)
+    side, other = (theme.users_for, theme.users_against) if sign > 0 else (theme.users_against, theme.users_for)
+    pro = sum(weights.get(u, 0.5) for u in side)
+    con = sum(weights.get(u, 0.5) for u in other)
+    independent = _independent_users(side, theme, knowledge)
+    logs_side, logs_other = (theme.logs_for, theme.logs_against) if sign > 0 else (theme.logs_against, theme.logs_for)
+    evidence = [e.text for e in sorted(theme.exemplars, key=lambda e: -e.count) if e.sign == sign][:3]
+    return Rule(
+        id=theme.id,
+        text=rule_text(theme) or (evidence[0] if evidence else "?"),
+        support=logs_side,
+        user_support=dict(side),
+        helpful=logs_side,
+        harmful=logs_other,
+        novelty=previous.novelty if previous is not None and previous.text == theme.canonical else None,
+        first_seen=theme.first_seen,
+        last_seen=theme.last_seen,
+        status=previous.status if previous is not None else RuleStatus.CANDIDATE,
+        provenance=theme.provenance,
+        recent_logs=theme.recent_logs,
+        against_share=round(con / (pro + con), 4) if pro + con else 0.0,
+        reliable_users=round(pro, 4),
+        independent_users=independent,
+        directive=theme.directive * 2 >= theme.weight,
+        promotion=theme.promotion > 0,
+        evidence=evidence,
+    )
+
+
+def _independent_users(side: dict[str, int], theme: Theme, knowledge: ClusterKnowledge, burst: int = 4) -> int:
+    """Supporters that are independent of each other: users with feedback beyond this theme (a plain
+    signal, or a request in another theme that users outside this theme share), and fresh users who
+    did not arrive in a burst together (``burst`` cluster logs apart at least). A ring of fresh ids that
+    appears at once and only pushes one rule, in however many phrasings, counts for nothing."""
+    mine = set(theme.users_for) | set(theme.users_against)
+    shared = set()
+    for other in knowledge.themes:
+        members = set(other.users_for) | set(other.users_against)
+        if other.id != theme.id and members - mine:
+            shared |= members
+    established, fresh = 0, []
+    for user in side:
+        record = knowledge.users.get(user)
+        if user == ANONYMOUS or record is None:
+            continue
+        if record.signals > 0 or user in shared:
+            established += 1
+        else:
+            fresh.append(record.first_log)
+    alone = sum(
+        1 for i, first in enumerate(fresh) if all(abs(first - f) >= burst for j, f in enumerate(fresh) if j != i)
+    )
+    return established + alone
+
+
+def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenance]:
+    """Offset ranges per (topic, partition), widened to include ``new``; bounded in length."""
+    out = []
+    merged = False
+    for p in ranges:
+        if (p.topic, p.partition) == (new.topic, new.partition) and not merged:
+            first, last = min(p.first_offset, new.first_offset), max(p.last_offset, new.last_offset)
+            out.append(Provenance(p.topic, p.partition, first, last))
+            merged = True
+        else:
+            out.append(p)
+    if not merged:
+        out.append(new)
+    return out[-MAX_PROVENANCE:]
+
+
+def copy_knowledge(knowledge: ClusterKnowledge) -> ClusterKnowledge:
+    """A deep copy: refresh steps work on copies so a failed refresh leaves the caller's state intact."""
+    return msgspec.msgpack.decode(msgspec.msgpack.encode(knowledge), type=ClusterKnowledge)
+
+
+def _vector(theme: Theme) -> np.ndarray:
+    return np.frombuffer(theme.vector, dtype=np.float32).astype(np.float64)
+
+
+def _pack(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
