@@ -235,6 +235,7 @@ class Ingest:
         retired = clusterer.retire_idle(now)
         for cid in retired:
             self._drop_cluster(ns, cid)
+            self._lifecycle(ns, cid, "retired", now)
         if retired:
             self._save(ns, clusterer, changed=())
         backlog = 0.0
@@ -298,7 +299,9 @@ class Ingest:
         self.observer.timed("assign", time.perf_counter() - start)
         cid = assignment.cluster_id
         for absorbed in assignment.merged:
-            self._fold_work(ns, absorbed, clusterer.resolve(absorbed))
+            survivor = clusterer.resolve(absorbed)
+            self._fold_work(ns, absorbed, survivor)
+            self._lifecycle(ns, absorbed, "merged", now, into=survivor, snapshot=clusterer.snapshot(survivor))
         if assignment.rescaled:
             changed = clusterer.active_ids
         else:
@@ -415,6 +418,15 @@ class Ingest:
         work.oldest_pending = now if rest else None
         work.refreshes_sent += 1
         self.work.put(key(ns, cid), work)
+
+    def _lifecycle(self, ns: str, cid: int, reason: str, now: float, into: int | None = None, snapshot=None) -> None:
+        """Tell the refresh side that a cluster was merged away or retired: its module stops being served,
+        and a merged cluster's knowledge folds into its survivor's."""
+        batch_id = hashlib.sha1(f"{ns}\n{cid}\n{reason}\n{into}".encode()).hexdigest()[:24]
+        request = RefreshRequest(namespace=ns, cluster_id=cid, batch_id=batch_id, reason=reason, snapshot=snapshot,
+                                 into=into, logs=[], requested_at=now)  # fmt: skip
+        self.outbox.append((key(ns, cid), request))
+        self.observer.refresh_requested(reason)
 
     # ------------------------------------------------------------------ housekeeping
 

@@ -136,7 +136,10 @@ class ClusterRefresh:
         logs: Sequence[LogRecord],
         reservoir: Sequence[LogRecord] = (),
         now: float | None = None,
+        force: bool = False,
     ) -> RefreshResult:
+        """Refresh the cluster with new logs; ``force`` publishes a new version even if the rules did not
+        change (after a merge the cluster's centre, which serving routes on, did)."""
         now = time.time() if now is None else now
         logs = [redact_log(log) for log in logs]  # nothing unredacted reaches a prompt or a rule
         calls = 0
@@ -182,7 +185,7 @@ class ClusterRefresh:
         # "Unchanged" is decided from the cluster's own (changelog-backed) state, not from the store:
         # a worker that took the partition over with an empty local store must decide the same way.
         digest = module_digest(kind, rank_rules(published))
-        if knowledge.module_version and knowledge.module_digest == digest:
+        if knowledge.module_version and knowledge.module_digest == digest and not force:
             return result("unchanged")
         previous = self.store.get(knowledge.namespace, knowledge.cluster_id)
         if previous is not None:  # a rollback publishes versions the cluster's state has not seen

@@ -71,7 +71,19 @@ class BatchReplay:
         for _, request in self.ingest.take_outbox():
             key = (request.namespace, request.cluster_id)
             knowledge = self.knowledge.get(key) or ClusterKnowledge(namespace=key[0], cluster_id=key[1])
-            result = self.refresh.run(knowledge, request.snapshot, request.logs, request.reservoir, now=self.now)
+            force = False
+            if request.reason in ("merged", "retired"):  # as the refresh agent does: hand over, withdraw
+                self.knowledge.pop(key, None)
+                self.refresh.store.withdraw(*key)
+                self.outcomes[request.reason] += 1
+                if request.reason == "retired" or request.into is None or not knowledge.themes:
+                    continue
+                into = (request.namespace, request.into)
+                survivor = self.knowledge.get(into) or ClusterKnowledge(namespace=into[0], cluster_id=into[1])
+                key, knowledge, force = into, self.refresh.themes.fold(survivor, knowledge), True
+            result = self.refresh.run(
+                knowledge, request.snapshot, request.logs, request.reservoir, now=self.now, force=force
+            )
             self.knowledge[key] = result.knowledge
             self.outcomes[result.outcome] += 1
             self.batch_sizes.append(len(request.logs))

@@ -122,6 +122,16 @@ class ModuleStore:
         return PublishResult(True, module.version, "published")
 
     @_locked
+    def withdraw(self, namespace: str, cluster_id: int) -> bool:
+        """Stop serving a cluster's module (merged away or retired); its history stays. True if it was served."""
+        served = self.get(namespace, cluster_id) is not None
+        if served:
+            self._client.delete(
+                self.current, points_selector=models.PointIdsList(points=[_point_id(namespace, cluster_id)])
+            )
+        return served
+
+    @_locked
     def rollback(self, namespace: str, cluster_id: int, version: int, now: float) -> ModulePublished:
         """Make the content of an earlier version current again, as a new version (versions only grow).
 

@@ -138,7 +138,7 @@ class ThemeBook:
         vectors = self.embedder.embed([s.core for _, s in fresh]) if fresh else np.zeros((0, self.embedder.dim))
         for (log, statement), vector in zip(fresh, vectors, strict=True):
             theme, opened = self._theme_for(knowledge, vector, now)
-            if log.event_id in theme.recent_logs:
+            if any(v[0] == log.event_id for v in theme.votes):
                 applied["duplicate"] += 1  # one log supports a theme once, also when late feedback re-sends it
                 continue
             applied["opened" if opened else "joined"] += 1
@@ -156,6 +156,35 @@ class ThemeBook:
         embedded = len(fresh) + self._choose_texts(knowledge, touched)
         _weigh(knowledge, self.rounds)
         return ThemeOutcome(knowledge, {e: t for e, t in log_rules.items() if t}, applied, embedded)
+
+    def fold(self, survivor: ClusterKnowledge, absorbed: ClusterKnowledge) -> ClusterKnowledge:
+        """The survivor's knowledge with the absorbed cluster's themes, users and gap evidence folded in:
+        themes that mean the same merge, and a log counted in both counts once."""
+        knowledge = copy_knowledge(survivor)
+        counted = set(knowledge.recent_logs)
+        for theme in copy_knowledge(absorbed).themes:
+            theme.id = f"t{knowledge.next_rule}"
+            knowledge.next_rule += 1
+            theme.canonical = ""
+            knowledge.themes.append(theme)
+        for user, record in absorbed.users.items():
+            mine = knowledge.users.get(user)
+            if mine is None:
+                if len(knowledge.users) < MAX_TRACKED_USERS:
+                    knowledge.users[user] = msgspec.structs.replace(record)
+                continue
+            mine.logs += record.logs
+            mine.signals += record.signals
+            mine.chatter += record.chatter
+            mine.first_log = min(mine.first_log, record.first_log)
+        knowledge.recent_logs = list(dict.fromkeys([*knowledge.recent_logs, *absorbed.recent_logs]))[-1024:]
+        knowledge.logs_seen += sum(1 for e in absorbed.recent_logs if e not in counted)
+        knowledge.gap_sum += absorbed.gap_sum
+        knowledge.gap_logs += absorbed.gap_logs
+        _merge_close(knowledge.themes, self.merge_similarity)
+        self._choose_texts(knowledge, {t.id for t in knowledge.themes})
+        _weigh(knowledge, self.rounds)
+        return knowledge
 
     @staticmethod
     def relabel(knowledge: ClusterKnowledge) -> None:
@@ -252,7 +281,7 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
     theme.vector = _pack(_vector(theme) + vector) if theme.vector else _pack(vector)
     theme.directive += 1
     theme.promotion += int(statement.promotion)
-    theme.recent_logs = [*theme.recent_logs, log.event_id][-256:]
+    theme.votes = [*theme.votes, (log.event_id, user, statement.sign)][-256:]
     theme.last_seen = max(theme.last_seen, log.timestamp)
     if log.provenance is not None:
         theme.provenance = merge_provenance(theme.provenance, log.provenance)
@@ -296,6 +325,19 @@ def _merge_close(themes: list[Theme], similarity: float) -> dict[str, str]:
 
 
 def _fold(into: Theme, other: Theme) -> None:
+    counted = {v[0] for v in into.votes}
+    for event_id, user, sign in other.votes:  # a log both themes counted supports the merged one once
+        if event_id in counted:
+            side = other.users_for if sign > 0 else other.users_against
+            if side.get(user, 0) > 1:
+                side[user] -= 1
+            else:
+                side.pop(user, None)
+            if sign > 0:
+                other.logs_for = max(0, other.logs_for - 1)
+            else:
+                other.logs_against = max(0, other.logs_against - 1)
+            other.weight = max(0.0, other.weight - 1.0)
     for side, extra in ((into.users_for, other.users_for), (into.users_against, other.users_against)):
         for user, n in extra.items():
             side[user] = side.get(user, 0) + n
@@ -305,7 +347,7 @@ def _fold(into: Theme, other: Theme) -> None:
     into.vector = _pack(_vector(into) + _vector(other))
     into.directive += other.directive
     into.promotion += other.promotion
-    into.recent_logs = list(dict.fromkeys([*into.recent_logs, *other.recent_logs]))[-256:]
+    into.votes = [*into.votes, *(v for v in other.votes if v[0] not in counted)][-256:]
     into.first_seen = min(into.first_seen, other.first_seen)
     into.last_seen = max(into.last_seen, other.last_seen)
     for p in other.provenance:
@@ -384,7 +426,7 @@ def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float]) 
         last_seen=theme.last_seen,
         status=previous.status if previous is not None else RuleStatus.CANDIDATE,
         provenance=theme.provenance,
-        recent_logs=theme.recent_logs,
+        recent_logs=list(dict.fromkeys(v[0] for v in theme.votes)),
         against_share=round(con / (pro + con), 4) if pro + con else 0.0,
         reliable_users=round(pro, 4),
         independent_users=independent,

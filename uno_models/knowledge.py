@@ -122,7 +122,7 @@ class Theme(msgspec.Struct, kw_only=True, omit_defaults=True):
     directive: Count = 0
     promotion: Count = 0
     exemplars: Annotated[list[Exemplar], Meta(max_length=MAX_EXEMPLARS)] = []
-    recent_logs: Annotated[list[Id], Meta(max_length=256)] = []
+    votes: Annotated[list[tuple[Id, Id, int]], Meta(max_length=256)] = []  # (event id, user, sign) counted
     provenance: Provenances = []
     first_seen: Timestamp = 0.0
     last_seen: Timestamp = 0.0

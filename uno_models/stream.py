@@ -42,13 +42,18 @@ class RefreshRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Sent by ingest when a cluster is due; carries everything the refresh needs.
 
     ``batch_id`` is derived from the logs it carries, so a replayed request is recognised and skipped.
+    The lifecycle travels the same way, keyed by the cluster it concerns: ``merged`` (this cluster
+    was absorbed ``into`` another: hand its knowledge over and withdraw its module), ``fold`` (take
+    the ``carried`` knowledge of an absorbed cluster) and ``retired`` (withdraw the module).
     """
 
     namespace: Namespace
     cluster_id: Count
     batch_id: Id
-    reason: Literal["count", "age", "drift"]
-    snapshot: ClusterSnapshot
+    reason: Literal["count", "age", "drift", "merged", "fold", "retired"]
+    snapshot: ClusterSnapshot | None = None  # the cluster's (for merged: the survivor's)
+    into: Count | None = None
+    carried: ClusterKnowledge | None = None
     logs: Annotated[list[LogRecord], Meta(max_length=MAX_BATCH)]
     reservoir: Annotated[list[LogRecord], Meta(max_length=MAX_RESERVOIR)] = []
     requested_at: Timestamp

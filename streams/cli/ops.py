@@ -219,8 +219,12 @@ def modules_rebuild() -> None:
     s = settings()
     topic = topic_name(s, "modules")
     raw = read_all(endpoints(s).broker, topic, timeout=120)
+    last = {key: value for key, value, _, _ in sorted(raw, key=lambda r: (r[2], r[3]))}
+    withdrawn = {key.decode() for key, value in last.items() if key is not None and value is None}
     records = []
-    for _key, value, partition, offset in raw:
+    for key, value, partition, offset in raw:
+        if value is None or (key is not None and key.decode() in withdrawn):
+            continue  # a withdrawn module (merged away or retired) is not restored
         try:
             records.append(decode(value, ModulePublished))
         except (msgspec.DecodeError, ValueError) as exc:
@@ -231,8 +235,9 @@ def modules_rebuild() -> None:
             outcomes = rebuild_store(s, records, on_record=lambda: progress.advance(task))
     except RuntimeError as exc:  # Qdrant local mode: the path is open in another process
         fail(f"cannot open the store: {exc}\nStop the worker that owns it (Qdrant local mode), then retry.", 2)
+    outcomes.update({"withdrawn": len(withdrawn)} if withdrawn else {})
     summary = ", ".join(f"{n} {reason}" for reason, n in sorted(outcomes.items()))
-    console.print(f"{len(records)} records from {topic}: {summary}" if records else "nothing to rebuild")
+    console.print(f"{len(records)} records from {topic}: {summary}" if records or withdrawn else "nothing to rebuild")
 
 
 @pairs_cli.command("export")

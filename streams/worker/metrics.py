@@ -60,6 +60,12 @@ class Metrics:
         self.modules_published = Counter(
             "uno_modules_published_total", "Modules published, by kind", ["kind"], registry=r
         )
+        self.modules_withdrawn = Counter(
+            "uno_modules_withdrawn_total",
+            "Modules no longer served, by reason (merged into another cluster, retired)",
+            ["reason"],
+            registry=r,
+        )
         self.rules_rejected = Counter(
             "uno_rules_rejected_total", "Rules held back by the noise filter, by reason", ["reason"], registry=r
         )

@@ -17,6 +17,7 @@ never counted twice; the knowledge table is written only after the module is in 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,11 @@ class Refresher:
         if request.batch_id in record.applied_batches:
             self.metrics.refreshes.labels("replayed").inc()
             return
+        if request.reason in ("merged", "retired"):
+            return await self._end(request, k, record)
+        knowledge = record.knowledge
+        if request.reason == "fold" and request.carried is not None:
+            knowledge = self.refresh.themes.fold(knowledge, request.carried)
         attempt = 0
         while True:
             attempt += 1
@@ -75,7 +81,9 @@ class Refresher:
             try:
                 result = await asyncio.get_running_loop().run_in_executor(
                     self._executor,
-                    lambda: self.refresh.run(record.knowledge, request.snapshot, request.logs, request.reservoir),
+                    lambda: self.refresh.run(
+                        knowledge, request.snapshot, request.logs, request.reservoir, force=request.reason == "fold"
+                    ),
                 )
                 break
             except LLMError as err:
@@ -112,6 +120,29 @@ class Refresher:
         for pair in result.pairs:
             await self.send("pairs", k, encode(pair))
             self.metrics.pairs.labels(pair.source.value).inc()
+
+    async def _end(self, request: RefreshRequest, k: str, record: KnowledgeRecord) -> None:
+        """A cluster merged away or retired: its knowledge goes to the survivor (merged), its module stops
+        being served (a delete in the store and a tombstone on the compacted modules topic, so a rebuild
+        gives the same store), and its state is dropped. Each step is idempotent, so a replay is harmless."""
+        if request.reason == "merged" and request.into is not None and record.knowledge.themes:
+            fold = RefreshRequest(
+                namespace=request.namespace,
+                cluster_id=request.into,
+                batch_id=hashlib.sha1(f"{request.batch_id}/fold".encode()).hexdigest()[:24],
+                reason="fold",
+                snapshot=request.snapshot,
+                carried=record.knowledge,
+                logs=[],
+                requested_at=request.requested_at,
+            )
+            await self.send("refresh", key(request.namespace, request.into), msgspec.msgpack.encode(fold))
+        await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.refresh.store.withdraw, request.namespace, request.cluster_id
+        )
+        await self.send("modules", k, None)
+        self.knowledge.delete(k)
+        self.metrics.modules_withdrawn.labels(request.reason).inc()
 
     async def _dead_letter(self, raw: bytes, partition: int, offset: int, err: Exception) -> None:
         letter = DeadLetter(

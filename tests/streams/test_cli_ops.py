@@ -7,9 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
+from tests.streams.conftest import read_topic
 from tests.streams.sample import interactions
 
 pytestmark = pytest.mark.infra
@@ -72,3 +74,25 @@ def test_modules_pairs_and_dlq_commands(worker_factory, tmp_path):
     assert "2 already present" in uno(w, "modules", "rebuild").stdout  # idempotent
     w.start()
     assert (w.get("/v1/modules?namespace=legal"), w.get(f"/v1/modules/legal/{cluster}")) == before
+
+
+def test_a_retired_cluster_is_withdrawn_everywhere_and_a_rebuild_agrees(worker_factory):
+    """Lifecycle against the real broker and Qdrant: an idle cluster's module is withdrawn from the store
+    and tombstoned on the compacted modules topic, so `uno modules rebuild` gives the same store."""
+    w = worker_factory(llm=None, cluster_idle_ttl_s=15, refresh_min_logs=4).start()
+    now = time.time()
+    events = [dict(e, timestamp=now + i) for i, e in enumerate(interactions("legal", n_legal=4))]
+    w.produce("interactions", [(b"legal", json.dumps(e).encode()) for e in events])
+    w.wait_for(lambda: w.metric("uno_modules_published_total") >= 1, 120, "a module")
+    w.wait_for(lambda: w.metric("uno_modules_withdrawn_total", reason="retired") >= 1, 120, "the idle cluster retired")
+    assert w.get("/v1/modules?namespace=legal")["modules"] == []
+    last = {}
+    for key, value in read_topic(w.broker, w.topic("modules")):
+        last[key] = value
+    assert last and all(value is None for value in last.values())  # the newest record of each key: a tombstone
+    w.stop()
+    shutil.rmtree(w.root / "qdrant")
+    rebuilt = uno(w, "modules", "rebuild")
+    assert rebuilt.returncode == 0 and "1 withdrawn" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+    w.start()
+    assert w.get("/v1/modules?namespace=legal")["modules"] == []

@@ -1,0 +1,136 @@
+"""Module lifecycle in the core: merges fold an absorbed cluster's rules into its survivor (no double
+counting) and withdraw its module; retired clusters' modules are withdrawn. Real USE-m3 and real
+Qdrant local mode."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from processors.embedders.usem3 import USEm3Embedder
+from processors.ingest import Ingest
+from processors.noise import NoiseFilter
+from processors.store import ModuleStore
+from processors.themes import ThemeBook
+from uno_models import (
+    ClusterKnowledge,
+    ExperienceModule,
+    Feedback,
+    FeedbackKind,
+    LogRecord,
+    ModuleKind,
+    ModulePublished,
+    Provenance,
+    Settings,
+    decode_interaction,
+)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return USEm3Embedder()
+
+
+def log(i: int, user: str, text: str) -> LogRecord:
+    return LogRecord(
+        event_id=f"e{i}",
+        namespace="n",
+        timestamp=float(i),
+        user_id=user,
+        query="q",
+        feedback=[Feedback(kind=FeedbackKind.TEXT, text=text)],
+    )
+
+
+def test_a_fold_merges_the_same_theme_and_counts_a_log_once(embedder):
+    book = ThemeBook(embedder, similarity=0.55, merge_similarity=0.45)
+    a = book.update(
+        ClusterKnowledge(namespace="n", cluster_id=1),
+        [log(1, "u1", "Cite the statute article."), log(2, "u2", "Please cite the statute article.")],
+        now=1.0,
+    ).knowledge
+    b = book.update(
+        ClusterKnowledge(namespace="n", cluster_id=2),
+        [log(3, "u3", "Cite the article of the law."), log(2, "u2", "Please cite the statute article.")],
+        now=2.0,
+    ).knowledge
+    folded = book.fold(a, b)
+    (rule,) = folded.rules
+    assert rule.support == 3  # e2 was in both: it counts once
+    assert set(rule.user_support) == {"u1", "u2", "u3"} and folded.users["u2"].logs == 2
+    assert a.rules[0].support == 2  # the inputs are untouched
+
+
+def test_merges_and_retirements_leave_the_ingest_side_as_requests_keyed_by_the_cluster(embedder):
+    settings = Settings(ward_scale=0.6, refresh_min_logs=100, cluster_idle_ttl_s=10.0)
+    clock = [1000.0]
+    ingest = Ingest(settings, embedder, {}, clock=lambda: clock[0])
+    texts = [
+        "Is a verbal contract binding?",
+        "How long should I boil an egg?",
+        "Can my landlord evict me?",
+        "Is an oral agreement legally binding?",
+        "What is the penalty for theft?",
+    ]
+    requests = []
+    for i, query in enumerate(texts):
+        event = decode_interaction(
+            json.dumps(
+                {
+                    "event_id": f"e{i}",
+                    "namespace": "n",
+                    "timestamp": 1000.0,
+                    "query": query,
+                    "response": "",
+                    "feedback": [{"kind": "thumbs", "value": -1}],
+                }
+            )
+        )
+        with ingest.txn("n"):
+            ingest.interaction(event, Provenance("t", 0, i, i))
+            requests += ingest.take_outbox()
+    merged = [(k, r) for k, r in requests if r.reason == "merged"]
+    assert merged, "close queries with a rising threshold merge"
+    for k, r in merged:
+        assert k == f"n/{r.cluster_id}" and r.into is not None and r.snapshot.cluster_id == r.into and not r.logs
+    clock[0] += 60.0  # everything idle past the TTL
+    with ingest.txn("n"):
+        ingest.tick("n")
+        retired = ingest.take_outbox()
+    assert retired and {r.reason for _, r in retired} == {"retired"}
+    assert ingest.namespaces.get("n").active == []
+
+
+def test_a_withdrawn_module_is_no_longer_served_but_keeps_its_history(embedder, tmp_path):
+    store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
+    module = ExperienceModule(
+        namespace="n",
+        cluster_id=3,
+        version=1,
+        kind=ModuleKind.PRIMARY,
+        gap_score=0.1,
+        guidance="- Cite the statute article.",
+        embedder_id=embedder.id,
+        created_at=0,
+    )
+    centroid = embedder.embed(["Is a verbal contract binding?"])[0].tolist()
+    store.publish(ModulePublished(module=module, centroid=centroid, published_at=0))
+    assert store.search("n", np.asarray(centroid))
+    assert store.withdraw("n", 3) and not store.withdraw("n", 3)  # idempotent
+    assert store.search("n", np.asarray(centroid)) == [] and store.get("n", 3) is None
+    assert [m.version for m in store.history("n", 3)] == [1]
+    store.close()
+
+
+def test_noise_filter_defaults_are_the_settings_defaults():
+    s, f = Settings(), NoiseFilter()
+    assert (
+        f.min_support,
+        f.min_users,
+        f.max_user_share,
+        f.max_against_share,
+        f.min_reliable_users,
+        f.independent_quorum,
+    ) == (s.min_support, s.min_users, s.max_user_share, s.max_against_share, s.min_reliable_users, s.independent_quorum)
