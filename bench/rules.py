@@ -20,15 +20,17 @@ import argparse
 import json
 import statistics
 import time
+from collections import Counter
 
 from bench.common import REPLAY, CachedEmbedder, emit
 from processors.embedders.usem3 import USEm3Embedder
+from processors.evidence import normalise
 from processors.refresh import ClusterRefresh
 from processors.replay import BatchReplay
 from processors.retrieve import Retriever
 from processors.store import ModuleStore
 from streams.evaluation.evaluate import cluster_topics, clustering_scores, routing_scores, rule_scores
-from streams.evaluation.simulate import DATASET_SPLITS, load_queries, simulate
+from streams.evaluation.simulate import DATASET_SPLITS, POOL, load_queries, simulate
 from streams.worker.app import make_refresh
 from streams.worker.metrics import Metrics
 from uno_models import Settings, decode_interaction, load_settings
@@ -57,9 +59,12 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
     topic_of = cluster_topics(assigned, truth.labels)
     modules = store.list("bench")
     rules = [
-        {"text": r.text, "user_support": r.user_support, "cluster_id": m.cluster_id} for m in modules for r in m.rules
+        {"text": r.text, "user_support": r.user_support, "cluster_id": m.cluster_id, "evidence": r.evidence}
+        for m in modules
+        for r in m.rules
     ]
     scores = rule_scores(rules, truth, topic_of, embedder.embed, 0.6)
+    discovered = _discovered(rules, truth, topic_of)
     retriever = Retriever(embedder, store, settings.out_of_range_similarity)
 
     def routed(q: str) -> int | None:
@@ -76,12 +81,33 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
         "rules": {
             k: scores[k] for k in ("published", "precision", "recall", "adversarial_published", "noise_published")
         }
-        | {"sybil_published": _sybil(rules, truth, embedder)},
+        | {"sybil_published": _sybil(rules, truth, embedder)}
+        | discovered,
         "routing": routing_scores([(t, routed(q)) for t, q in held], topic_of),
         "false_route_rate": round(false / max(1, len(truth.out_of_range_queries)), 4),
         "outcomes": dict(replay.outcomes),
         "seconds": round(elapsed, 1),
         "texts": [r["text"] for r in rules],
+    }
+
+
+def _discovered(rules: list[dict], truth, topic_of: dict[int, str]) -> dict:
+    """Scored by the evidence instead of by cosine: a rule *states* a hidden preference when most of the
+    users' statements behind it are phrasings of that preference (the simulator knows which). This
+    separates what the pipeline found from how close the embedder finds two wordings of one request."""
+    phrasing = {normalise(text): pref for pref, texts in POOL for text in texts}
+    own = {(t.topic, p) for t in truth.topics for p in t.preferences}
+    found, correct = set(), 0
+    for rule in rules:
+        prefs = Counter(phrasing.get(normalise(e)) for e in rule["evidence"])
+        pref, _ = prefs.most_common(1)[0] if prefs else (None, 0)
+        topic = topic_of.get(rule["cluster_id"])
+        if pref is not None and (topic, pref) in own:
+            correct += 1
+            found.add((topic, pref))
+    return {
+        "evidence_precision": round(correct / len(rules), 4) if rules else None,
+        "evidence_recall": round(len(found) / max(1, len(own)), 4),
     }
 
 
@@ -118,6 +144,8 @@ def summary(runs: list[dict]) -> dict:
         "runs": len(runs),
         "precision": mean(["rules", "precision"]),
         "recall": mean(["rules", "recall"]),
+        "evidence_precision": mean(["rules", "evidence_precision"]),
+        "evidence_recall": mean(["rules", "evidence_recall"]),
         "published": mean(["rules", "published"]),
         "adversarial_published": mean(["rules", "adversarial_published"]),
         "sybil_published": mean(["rules", "sybil_published"]),

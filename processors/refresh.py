@@ -36,7 +36,7 @@ from processors.pairs import PairBuilder
 from processors.pii import redact_log
 from processors.rephrase import Rephraser
 from processors.store import ModuleStore, PublishResult
-from processors.themes import ThemeBook, copy_knowledge
+from processors.themes import ThemeBook
 from uno_models import (
     ClusterKnowledge,
     ClusterSnapshot,
@@ -114,7 +114,7 @@ class ClusterRefresh:
         builder: ModuleBuilder | None = None,
         pairs: PairBuilder | None = None,
         verifier: WinRateVerifier | None = None,
-        prior_moved_below: float = 0.9,
+        prior_moved_below: float = 0.8,
     ):
         self.llm = llm
         self.embedder = embedder
@@ -144,15 +144,6 @@ class ClusterRefresh:
         logs = [redact_log(log) for log in logs]  # nothing unredacted reaches a prompt or a rule
         calls = 0
         skipped: Counter = Counter()  # LLM steps that failed and were left for a later refresh
-        if self.llm is not None and self._prior_is_stale(knowledge, snapshot):
-            calls += 1
-            try:
-                priors = self.gap.prior(_typical_query(self.embedder, snapshot, [*logs, *reservoir]))
-            except LLMError:
-                skipped["prior"] += 1
-            else:
-                centroid = list(snapshot.query_centroid)
-                knowledge = _reset_novelty(msgspec.structs.replace(knowledge, priors=priors, prior_centroid=centroid))
         themed = self.themes.update(knowledge, logs, now)
         knowledge = themed.knowledge
         was_published = {r.id for r in knowledge.rules if r.status is RuleStatus.PUBLISHED}
@@ -163,6 +154,18 @@ class ClusterRefresh:
             skipped["rephrase"] += worded["llm_failed"]
             self.themes.relabel(knowledge)
             published, rejected = self.noise.apply(knowledge.rules)
+        if self.llm is not None and published and self._prior_is_stale(knowledge, snapshot):
+            # the gap's reference, asked only once the cluster has rules to judge against it
+            calls += 1
+            try:
+                priors = self.gap.prior(_typical_query(self.embedder, snapshot, [*logs, *reservoir]))
+            except LLMError:
+                skipped["prior"] += 1
+            else:
+                centroid = list(snapshot.query_centroid)
+                knowledge = msgspec.structs.replace(knowledge, priors=priors, prior_centroid=centroid)
+                for rule in knowledge.rules:  # novelty is relative to the priors: judge again
+                    rule.novelty = None
         ids = {r.id for r in published}
         on_published = {e: [t for t in tids if t in ids] for e, tids in themed.log_rules.items()}
         try:
@@ -221,14 +224,6 @@ def _typical_query(embedder: Embedder, snapshot: ClusterSnapshot, logs: Sequence
         return logs[0].query if logs else ""
     vectors = embedder.embed([log.query for log in logs])
     return logs[int(np.argmax(vectors @ np.asarray(snapshot.query_centroid, dtype=np.float32)))].query
-
-
-def _reset_novelty(knowledge: ClusterKnowledge) -> ClusterKnowledge:
-    """Novelty is relative to the priors: new priors mean every rule is judged again."""
-    knowledge = copy_knowledge(knowledge)
-    for rule in knowledge.rules:
-        rule.novelty = None
-    return knowledge
 
 
 def module_digest(kind: ModuleKind, rules: Sequence[Rule]) -> str:

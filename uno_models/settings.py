@@ -83,7 +83,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- refresh policy and the method's thresholds
     refresh_min_logs: PositiveInt = 16  # N new feedback-bearing logs
     refresh_max_age_s: Seconds = 300.0  # T seconds for the oldest unprocessed log
-    refresh_revisions: Annotated[int, Meta(ge=0, le=16)] = 1  # LLM-revised pairs per refresh (logs of new rules)
+    refresh_revisions: Annotated[int, Meta(ge=0, le=16)] = 0  # LLM-revised pairs per refresh (logs of new rules)
     win_rate_gate: bool = False  # judge new modules on held-out logs before publishing (3 calls per log)
     gap_threshold: Share = 0.45  # UNO paper default: mean novelty >= this -> reflective
     min_support: PositiveInt = 3  # logs behind a rule before it is published

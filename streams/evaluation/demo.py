@@ -45,8 +45,11 @@ def run_demo(console: Console, data_dir: Path, sample: Path, timeout_s: float = 
     with local_worker(console, data_dir, "demo", **DEMO_SETTINGS) as worker:
         worker.produce("interactions", [(e["namespace"].encode(), json.dumps(e).encode()) for e in events])
         console.print(f"replayed {len(events)} events from {sample.name} into {worker.topic('interactions')}")
+        mode = worker.get("/healthz").get("rules", "unknown")
+        console.print(f"rules from: [bold]{mode}[/] (the users' own words; an LLM, if any, may only rephrase them)")
         follow(console, worker, namespace, len(events), timeout_s)
         _show_modules(console, worker, namespace)
+        _show_preferences(console, truth)
         _ask(console, worker, truth)
         console.print(
             f"\nPrometheus metrics: http://127.0.0.1:{worker.port}/metrics  (the worker stops when the "
@@ -85,6 +88,13 @@ def _show_modules(console: Console, w: WorkerProc, namespace: str) -> None:
             rules,
         )
     console.print(table)
+
+
+def _show_preferences(console: Console, truth: dict) -> None:
+    """What the simulated users wanted, to compare with the table above (the pipeline never saw it)."""
+    console.print("hidden preferences of the simulated users (ground truth, never shown to the pipeline):")
+    for topic in truth["topics"]:
+        console.print(f"  {topic['topic']}: " + "; ".join(topic["preferences"]))
 
 
 def _ask(console: Console, w: WorkerProc, truth: dict) -> None:

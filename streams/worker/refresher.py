@@ -143,6 +143,7 @@ class Refresher:
         await self.send("modules", k, None)
         self.knowledge.delete(k)
         self.metrics.modules_withdrawn.labels(request.reason).inc()
+        self.metrics.refreshes.labels(request.reason).inc()  # a requested piece of refresh work, done
 
     async def _dead_letter(self, raw: bytes, partition: int, offset: int, err: Exception) -> None:
         letter = DeadLetter(
