@@ -389,6 +389,7 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int) -> None:
                         disagree[user] += 1
                         marks[user] = (0, 1)
         weights = {u: _reliability(agree[u], disagree[u], rec.chatter) for u, rec in users.items()}
+    previous = {r.id: r for r in knowledge.rules}  # each rule keeps its status and novelty
     knowledge.rules = []
     for theme in knowledge.themes:
         marks = per_theme.get(theme.id, {})
@@ -397,7 +398,7 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int) -> None:
             for u, rec in users.items()
             if u in theme.users_for or u in theme.users_against
         }
-        knowledge.rules.append(_rule(theme, knowledge, own))
+        knowledge.rules.append(_rule(theme, knowledge, own, previous.get(theme.id)))
 
 
 def _reliability(agree: int, disagree: int, chatter: int) -> float:
@@ -405,8 +406,7 @@ def _reliability(agree: int, disagree: int, chatter: int) -> float:
     return (agree + 1.0) / (agree + disagree + chatter + 2.0)
 
 
-def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float]) -> Rule:
-    previous = next((r for r in knowledge.rules if r.id == theme.id), None)
+def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float], previous: Rule | None) -> Rule:
     sign = _majority_sign(theme, weights)
     side, other = (theme.users_for, theme.users_against) if sign > 0 else (theme.users_against, theme.users_for)
     pro = sum(weights.get(u, 0.5) for u in side)
@@ -421,7 +421,7 @@ def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float]) 
         user_support=dict(side),
         helpful=logs_side,
         harmful=logs_other,
-        novelty=previous.novelty if previous is not None and previous.text == theme.canonical else None,
+        novelty=previous.novelty if previous is not None else None,  # reset only when the priors change
         first_seen=theme.first_seen,
         last_seen=theme.last_seen,
         status=previous.status if previous is not None else RuleStatus.CANDIDATE,
