@@ -23,6 +23,7 @@ import time
 from collections import Counter
 
 from bench.common import REPLAY, CachedEmbedder, emit
+from processors.clustering import resolve_alias
 from processors.embedders.usem3 import USEm3Embedder
 from processors.evidence import normalise
 from processors.refresh import ClusterRefresh
@@ -52,7 +53,7 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
     elapsed = time.perf_counter() - started
     meta = replay.ingest.namespaces.get("bench")
     assigned = {
-        stored.log.event_id: _resolve(meta.aliases, stored.cluster_id)
+        stored.log.event_id: resolve_alias(meta.aliases, stored.cluster_id)
         for _, stored in replay.ingest.logs.items_with_prefix("bench/")
         if stored.cluster_id >= 0
     }
@@ -121,12 +122,6 @@ def _sybil(rules: list[dict], truth, embedder) -> int:
         for r, s in zip(rules, sims, strict=True)
         if s >= 0.6 or (set(r["user_support"]) and set(r["user_support"]) <= ring)
     )
-
-
-def _resolve(aliases: dict[int, int], cid: int) -> int:
-    from processors.clustering import resolve_alias
-
-    return resolve_alias(aliases, cid)
 
 
 def summary(runs: list[dict]) -> dict:

@@ -53,6 +53,7 @@ from processors.embedders import Embedder
 from processors.evidence import Statement, is_cjk, statement_of
 from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus
 from uno_models.knowledge import (
+    MAX_EXEMPLARS,
     MAX_PROVENANCE,
     MAX_THEMES,
     MAX_TRACKED_USERS,
@@ -352,7 +353,7 @@ def _fold(into: Theme, other: Theme) -> None:
     into.last_seen = max(into.last_seen, other.last_seen)
     for p in other.provenance:
         into.provenance = merge_provenance(into.provenance, p)
-    into.exemplars = sorted([*into.exemplars, *other.exemplars], key=lambda e: -e.count)[: max(12, len(into.exemplars))]
+    into.exemplars = sorted([*into.exemplars, *other.exemplars], key=lambda e: -e.count)[:MAX_EXEMPLARS]
     into.canonical = ""  # chosen again from the merged evidence
 
 
