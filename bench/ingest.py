@@ -1,12 +1,15 @@
 """Ingest throughput through a real worker: USE-m3 vs a null (hashing) embedder vs the embedder alone.
 
-    python -m bench.ingest [--events 300]
+    python -m bench.ingest [--events 300] [--null-events 5000]
 
-Starts a broker and a worker per embedder (refreshes effectively off: the measure is ingest),
-produces ``--events`` replay queries as InteractionEvents with one **simulated** text feedback each
-(so every event is embedded and clustered), and times from the first record produced until the
-worker's `uno_events_total{result="ok"}` reaches the count. The baseline in the same run is the
-embedder alone on the same texts, one event (query + feedback) per call as the agent does.
+Starts a broker and a worker per configuration (refreshes effectively off: the measure is ingest),
+produces replay queries as InteractionEvents with one **simulated** text feedback each (so every
+event is embedded and clustered), and times from the first record produced until the worker's
+`uno_events_total{result="ok"}` reaches the count. Baselines in the same run: the embedder alone
+on the same texts at the batch size the worker uses (``ingest_batch_max``), and the worker taking
+one record per batch (``ingest_batch_max=1``: what ingest did before batching). The worker's event
+loop lag while it ingests (`uno_event_loop_lag_seconds`, p99 from the histogram) is reported too:
+the HTTP API and the consumer's heartbeats run on that loop.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import time
 from pathlib import Path
 
 from bench.common import emit, load_replay
-from processors.embedders.hashing import HashingEmbedder
-from processors.embedders.usem3 import USEm3Embedder
+from processors.embedders import make_embedder
 from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
 from streams.kafka import make_producer, produce
+from uno_models import Settings
 
 FEEDBACK = "Please answer more concisely and cite your sources."
 
@@ -36,7 +39,7 @@ def events(rows: list[dict], n: int) -> list[tuple[bytes, str]]:
             "namespace": "bench",
             "timestamp": time.time(),
             "user_id": f"u{i % 50}",
-            "query": row["query"][:2000],
+            "query": row["query"][:2000],  # the worker embeds only the head (embed_max_chars)
             "response": row["response"][:2000],
             "feedback": [{"kind": "text", "text": FEEDBACK}],
         }
@@ -44,18 +47,20 @@ def events(rows: list[dict], n: int) -> list[tuple[bytes, str]]:
     return out
 
 
-def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[bytes, str]]) -> dict:
+def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[bytes, str]], batch: int) -> dict:
+    name = f"{embedder}-b{batch}"
     w = WorkerProc(
-        root / embedder,
+        root / name,
         broker,
-        "http://127.0.0.1:9/v1",
-        f"bench-{embedder}",
-        f"bench{embedder}.",
-        f"bench-{embedder}",
+        None,
+        f"bench-{name}",
+        f"bench{name}.",
+        f"bench-{name}",
         embedder=embedder,
         refresh_min_logs=1_000_000,
         refresh_max_age_s=1e9,
         topic_partitions=1,
+        ingest_batch_max=batch,
     )
     w.start(timeout=120)
     try:
@@ -68,53 +73,89 @@ def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[b
             poll_s=0.1,
         )
         elapsed = time.perf_counter() - start
+        lag = loop_lag_p99(w.client.metrics_text())
     finally:
         w.stop()
-    return {"events": len(records), "seconds": round(elapsed, 2), "events_per_s": round(len(records) / elapsed, 1)}
+    return {
+        "events": len(records),
+        "batch": batch,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(len(records) / elapsed, 1),
+        "loop_lag_p99_s": lag,
+    }
 
 
-def embedder_alone(embedder, records: list[tuple[bytes, str]]) -> dict:
+def loop_lag_p99(exposition: str) -> float | None:
+    """The p99 of `uno_event_loop_lag_seconds` from its cumulative buckets (the bucket's upper bound)."""
+    buckets = []
+    for line in exposition.splitlines():
+        if line.startswith("uno_event_loop_lag_seconds_bucket"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(le), float(line.rsplit(" ", 1)[1])))
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    total = buckets[-1][1]
+    return next(le for le, count in buckets if count >= 0.99 * total)
+
+
+def embedder_alone(embedder, records: list[tuple[bytes, str]], batch: int) -> dict:
     texts = [json.loads(value)["query"] for value, _ in records]
     start = time.perf_counter()
-    for text in texts:
-        embedder.embed([text, FEEDBACK])
+    for i in range(0, len(texts), batch):
+        chunk = texts[i : i + batch]
+        embedder.embed([*chunk, FEEDBACK])  # the worker embeds each distinct text once per batch
     elapsed = time.perf_counter() - start
-    return {"events": len(texts), "seconds": round(elapsed, 2), "events_per_s": round(len(texts) / elapsed, 1)}
+    return {
+        "events": len(texts),
+        "batch": batch,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(len(texts) / elapsed, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--null-events", type=int, default=5_000)
     args = parser.parse_args()
-    records = events(load_replay(), args.events)
+    rows = load_replay()
+    records, null_records = events(rows, args.events), events(rows, args.null_events)
+    batch = Settings().ingest_batch_max
+    usem3 = make_embedder(Settings())  # the default: USE-m3 on the first embed_max_chars characters
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         stack = LocalStack(root / "stack")
         broker = stack.up(["broker"])["broker"].url
         try:
             results = {
-                "usem3_alone": embedder_alone(USEm3Embedder(), records),
-                "usem3_worker": through_worker("usem3", broker, root, records),
-                "null_alone": embedder_alone(HashingEmbedder(), records),
-                "null_worker": through_worker("hashing", broker, root, records),
+                "usem3_alone": embedder_alone(usem3, records, batch),
+                "usem3_worker": through_worker("usem3", broker, root, records, batch),
+                "usem3_worker_unbatched": through_worker("usem3", broker, root, records[: args.events // 3], 1),
+                "null_worker": through_worker("hashing", broker, root, null_records, batch),
+                "null_worker_unbatched": through_worker(
+                    "hashing", broker, root, null_records[: args.null_events // 5], 1
+                ),
             }
         finally:
             stack.down()
+
+    def ratio(a: str, b: str) -> float:
+        return round(results[a]["events_per_s"] / results[b]["events_per_s"], 2)
+
     emit(
         {
             "benchmark": "ingest",
             "data": {
                 "events": args.events,
-                "texts": "replay queries (first 2,000 characters) + one simulated feedback",
+                "null_events": args.null_events,
+                "embedder": usem3.id,
+                "texts": "replay queries + one simulated feedback",
             },
             "results": results,
             "ratios": {
-                "usem3_worker_vs_embedder_alone": round(
-                    results["usem3_worker"]["events_per_s"] / results["usem3_alone"]["events_per_s"], 2
-                ),
-                "null_worker_vs_usem3_worker": round(
-                    results["null_worker"]["events_per_s"] / results["usem3_worker"]["events_per_s"], 1
-                ),
+                "usem3_worker_vs_embedder_alone": ratio("usem3_worker", "usem3_alone"),
+                "usem3_batched_vs_unbatched": ratio("usem3_worker", "usem3_worker_unbatched"),
+                "null_batched_vs_unbatched": ratio("null_worker", "null_worker_unbatched"),
             },
         }
     )

@@ -18,7 +18,7 @@ import json
 import time
 
 from bench.common import REPLAY, CachedEmbedder, emit
-from processors.embedders.usem3 import USEm3Embedder
+from processors.embedders import make_embedder
 from processors.replay import BatchReplay
 from processors.store import ModuleStore
 from streams.devstack.launcher import LLM_ALIAS, LocalStack
@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     events = stream(args.split, args.logs)
     settings = Settings()
-    embedder = CachedEmbedder(USEm3Embedder())
+    embedder = CachedEmbedder(make_embedder(Settings()))  # the default embedder
     llm_url = LocalStack(".uno").up(["llm"])["llm"].url
     with_llm = run(settings, embedder, events, llm_url)
     without = run(settings, embedder, events, "")

@@ -20,18 +20,24 @@ import argparse
 import json
 import statistics
 import time
-from collections import Counter
 
 from bench.common import REPLAY, CachedEmbedder, emit
 from processors.clustering import resolve_alias
-from processors.embedders.usem3 import USEm3Embedder
-from processors.evidence import normalise
+from processors.embedders import make_embedder
+from processors.pii import Pseudonymiser
 from processors.refresh import ClusterRefresh
 from processors.replay import BatchReplay
 from processors.retrieve import Retriever
 from processors.store import ModuleStore
-from streams.evaluation.evaluate import cluster_topics, clustering_scores, routing_scores, rule_scores
-from streams.evaluation.simulate import DATASET_SPLITS, POOL, load_queries, simulate
+from streams.evaluation.evaluate import (
+    cluster_topics,
+    clustering_scores,
+    evidence_scores,
+    pseudonymised,
+    routing_scores,
+    rule_scores,
+)
+from streams.evaluation.simulate import DATASET_SPLITS, load_queries, simulate
 from streams.worker.app import make_refresh
 from streams.worker.metrics import Metrics
 from uno_models import Settings, decode_interaction, load_settings
@@ -64,8 +70,10 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
         for m in modules
         for r in m.rules
     ]
+    pseudonym = Pseudonymiser(settings.pseudonym_key())
+    truth = pseudonymised(truth, lambda user: pseudonym("bench", user))  # users as ingest stored them
     scores = rule_scores(rules, truth, topic_of, embedder.embed, 0.6)
-    discovered = _discovered(rules, truth, topic_of)
+    discovered = evidence_scores(rules, truth, topic_of)
     retriever = Retriever(embedder, store, settings.out_of_range_similarity)
 
     def routed(q: str) -> int | None:
@@ -89,26 +97,6 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
         "outcomes": dict(replay.outcomes),
         "seconds": round(elapsed, 1),
         "texts": [r["text"] for r in rules],
-    }
-
-
-def _discovered(rules: list[dict], truth, topic_of: dict[int, str]) -> dict:
-    """Scored by the evidence instead of by cosine: a rule *states* a hidden preference when most of the
-    users' statements behind it are phrasings of that preference (the simulator knows which). This
-    separates what the pipeline found from how close the embedder finds two wordings of one request."""
-    phrasing = {normalise(text): pref for pref, texts in POOL for text in texts}
-    own = {(t.topic, p) for t in truth.topics for p in t.preferences}
-    found, correct = set(), 0
-    for rule in rules:
-        prefs = Counter(phrasing.get(normalise(e)) for e in rule["evidence"])
-        pref, _ = prefs.most_common(1)[0] if prefs else (None, 0)
-        topic = topic_of.get(rule["cluster_id"])
-        if pref is not None and (topic, pref) in own:
-            correct += 1
-            found.add((topic, pref))
-    return {
-        "evidence_precision": round(correct / len(rules), 4) if rules else None,
-        "evidence_recall": round(len(found) / max(1, len(own)), 4),
     }
 
 
@@ -166,7 +154,7 @@ def main() -> None:
     if args.sweep:
         name, values = args.sweep.split("=", 1)
         variants = [{name: v} for v in values.split(",")]
-    embedder = CachedEmbedder(USEm3Embedder())
+    embedder = CachedEmbedder(make_embedder(Settings()))  # the default embedder
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     results = []
     for variant in variants:

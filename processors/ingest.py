@@ -44,16 +44,16 @@ from contextlib import contextmanager
 from typing import Protocol
 
 import msgspec
+import numpy as np
 from river import drift
 
 from processors.clustering import OnlineClusterer
 from processors.embedders import Embedder
-from processors.pii import redact, redact_feedback
+from processors.pii import Pseudonymiser, redact, redact_feedback
 from processors.state import State, TypedTable, key
 from uno_models import (
     ClustererState,
     ClusterSnapshot,
-    Feedback,
     FeedbackEvent,
     InteractionEvent,
     LogRecord,
@@ -117,6 +117,14 @@ class NullObserver:
         pass
 
 
+class DependencyError(RuntimeError):
+    """A dependency (the embedder) failed: the record is not at fault, so it is retried, never dropped."""
+
+    def __init__(self, dependency: str, error: BaseException):
+        super().__init__(f"{dependency} unavailable: {type(error).__name__}: {error}"[:500])
+        self.dependency = dependency
+
+
 class EmbedderMismatchError(RuntimeError):
     """A namespace was clustered with another embedder: its vector space cannot take this one's vectors."""
 
@@ -147,6 +155,7 @@ class Ingest:
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
+        self.pseudonym = Pseudonymiser(settings.pseudonym_key())
         self.embedder = embedder
         self.observer = observer or NullObserver()
         self.clock = clock
@@ -161,12 +170,53 @@ class Ingest:
         self._drift: dict[tuple[str, int], drift.ADWIN] = {}
         self._rng = random.Random(0)
         self._partition = -1  # input partition of the record being handled
+        self._vectors: dict[str, np.ndarray] = {}  # embedded ahead of time for the batch in hand (`preload`)
+        self.refresh_scale: Callable[[], int] = lambda: 1  # more logs per refresh while refreshes queue up
 
     @contextmanager
     def txn(self, namespace: str) -> Iterator[None]:
         """One record's changes to a namespace: all of them survive a hard kill, or none (`State.txn`)."""
         with self.state.txn(namespace):
             yield
+
+    @contextmanager
+    def savepoint(self, namespace: str) -> Iterator[None]:
+        """One record inside a batch transaction: if it raises, its changes (state, outbox, the cached
+        clusterer) are undone and the batch goes on without it."""
+        outbox = len(self.outbox)
+        try:
+            with self.state.savepoint():
+                yield
+        except BaseException:
+            del self.outbox[outbox:]
+            self._clusterers.pop(namespace, None)  # mutated in memory: rebuilt from the state
+            raise
+
+    def texts(self, event: InteractionEvent | FeedbackEvent) -> list[str]:
+        """What handling ``event`` will embed, as far as can be told before its transaction (a batch
+        embeds these in one call, off the event loop; anything missed is embedded when needed)."""
+        if isinstance(event, InteractionEvent):  # only what is embedded: the query and the verbal feedback
+            limit = self.settings.max_log_chars
+            feedback = [redact_feedback(fb, limit) if signal_of(fb).verbal else fb for fb in event.feedback]
+            query = redact(event.user_query[:limit])
+            log = LogRecord(
+                event_id=event.event_id,
+                namespace=event.namespace,
+                timestamp=event.timestamp,
+                query=query,
+                feedback=feedback,
+            )
+        else:
+            stored = self.logs.get(key(event.namespace, event.event_id))
+            if stored is None:
+                return []
+            fb = redact_feedback(event.to_feedback(), self.settings.max_log_chars)
+            log = msgspec.structs.replace(stored.log, feedback=[*stored.log.feedback, fb])
+        return _texts_of(log)
+
+    def preload(self, vectors: dict[str, np.ndarray]) -> None:
+        """Vectors embedded ahead of time, by text, for the records about to be handled."""
+        self._vectors = vectors
 
     def take_outbox(self) -> list[tuple[str, RefreshRequest]]:
         """The refresh requests produced since the last call, keyed ``namespace/cluster``."""
@@ -181,13 +231,14 @@ class Ingest:
         if not self._first_time(key(event.namespace, "e", event.event_id), "interaction"):
             return
         ns, now = event.namespace, self.clock()
-        feedback = list(event.feedback)
+        log = self._log_record(event, source)
         orphan = self.orphans.get(key(ns, event.event_id))
-        if orphan is not None:  # feedback that arrived first
-            feedback += [fe.to_feedback() for fe in orphan.feedback]
+        if orphan is not None:  # feedback that arrived first (stored redacted and pseudonymised)
+            feedback = [*log.feedback, *(fe.to_feedback() for fe in orphan.feedback)][-64:]
+            log = msgspec.structs.replace(log, feedback=feedback, satisfaction=satisfaction(feedback))
             self.orphans.delete(key(ns, event.event_id))
             self.observer.counted("feedback", "joined", len(orphan.feedback))
-        stored = StoredLog(log=self._log_record(event, feedback, source), stored_at=now)
+        stored = StoredLog(log=log, stored_at=now)
         if not stored.log.feedback:
             self.logs.put(key(ns, event.event_id), stored)  # kept for late feedback, until the TTL
             self.observer.counted("interaction", "no_signal")
@@ -205,7 +256,7 @@ class Ingest:
         stored = self.logs.get(key(ns, fe.event_id))
         if stored is not None:
             log = stored.log
-            fb = redact_feedback(fe.to_feedback(), self.settings.max_log_chars)
+            fb = self.pseudonym.feedback(ns, fe.to_feedback(), self.settings.max_log_chars)
             merged = [*log.feedback, fb]
             log = msgspec.structs.replace(log, feedback=merged[-64:], satisfaction=satisfaction(merged))
             stored = msgspec.structs.replace(stored, log=log)
@@ -221,7 +272,8 @@ class Ingest:
             self.observer.counted("feedback", "too_late")  # its log is past the TTL: counted, dropped
         else:
             orphan = self.orphans.get(key(ns, fe.event_id)) or OrphanFeedback(feedback=[], first_seen=now)
-            orphan.feedback.append(fe)
+            fb = self.pseudonym.feedback(ns, fe.to_feedback(), self.settings.max_log_chars)  # never stored raw
+            orphan.feedback.append(msgspec.structs.replace(fe, text=fb.text, user_id=fb.user_id))
             self.orphans.put(key(ns, fe.event_id), orphan)
             self.observer.counted("feedback", "orphaned")
 
@@ -287,12 +339,9 @@ class Ingest:
         log = stored.log
         ns = log.namespace
         clusterer = self._clusterer(ns)
-        verbal = " ".join(fb.text for fb in log.feedback if fb.text and signal_of(fb).verbal)
+        vectors = self._embed(_texts_of(log))
         start = time.perf_counter()
-        vectors = self.embedder.embed([log.query, verbal] if verbal else [log.query])
-        self.observer.timed("embed", time.perf_counter() - start)
-        start = time.perf_counter()
-        features = clusterer.features(vectors[0], vectors[1] if verbal else None)
+        features = clusterer.features(vectors[0], vectors[1] if len(vectors) > 1 else None)
         assignment = clusterer.learn_vector(
             features, vectors[0], timestamp=log.timestamp, feedback=True, satisfaction=log.satisfaction
         )
@@ -317,6 +366,18 @@ class Ingest:
             detector.update(log.satisfaction)
             drifted = detector.drift_detected
         self._maybe_refresh(ns, cid, now, drifted)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        found = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            start = time.perf_counter()
+            try:
+                found.update(zip(missing, self.embedder.embed(missing), strict=True))
+            except Exception as err:
+                raise DependencyError("embedder", err) from err
+            self.observer.timed("embed", time.perf_counter() - start)
+        return np.stack([found[t] for t in texts])
 
     def _clusterer(self, ns: str) -> OnlineClusterer:
         """The namespace's clusterer, rebuilt from the state when the in-memory copy is missing or stale
@@ -389,7 +450,7 @@ class Ingest:
         work = self.work.get(key(ns, cid))
         if work is None or not work.pending:
             return
-        if len(work.pending) >= self.settings.refresh_min_logs:
+        if len(work.pending) >= min(MAX_BATCH, self.settings.refresh_min_logs * self.refresh_scale()):
             self._request_refresh(ns, cid, "count", now)
         elif drifted:
             self._request_refresh(ns, cid, "drift", now)
@@ -423,8 +484,16 @@ class Ingest:
         """Tell the refresh side that a cluster was merged away or retired: its module stops being served,
         and a merged cluster's knowledge folds into its survivor's."""
         batch_id = hashlib.sha1(f"{ns}\n{cid}\n{reason}\n{into}".encode()).hexdigest()[:24]
-        request = RefreshRequest(namespace=ns, cluster_id=cid, batch_id=batch_id, reason=reason, snapshot=snapshot,
-                                 into=into, logs=[], requested_at=now)  # fmt: skip
+        request = RefreshRequest(
+            namespace=ns,
+            cluster_id=cid,
+            batch_id=batch_id,
+            reason=reason,
+            snapshot=snapshot,
+            into=into,
+            logs=[],
+            requested_at=now,
+        )
         self.outbox.append((key(ns, cid), request))
         self.observer.refresh_requested(reason)
 
@@ -467,20 +536,27 @@ class Ingest:
             if now - stored.stored_at > s.feedback_ttl_s and stored.log.event_id not in referenced:
                 self.logs.delete(k)
 
-    def _log_record(self, event: InteractionEvent, feedback: list[Feedback], source: Provenance) -> LogRecord:
-        limit = self.settings.max_log_chars
-        redacted = [redact_feedback(fb, limit) for fb in feedback]
+    def _log_record(self, event: InteractionEvent, source: Provenance) -> LogRecord:
+        """The event as stored: texts redacted, user ids pseudonymised."""
+        limit, ns = self.settings.max_log_chars, event.namespace
+        redacted = [self.pseudonym.feedback(ns, fb, limit) for fb in event.feedback]
         return LogRecord(
             event_id=event.event_id,
             namespace=event.namespace,
             timestamp=event.timestamp,
-            user_id=event.user_id,
+            user_id=self.pseudonym(ns, event.user_id),
             query=redact(event.user_query[:limit]),
             response=redact(event.response[:limit]),
             feedback=redacted[-64:],
             satisfaction=satisfaction(redacted),
             provenance=source,
         )
+
+
+def _texts_of(log: LogRecord) -> list[str]:
+    """A log's query and, if it has any, its verbal feedback joined: what its clustering features embed."""
+    verbal = " ".join(fb.text for fb in log.feedback if fb.text and signal_of(fb).verbal)
+    return [log.query, verbal] if verbal else [log.query]
 
 
 def state_views(table: MutableMapping) -> tuple[TypedTable[NamespaceMeta], TypedTable[StoredLog]]:

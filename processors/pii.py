@@ -1,4 +1,5 @@
-"""PII redaction: applied to every log before it reaches an LLM prompt, a rule or a published module.
+"""PII redaction and user-id pseudonyms: applied to every log before it is stored, reaches an LLM
+prompt, a rule or a published module.
 
 Patterns, not a model: e-mail addresses, phone numbers, payment card numbers (Luhn-checked),
 IBANs, IPv4 addresses, URLs carrying credentials or tokens, and long secret-looking tokens
@@ -13,6 +14,8 @@ reads naturally to the distiller ("write to [EMAIL]").
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 import msgspec
@@ -64,6 +67,35 @@ def redact_feedback(fb: Feedback, limit: int | None = None) -> Feedback:
     if fb.text is None:
         return fb
     return msgspec.structs.replace(fb, text=redact(fb.text[:limit]))
+
+
+class Pseudonymiser:
+    """User ids as keyed hashes, per namespace: what ingest stores, and all that rules and modules carry.
+
+    The same user in the same namespace always gets the same pseudonym (reliability, independence and
+    the user-share cap still work); without the key nobody can test a guess ("is it jane@example.com?"),
+    and the same person in two namespaces cannot be linked across them.
+
+    >>> p = Pseudonymiser(b"a secret key")
+    >>> p("legal", "jane@example.com") == p("legal", "jane@example.com") != p("cooking", "jane@example.com")
+    True
+    >>> p("legal", "jane@example.com")[:2], p("legal", None)
+    ('p-', None)
+    """
+
+    def __init__(self, key: bytes):
+        self._key = key
+
+    def __call__(self, namespace: str, user_id: str | None) -> str | None:
+        if user_id is None:
+            return None
+        digest = hmac.new(self._key, f"{namespace}\0{user_id}".encode(), hashlib.sha256).hexdigest()
+        return f"p-{digest[:20]}"
+
+    def feedback(self, namespace: str, fb: Feedback, limit: int | None = None) -> Feedback:
+        """Feedback as stored: text redacted (cut to ``limit``), user id pseudonymised."""
+        fb = redact_feedback(fb, limit)
+        return fb if fb.user_id is None else msgspec.structs.replace(fb, user_id=self(namespace, fb.user_id))
 
 
 def redact_log(log: LogRecord) -> LogRecord:

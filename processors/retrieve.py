@@ -10,6 +10,7 @@ someone else's rules.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from processors.embedders import Embedder
@@ -36,18 +37,22 @@ class Retriever:
     'no_modules'
     """
 
-    def __init__(self, embedder: Embedder, store: ModuleStore, min_similarity: float = 0.6, scan: int = 4):
+    def __init__(
+        self, embedder: Embedder, store: ModuleStore, min_similarity: float = 0.6, scan: int = 4, cache: int = 4_096
+    ):
         if embedder.id != store.embedder_id:
             raise ValueError(f"embedder {embedder.id!r} does not match the store's {store.embedder_id!r}")
         self.embedder = embedder
         self.store = store
         self.min_similarity = min_similarity
         self.scan = scan
+        # Repeated queries (retries, the same question from many users) are embedded once.
+        self.embed_query = functools.lru_cache(maxsize=cache)(lambda query: self.embedder.embed([query])[0])
 
     def retrieve(self, namespace: str, query: str, k: int = 1) -> Retrieval:
         """The best module whose own threshold (`ExperienceModule.route_threshold`, from its members'
         spread; ``min_similarity`` while it has too few) the query reaches, and up to ``k`` such."""
-        vector = self.embedder.embed([query])[0]
+        vector = self.embed_query(query)
         candidates = self.store.search(namespace, vector, k=max(self.scan, k))
         if not candidates:
             return Retrieval(None, None, "no_modules", [])

@@ -69,6 +69,20 @@ class State(MutableMapping):
         finally:
             self._writes = None
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: if the block raises, its writes are undone and the rest are kept
+        (one bad record in a batch is dead-lettered without losing the others)."""
+        if self._writes is None:
+            raise RuntimeError("savepoint() only inside txn()")
+        saved = dict(self._writes)
+        try:
+            yield
+        except BaseException:
+            if self._writes is not None:
+                self._writes = saved
+            raise
+
     def _replay(self, namespace: str) -> None:
         journal = self.table.get(_journal_key(namespace))
         if journal is not None and journal != self._written.get(namespace):

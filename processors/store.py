@@ -12,6 +12,13 @@ current, so a crash in between leaves the previous version current and a retry c
 
 Qdrant local mode (``path``) has the server's API but allows one process per path: the worker owns
 the store; other processes go through the worker's HTTP API or a Qdrant server (``url``).
+
+Retrieval does not query Qdrant: `search` reads an in-memory copy of each namespace's current
+centroids (`ModuleIndex`: one float32 matrix per namespace, replaced whole on every change, so a
+reader never waits for a writer and never sees half a change). Module counts per namespace are
+small (hundreds to tens of thousands), so an exact matrix product takes milliseconds. This store's
+own writes update it at once; with a Qdrant server, where other workers publish too, a namespace's
+copy is also reloaded from the server when it is older than ``index_max_age_s``.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import time
 import uuid
 from typing import NamedTuple
 
@@ -51,6 +59,59 @@ def _locked(method):
     return wrapper
 
 
+class ModuleIndex:
+    """Exact cosine search over each namespace's current modules, in memory.
+
+    Copy-on-write: a change builds the namespace's new arrays and swaps one dict entry, so `search`
+    takes no lock (a reader holds the arrays it started with).
+
+    >>> from uno_models import ExperienceModule, ModuleKind
+    >>> index = ModuleIndex(2)
+    >>> module = ExperienceModule(namespace="n", cluster_id=3, version=1, kind=ModuleKind.PRIMARY, gap_score=0.5,
+    ...                           embedder_id="e", created_at=0)
+    >>> index.put(module, [1.0, 0.0])
+    >>> [(m.cluster_id, round(s, 2)) for m, s in index.search("n", np.array([0.6, 0.8], dtype=np.float32), 1)]
+    [(3, 0.6)]
+    """
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self._spaces: dict[str, tuple[np.ndarray, tuple[ExperienceModule, ...]]] = {}
+        self.loaded_at: dict[str, float] = {}
+
+    def replace(self, namespace: str, entries: list[tuple[ExperienceModule, list[float] | np.ndarray]]) -> None:
+        """The namespace's whole content (a load from the store)."""
+        entries = sorted(entries, key=lambda e: e[0].cluster_id)
+        matrix = np.array([_unit32(v) for _, v in entries], dtype=np.float32).reshape(len(entries), self.dim)
+        self._spaces[namespace] = (matrix, tuple(m for m, _ in entries))
+
+    def put(self, module: ExperienceModule, vector: list[float] | np.ndarray) -> None:
+        matrix, modules = self._spaces.get(module.namespace, (np.zeros((0, self.dim), np.float32), ()))
+        keep = [i for i, m in enumerate(modules) if m.cluster_id != module.cluster_id]
+        self._spaces[module.namespace] = (
+            np.vstack([matrix[keep], _unit32(vector)[None, :]]),
+            (*(modules[i] for i in keep), module),
+        )
+
+    def remove(self, namespace: str, cluster_id: int) -> None:
+        matrix, modules = self._spaces.get(namespace, (np.zeros((0, self.dim), np.float32), ()))
+        keep = [i for i, m in enumerate(modules) if m.cluster_id != cluster_id]
+        self._spaces[namespace] = (matrix[keep], tuple(modules[i] for i in keep))
+
+    def search(self, namespace: str, vector: np.ndarray, k: int) -> list[tuple[ExperienceModule, float]]:
+        matrix, modules = self._spaces.get(namespace, (None, ()))
+        if not modules:
+            return []
+        sims = matrix @ _unit32(vector)
+        k = min(k, len(modules))
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(modules) else np.arange(len(modules))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(modules[i], float(sims[i])) for i in top]
+
+    def __contains__(self, namespace: str) -> bool:
+        return namespace in self._spaces
+
+
 class ModuleStore:
     """The current module per (namespace, cluster) and every version, in Qdrant; see the module docstring.
 
@@ -74,6 +135,7 @@ class ModuleStore:
         url: str | None = None,
         api_key: str | None = None,
         collection: str = "uno_modules",
+        index_max_age_s: float = 5.0,
     ):
         if url:
             self._client = QdrantClient(url=url, api_key=api_key or None)
@@ -88,6 +150,11 @@ class ModuleStore:
         self.versions = f"{collection}__{slug}__history"
         for name in (self.current, self.versions):
             self._ensure(name)
+        self.index = ModuleIndex(dim)
+        self.index_max_age_s = index_max_age_s
+        if self.local:  # the only writer: loaded once, then kept current by this store's own writes
+            for namespace, entries in self._load(None).items():
+                self.index.replace(namespace, entries)
 
     # ------------------------------------------------------------------ writing
 
@@ -119,6 +186,7 @@ class ModuleStore:
                 models.PointStruct(id=_point_id(module.namespace, module.cluster_id), vector=vector, payload=payload)
             ],
         )
+        self.index.put(module, vector)
         return PublishResult(True, module.version, "published")
 
     @_locked
@@ -129,6 +197,7 @@ class ModuleStore:
             self._client.delete(
                 self.current, points_selector=models.PointIdsList(points=[_point_id(namespace, cluster_id)])
             )
+        self.index.remove(namespace, cluster_id)
         return served
 
     @_locked
@@ -166,15 +235,17 @@ class ModuleStore:
         points, _ = self._client.scroll(self.versions, scroll_filter=flt, limit=10_000, with_payload=True)
         return sorted((_module(p.payload) for p in points), key=lambda m: m.version)
 
-    @_locked
     def search(
         self, namespace: str, vector: np.ndarray | list[float], k: int = 1
     ) -> list[tuple[ExperienceModule, float]]:
-        """The k modules of ``namespace`` nearest to ``vector`` (cosine), best first. Never another namespace's."""
-        hits = self._client.query_points(
-            self.current, query=_unit(vector), query_filter=_only(namespace), limit=k, with_payload=True
-        ).points
-        return [(_module(h.payload), float(h.score)) for h in hits]
+        """The k modules of ``namespace`` nearest to ``vector`` (cosine), best first. Never another namespace's.
+
+        From the in-memory index (no lock, no Qdrant call), reloaded first from a Qdrant server when stale."""
+        if not self.local and time.monotonic() - self.index.loaded_at.get(namespace, -1e18) > self.index_max_age_s:
+            with self._lock:
+                self.index.replace(namespace, self._load(namespace).get(namespace, []))
+                self.index.loaded_at[namespace] = time.monotonic()
+        return self.index.search(namespace, np.asarray(vector, dtype=np.float32), k)
 
     @_locked
     def count(self, namespace: str | None = None) -> int:
@@ -185,6 +256,25 @@ class ModuleStore:
         self._client.close()
 
     # ------------------------------------------------------------------ internals
+
+    def _load(self, namespace: str | None) -> dict[str, list[tuple[ExperienceModule, list[float]]]]:
+        """Every current module (of ``namespace``) with its vector, by namespace."""
+        out: dict[str, list] = {}
+        offset = None
+        while True:
+            points, offset = self._client.scroll(
+                self.current,
+                scroll_filter=_only(namespace),
+                limit=1_000,
+                offset=offset,
+                with_payload=True,
+                with_vectors=True,
+            )
+            for p in points:
+                module = _module(p.payload)
+                out.setdefault(module.namespace, []).append((module, p.vector))
+            if offset is None:
+                return out
 
     def _ensure(self, name: str) -> None:
         if self._client.collection_exists(name):
@@ -224,6 +314,12 @@ def _match(key: str, value) -> models.FieldCondition:
 
 def _only(namespace: str | None) -> models.Filter | None:
     return None if namespace is None else models.Filter(must=[_match("namespace", namespace)])
+
+
+def _unit32(vector) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32)
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
 
 
 def _unit(vector) -> list[float]:

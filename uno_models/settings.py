@@ -13,6 +13,7 @@ environment only and are masked in ``repr`` and `Settings.public`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -26,7 +27,9 @@ PositiveInt = Annotated[int, Meta(ge=1)]
 Seconds = Annotated[float, Meta(gt=0)]
 Share = Annotated[float, Meta(ge=0.0, le=1.0)]
 
-SECRET_FIELDS = frozenset({"llm_api_key", "embed_api_key", "qdrant_api_key", "api_token", "upstream_api_key"})
+SECRET_FIELDS = frozenset(
+    {"llm_api_key", "embed_api_key", "qdrant_api_key", "api_token", "upstream_api_key", "user_id_key"}
+)
 
 
 class SettingsError(ValueError):
@@ -61,6 +64,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     embed_base_url: str = ""
     embed_model: str = ""
     embed_api_key: str = ""
+    # USE-m3 reads only a query's head (the kind of request is in it; cost grows with length): bench.embedders
+    embed_max_chars: Annotated[int, Meta(ge=16, le=100_000)] = 256
 
     # --- module store
     qdrant_url: str = ""  # "" = local mode under data_dir
@@ -68,6 +73,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     qdrant_collection: str = "uno_modules"
 
     # --- ingest and clustering
+    user_id_key: str = ""  # keys the user-id pseudonyms (secret, environment only); "" = derived from app_id
+    ingest_batch_max: Annotated[int, Meta(ge=1, le=1_000)] = 64  # records embedded and applied together
+    ingest_batch_within_s: Annotated[float, Meta(gt=0, le=10)] = 0.05  # wait at most this long to fill a batch
     app_id: str = "uno"  # Kafka consumer group and prefix of the changelog topics
     worker_id: str = ""  # static group membership id; "" = derived from the host and data_dir
     feedback_ttl_s: Seconds = 86_400.0  # keep logs (and orphan feedback) this long for late feedback
@@ -83,6 +91,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- refresh policy and the method's thresholds
     refresh_min_logs: PositiveInt = 16  # N new feedback-bearing logs
     refresh_max_age_s: Seconds = 300.0  # T seconds for the oldest unprocessed log
+    refresh_concurrency: Annotated[int, Meta(ge=1, le=64)] = 4  # refreshes at once per worker (never 2 of a cluster)
     refresh_revisions: Annotated[int, Meta(ge=0, le=16)] = 0  # LLM-revised pairs per refresh (logs of new rules)
     win_rate_gate: bool = False  # judge new modules on held-out logs before publishing (3 calls per log)
     gap_threshold: Share = 0.45  # UNO paper default: mean novelty >= this -> reflective
@@ -111,6 +120,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     upstream_api_key: str = ""
     reflective_mode: Literal["reflect", "selfcheck"] = "reflect"  # 3 calls (draft, critique, revise) or 1
 
+    def __post_init__(self) -> None:
+        # Nothing open by default: without a token the API is reachable from this machine only.
+        if not self.api_token and not is_loopback(self.api_host):
+            raise ValueError(
+                f"api_host {self.api_host!r} is not a loopback address: set UNO_API_TOKEN to serve beyond "
+                "this machine (with no token the API binds 127.0.0.1 only)"
+            )
+
+    def pseudonym_key(self) -> bytes:
+        """The key of the user-id pseudonyms: ``user_id_key``, else one derived from ``app_id`` (stable, but
+        not secret: anyone who knows the app id can test a guess; set UNO_USER_ID_KEY in production)."""
+        return (self.user_id_key or f"uno-pseudonyms:{self.app_id}").encode()
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.public().items())
         return f"Settings({fields})"
@@ -129,6 +151,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(
@@ -162,6 +194,8 @@ def load_settings(
         # strict=False lets "8" from the environment become the int 8.
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as err:
+        if " - at `" not in str(err):  # a check across fields (`Settings.__post_init__`) names its fields
+            raise SettingsError(f"settings: {err}") from None
         reason, _, path = str(err).rpartition(" - at `")
         field = path.rstrip("`").removeprefix("$.")
         raise SettingsError(f"setting {field} (env UNO_{field.upper()}): {reason or err}") from None

@@ -14,7 +14,7 @@ from uno_models import Settings
 def _usem3(settings: Settings) -> Embedder:
     from processors.embedders.usem3 import USEm3Embedder
 
-    return USEm3Embedder()
+    return USEm3Embedder(max_chars=settings.embed_max_chars)
 
 
 def _minilm(settings: Settings) -> Embedder:

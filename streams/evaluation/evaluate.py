@@ -22,6 +22,7 @@ ingested and every refresh is done, the report scores:
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -34,13 +35,15 @@ from rich.console import Console
 from rich.table import Table
 
 from processors.clustering import resolve_alias
+from processors.evidence import normalise
 from processors.ingest import state_views
 from processors.llm import ChatLLM, LLMError
 from processors.llm.prompts import ab_order
+from processors.pii import Pseudonymiser
 from streams.client import UnoClient
 from streams.devstack.workerproc import WorkerProc
 from streams.evaluation.runner import follow, local_worker
-from streams.evaluation.simulate import Truth
+from streams.evaluation.simulate import POOL, Truth
 from streams.kafka import read_all
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -155,6 +158,36 @@ def rule_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str], embed
         "sybil_published": sybil,
         "noise_published": noise,
         "matches": matches,
+    }
+
+
+def pseudonymised(truth: Truth, pseudonym: Callable[[str], str]) -> Truth:
+    """The truth with its users as the worker stores them (`processors.pii.Pseudonymiser`)."""
+    return msgspec.structs.replace(
+        truth,
+        noisy_users=[pseudonym(u) for u in truth.noisy_users],
+        adversarial_user=pseudonym(truth.adversarial_user),
+        sybil_users=[pseudonym(u) for u in truth.sybil_users],
+    )
+
+
+def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -> dict:
+    """Rules scored by their evidence instead of by cosine: a rule *states* a hidden preference when most
+    of the users' statements behind it are phrasings of that preference (the simulator knows which).
+    This separates what the pipeline found from how close the embedder finds two wordings of a request."""
+    phrasing = {normalise(text): pref for pref, texts in POOL for text in texts}
+    own = {(t.topic, p) for t in truth.topics for p in t.preferences}
+    found, correct = set(), 0
+    for rule in rules:
+        prefs = Counter(phrasing.get(normalise(e)) for e in rule.get("evidence", []))
+        pref, _ = prefs.most_common(1)[0] if prefs else (None, 0)
+        topic = topic_of.get(rule["cluster_id"])
+        if pref is not None and (topic, pref) in own:
+            correct += 1
+            found.add((topic, pref))
+    return {
+        "evidence_precision": round(correct / len(rules), 4) if rules else None,
+        "evidence_recall": round(len(found) / max(1, len(own)), 4),
     }
 
 
@@ -315,7 +348,10 @@ def run_eval(
         "embedder": embedder_id,
         "worker_settings": worker_settings,
     }
-    with local_worker(console, data_dir, "eval", **worker_settings) as w:
+    # The worker stores pseudonyms, not user ids: a key of this run's own maps the truth's users to them.
+    key = secrets.token_hex(16)
+    pseudonym = Pseudonymiser(key.encode())
+    with local_worker(console, data_dir, "eval", user_id_key=key, **worker_settings) as w:
         w.produce("interactions", [(namespace.encode(), json.dumps(e).encode()) for e in events])
         report["rules_mode"] = w.get("/healthz").get("rules", "unknown")
         report["settled"] = follow(console, w, namespace, len(events), opts.timeout_s)
@@ -342,7 +378,9 @@ def run_eval(
         rules = [dict(r, cluster_id=m["cluster_id"]) for m in modules for r in m.get("rules", [])]
         report["modules"] = {"published": len(modules), "kinds": dict(Counter(m["kind"] for m in modules))}
         if truth:
-            report["rules"] = rule_scores(rules, truth, topic_of, embed, opts.match_threshold)
+            stored = pseudonymised(truth, lambda user: pseudonym(namespace, user))
+            report["rules"] = rule_scores(rules, stored, topic_of, embed, opts.match_threshold)
+            report["rules"] |= evidence_scores(rules, stored, topic_of)
         report["llm"] = llm_cost(
             w.metric("uno_llm_requests_total"),
             w.metric("uno_llm_tokens_total"),
@@ -388,6 +426,11 @@ def print_report(console: Console, report: dict) -> None:
             f"{_pct(rules['precision'])} / {_pct(rules['recall'])} ({rules['published']} rules, "
             f"{rules['preferences']} hidden preferences)",
         )
+        if "evidence_precision" in rules:
+            table.add_row(
+                "rule precision / recall (by evidence)",
+                f"{_pct(rules['evidence_precision'])} / {_pct(rules['evidence_recall'])}",
+            )
         bad = f"{rules['adversarial_published']} / {rules.get('sybil_published', 0)} / {rules['noise_published']}"
         table.add_row("adversarial / sybil / noise rules published", bad)
     llm = report["llm"]

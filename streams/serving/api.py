@@ -56,6 +56,7 @@ class Api:
         upstream_base_url: str,
         topics: dict[str, str],
         rules_mode: str = "extractive",
+        emit: Send | None = None,
     ):
         self.s = settings
         self.metrics = metrics
@@ -65,11 +66,16 @@ class Api:
         self.clusters = clusters
         self.topics = topics
         self.rules_mode = rules_mode
-        self.proxy = ChatProxy(settings, metrics, self._retrieve, send, settings.upstream_base_url or upstream_base_url)
+        self.status: Callable[[], dict] = lambda: {"live": True, "ready": True}  # the worker sets its own
+        # The proxy's interaction event is queued in the producer, not awaited: the answer does not wait
+        # for the broker (the producer's buffer is bounded and flushed when the worker stops).
+        upstream = settings.upstream_base_url or upstream_base_url
+        self.proxy = ChatProxy(settings, metrics, self._retrieve, emit or send, upstream)
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/healthz", self.health),
+            web.get("/readyz", self.ready),
             web.get("/metrics", self.prometheus),
             web.get("/openapi.json", self.openapi),
             web.get("/v1/clusters", self.list_clusters),
@@ -82,7 +88,17 @@ class Api:
         ]
 
     async def health(self, request: web.Request) -> web.Response:
-        return json_response({"status": "ok", "time": time.time(), "rules": self.rules_mode})
+        """Liveness: 503 when an agent crashed in the last minute (restart the worker)."""
+        state = self.status()
+        body = {"status": "ok" if state["live"] else "failing", "time": time.time(), "rules": self.rules_mode}
+        return json_response(body | state, status=200 if state["live"] else 503)
+
+    async def ready(self, request: web.Request) -> web.Response:
+        """Readiness: 503 while tables recover or a rebalance runs (or while /healthz fails)."""
+        state = self.status()
+        return json_response(
+            {"status": "ready" if state["ready"] else "not_ready"} | state, status=200 if state["ready"] else 503
+        )
 
     async def prometheus(self, request: web.Request) -> web.Response:
         return web.Response(body=self.metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0])

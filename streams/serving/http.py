@@ -40,7 +40,7 @@ async def read_body(request: web.Request, type_: type):
         raise ApiError(400, f"{exc.path}: {exc.reason}", param=exc.path) from None
 
 
-OPEN_PATHS = frozenset({"/healthz", "/openapi.json"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
 
 
 def _middlewares(settings: Settings) -> list:

@@ -61,7 +61,8 @@ def openapi() -> dict[str, Any]:
     }
     plain = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
     paths = {
-        "/healthz": {"get": {"summary": "Liveness", "responses": plain}},
+        "/healthz": {"get": {"summary": "Liveness (503: an agent crashed in the last minute)", "responses": plain}},
+        "/readyz": {"get": {"summary": "Readiness (503: recovering tables or rebalancing)", "responses": plain}},
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",

@@ -208,9 +208,13 @@ class ChatProxy:
     async def _call_upstream(self, payload: dict):
         """The upstream completion (or stream); an upstream 4xx keeps its status, anything else is a 502."""
         try:
+            # Fields pass through as the client sent them (extra_body): the SDK's keyword arguments would
+            # refuse a field it does not know, which the OpenAI API itself may accept.
+            core = {k: payload[k] for k in ("model", "messages", "stream") if k in payload}
+            extra = {k: v for k, v in payload.items() if k not in core}
 
             async def create():  # a coroutine function: the SDK's method does not look like one to tenacity
-                return await self.upstream.chat.completions.create(**payload)
+                return await self.upstream.chat.completions.create(**core, extra_body=extra)
 
             return await async_retrying(2)(create)
         except openai.APIStatusError as exc:

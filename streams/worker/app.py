@@ -9,15 +9,18 @@ applied once, and the module store refuses versions it already has.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import socket
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import faust
 import msgspec
+from faust.streams import _current_event
 
 from processors.builder import ModuleBuilder, WinRateVerifier
 from processors.embedders import Embedder, make_embedder
@@ -32,7 +35,7 @@ from processors.themes import ThemeBook
 from streams.kafka import topic_specs
 from streams.serving.api import Api
 from streams.serving.http import web_options
-from streams.worker.ingest import IngestHandler, Source, tick_bytes
+from streams.worker.ingest import IngestHandler, Record, Source, tick_bytes
 from streams.worker.metrics import Metrics
 from streams.worker.refresher import Refresher
 from streams.worker.store import open_store
@@ -154,7 +157,13 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     }
 
     async def send(role: str, key: str, value: bytes, partition: int | None = None) -> None:
-        await outputs[role].send(key=key.encode(), value=value, partition=partition)
+        """Queue a record in the producer (bounded; flushed on stop); a failed delivery is counted and logged."""
+        pending = await outputs[role].send(key=key.encode(), value=value, partition=partition)
+        pending.add_done_callback(lambda done: done.cancelled() or done.exception() is None or failed(role, done))
+
+    def failed(role: str, done) -> None:
+        metrics.send_failures.labels(role).inc()
+        log.error("a %s record was not delivered: %r", role, done.exception())
 
     async def deliver(role: str, key: str, value: bytes) -> None:
         """Send and wait for the broker's acknowledgement: the API answers only once a record is durable."""
@@ -162,48 +171,109 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
 
     # All ingest state in one table: its changelog is one topic, so a record's writes stay in order
     # and a hard kill never leaves half of them (processors.state.State).
-    ingest = IngestHandler(s, embedder, table(app, s, "ingest"), deliver, metrics)
+    ingest = IngestHandler(s, embedder, table(app, s, "ingest"), deliver, metrics, enter=enter_event)
     refresh = make_refresh(s, endpoints.llm_base_url, embedder, store, metrics)
     log.info(
         "rules: %s%s", endpoints.rules_mode, f" ({s.llm_model} at {endpoints.llm_base_url})" if refresh.llm else ""
     )
-    refresher = Refresher(refresh, table(app, s, "knowledge"), send, metrics, topic=specs["refresh"].name)
+    refresher = Refresher(
+        refresh,
+        table(app, s, "knowledge"),
+        deliver,  # acknowledged: the knowledge table records a batch as applied only after its outputs are durable
+        metrics,
+        topic=specs["refresh"].name,
+        concurrency=s.refresh_concurrency,
+        target_wait_s=s.refresh_max_age_s / 2,
+    )
+    ingest.core.refresh_scale = lambda: refresher.scale
     offsets: dict[tuple[str, int], int] = {}
-    add_agents(app, {specs[r].name: r for r in INPUTS}, outputs["refresh"], ingest, refresher, offsets)
+    crashes: dict[str, float] = {}  # agent -> when it last raised (Faust restarts it; /healthz reports it)
+    inputs = {specs[r].name: r for r in INPUTS}
+    add_agents(app, inputs, outputs["refresh"], ingest, refresher, offsets, crashes, metrics)
     add_timers(app, s, ingest, send, metrics, offsets)
+
+    def status() -> dict:
+        """Liveness (no agent crashed in the last minute) and readiness (that, and tables recovered, no
+        rebalance running), for /healthz and /readyz; what ingest waits for is reported, not judged."""
+        now = time.time()
+        crashed = {name: round(now - at, 1) for name, at in crashes.items() if now - at < 60}
+        waiting = {"recovering": bool(getattr(app, "in_recovery", False)), "rebalancing": bool(app.rebalancing)}
+        return {
+            "live": not crashed,
+            "ready": not crashed and not any(waiting.values()),
+            "agents_crashed_s_ago": crashed,
+            "ingest_waiting_for": sorted(ingest.blocked),
+            **waiting,
+        }
 
     retriever = Retriever(embedder, store, s.out_of_range_similarity)
     topics = {role: spec.name for role, spec in specs.items()}
     describe = ingest.core.describe
-    api = Api(s, metrics, store, retriever, deliver, describe, endpoints.llm_base_url, topics, endpoints.rules_mode)
+    api = Api(
+        s, metrics, store, retriever, deliver, describe, endpoints.llm_base_url, topics, endpoints.rules_mode, emit=send
+    )
+    api.status = status
     app.web.web_app.router.add_routes(api.routes())
     return Worker(app=app, settings=s, metrics=metrics, store=store, ingest=ingest, refresher=refresher)
 
 
 def add_agents(
-    app: faust.App, inputs: dict[str, str], refresh_topic, ingest: IngestHandler, refresher: Refresher, offsets: dict
+    app: faust.App,
+    inputs: dict[str, str],
+    refresh_topic,
+    ingest: IngestHandler,
+    refresher: Refresher,
+    offsets: dict,
+    crashes: dict[str, float],
+    metrics: Metrics,
 ) -> None:
-    """The two agents; each notes the last offset it handled per partition (for the lag gauge)."""
+    """The two agents; each notes the last offset it handled per partition (for the lag gauge). Neither
+    raises for a record; should one raise anyway (a bug), it is counted and shown by /healthz."""
+
+    def crashed(name: str, err: BaseException) -> None:
+        crashes[name] = time.time()
+        metrics.agent_crashes.labels(name).inc()
+        log.error("agent %s crashed: %r (Faust restarts it)", name, err)
+
+    batch_max, batch_within_s = ingest.core.settings.ingest_batch_max, ingest.core.settings.ingest_batch_within_s
 
     @app.agent(app.topic(*inputs, key_serializer="raw", value_serializer="raw"), name="uno-ingest")
     async def ingest_agent(stream):
-        async for event in stream.events():
-            msg = event.message
-            role = inputs[msg.topic]
-            if role == "interactions":
-                await ingest.on_interaction(msg.value, Source(msg.topic, msg.partition, msg.offset, msg.key))
-            elif role == "feedback":
-                await ingest.on_feedback(msg.value, Source(msg.topic, msg.partition, msg.offset, msg.key))
-            else:
-                await ingest.on_tick(msg.value)
-            offsets[(msg.topic, msg.partition)] = msg.offset
+        # A batch is acknowledged (its offsets may be committed) only after on_batch returns, which it
+        # does once every record is in the state or the dead-letter topic: it never raises for a record.
+        try:
+            async for events in stream.take_events(batch_max, within=batch_within_s):
+                records = [
+                    Record(inputs[e.message.topic], e.message.value, Source(*_position(e.message)), e) for e in events
+                ]
+                await ingest.on_batch(records)
+                for record in records:
+                    offsets[(record.source.topic, record.source.partition)] = record.source.offset
+        except Exception as err:
+            crashed("uno-ingest", err)
+            raise
 
-    @app.agent(refresh_topic, name="uno-refresh")
+    @app.agent(refresh_topic, name="uno-refresh", concurrency=refresher.concurrency)
     async def refresh_agent(stream):
-        async for event in stream.events():
-            msg = event.message
-            await refresher.on_request(msg.value, msg.partition, msg.offset)
-            offsets[(msg.topic, msg.partition)] = msg.offset
+        try:
+            async for event in stream.events():
+                msg = event.message
+                await refresher.on_request(msg.value, msg.partition, msg.offset, msg.key)
+                offsets[(msg.topic, msg.partition)] = msg.offset
+        except Exception as err:
+            crashed("uno-refresh", err)
+            raise
+
+
+def _position(message) -> tuple:
+    return message.topic, message.partition, message.offset, message.key
+
+
+def enter_event(record: Record) -> None:
+    """Make ``record``'s event the current one of this task: a table write goes to the changelog
+    partition of the current event, which a batch (`take_events`) leaves unset in the agent. Only the
+    context variable, never ``stream.current_event``, which the batch's buffer reads to ack events."""
+    _current_event.set(weakref.ref(record.event))
 
 
 def add_timers(app: faust.App, s: Settings, ingest: IngestHandler, send, metrics: Metrics, offsets: dict) -> None:
@@ -218,6 +288,14 @@ def add_timers(app: faust.App, s: Settings, ingest: IngestHandler, send, metrics
         for ns, meta in list(ingest.core.namespaces.items_with_prefix("")):
             if meta.partition >= 0:
                 await send("ticks", ns, tick_bytes(ns, time.time()), partition=meta.partition)
+
+    @app.task
+    async def loop_lag() -> None:
+        """How late the loop runs a short sleep: what the HTTP API and the heartbeats wait for."""
+        while not app.should_stop:
+            start = time.monotonic()
+            await asyncio.sleep(0.1)
+            metrics.loop_lag.observe(max(0.0, time.monotonic() - start - 0.1))
 
     @app.timer(interval=10.0)
     async def lag() -> None:

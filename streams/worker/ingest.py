@@ -9,7 +9,9 @@ clustering, reservoirs, refresh triggers, TTLs) lives in `processors.ingest`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import NamedTuple
@@ -17,10 +19,20 @@ from typing import NamedTuple
 import msgspec
 
 from processors.embedders import Embedder
-from processors.ingest import Ingest
+from processors.ingest import DependencyError, EmbedderMismatchError, Ingest
 from streams.worker.metrics import Metrics
-from uno_models import ContractError, Provenance, Settings, decode_feedback, decode_interaction, encode
+from uno_models import (
+    ContractError,
+    FeedbackEvent,
+    Provenance,
+    Settings,
+    decode_feedback,
+    decode_interaction,
+    encode,
+)
 from uno_models.stream import DeadLetter, Tick
+
+log = logging.getLogger(__name__)
 
 Send = Callable[[str, str, bytes], Awaitable[None]]  # (topic role, key, value)
 
@@ -38,11 +50,28 @@ class Source(NamedTuple):
         return Provenance(self.topic, self.partition, self.offset, self.offset)
 
 
+class Record(NamedTuple):
+    """One raw record of a batch: its input role (interactions, feedback, ticks), bytes and source;
+    ``event`` is the stream's own handle on it (a Faust event), if any."""
+
+    role: str
+    raw: bytes
+    source: Source
+    event: object = None
+
+
 class IngestHandler:
-    """Feeds decoded records to `Ingest` inside one state transaction each.
+    """Feeds batches of raw records to `Ingest`: decoded, embedded in one call off the event loop,
+    then applied in one state transaction per namespace (one write per touched key).
 
     ``table``: the ingest side's state (a Faust table in the worker); ``send`` must return once the
     broker has acknowledged the record (a refresh request is durable before the work it takes).
+
+    Nothing is dropped. A record that cannot be decoded, is wrongly keyed, or fails in a way that is
+    its own fault goes to the dead-letter topic with the reason. When a dependency fails (the
+    embedder, the broker) the batch's uncommitted work is discarded and retried with backoff until it
+    succeeds; the partition waits, `uno_ingest_blocked` says which dependency it waits for, and the
+    records are acknowledged only after they are handled.
     """
 
     def __init__(
@@ -53,69 +82,173 @@ class IngestHandler:
         send: Send,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
+        backoff: tuple[float, float] = (0.5, 30.0),
+        enter: Callable[[Record], None] = lambda record: None,
     ):
         self.send = send
+        self.enter = enter  # called with a namespace's first record before its state is written
         self.metrics = metrics
+        self.embedder = embedder
+        self.backoff = backoff
+        self.blocked: set[str] = set()  # the dependencies ingest is waiting for now (for /readyz)
         self.core = Ingest(settings, embedder, table, observer=metrics, clock=clock)
 
     async def on_interaction(self, raw: bytes, source: Source) -> None:
-        event = await self._decode(raw, source, decode_interaction, "interaction")
-        if event is not None:
-            with self.core.txn(event.namespace):
-                self.core.interaction(event, source.provenance)
-                await self._send_refreshes()
+        await self.on_batch([Record("interactions", raw, source)])
 
     async def on_feedback(self, raw: bytes, source: Source) -> None:
-        fe = await self._decode(raw, source, decode_feedback, "feedback")
-        if fe is not None:
-            with self.core.txn(fe.namespace):
-                self.core.feedback(fe, source.provenance, fallback_id=hashlib.sha1(raw).hexdigest()[:24])
-                await self._send_refreshes()
+        await self.on_batch([Record("feedback", raw, source)])
 
-    async def on_tick(self, raw: bytes) -> None:
-        tick = msgspec.msgpack.decode(raw, type=Tick)
-        with self.core.txn(tick.namespace):
-            self.core.tick(tick.namespace)
-            await self._send_refreshes()
-
-    async def _send_refreshes(self) -> None:
-        for k, request in self.core.take_outbox():
-            await self.send("refresh", k, msgspec.msgpack.encode(request))
-
-    async def _decode(self, raw: bytes, source: Source, decoder, kind: str):
-        """The decoded record, or None (dead-lettered and counted) if it is invalid or wrongly keyed."""
+    async def on_batch(self, records: list[Record]) -> None:
+        """Handle ``records`` (in order within each namespace); returns once every one is in the state
+        or in the dead-letter topic, and the refresh requests they produced are acknowledged."""
+        self.metrics.ingest_batch.observe(len(records))
+        letters: list[tuple[str, bytes, str]] = []
+        groups: dict[str, list[tuple[Record, object]]] = {}
+        for record in records:
+            event = self._decode(record, letters)
+            if event is not None:
+                groups.setdefault(event.namespace, []).append((record, event))
+        await self._until_done("broker", self._send_letters, letters)
+        events = [e for group in groups.values() for _, e in group if not isinstance(e, Tick)]
+        await self._until_done("embedder", self._preload, events)
         try:
-            event = decoder(raw)
+            for namespace, group in groups.items():
+                await self._until_done("state", self._apply, namespace, group)
+        finally:
+            self.core.preload({})
+
+    # ------------------------------------------------------------------ steps
+
+    async def _preload(self, events: list) -> None:
+        texts = list(dict.fromkeys(t for e in events for t in self.core.texts(e)))
+        if not texts:
+            return
+        start = time.perf_counter()
+        try:
+            vectors = await asyncio.to_thread(self.embedder.embed, texts)
+        except Exception as err:
+            raise DependencyError("embedder", err) from err
+        self.metrics.embed_batch(len(texts), time.perf_counter() - start)
+        self.core.preload(dict(zip(texts, vectors, strict=True)))
+
+    async def _apply(self, namespace: str, group: list[tuple[Record, object]]) -> None:
+        letters: list[tuple[str, bytes, str]] = []
+        self.enter(group[0][0])  # a namespace's records share a partition: its state is written there
+        with self.core.txn(namespace):
+            for record, event in group:
+                try:
+                    with self.core.savepoint(namespace):
+                        self._handle(record, event)
+                except DependencyError:
+                    raise
+                except Exception as err:  # the record's own fault (or a bug): kept in the DLQ, not lost
+                    reason = "embedder_mismatch" if isinstance(err, EmbedderMismatchError) else "processing_error"
+                    log.warning("ingest: %s at %s: %s", reason, record.source[:3], type(err).__name__)
+                    error = ContractError("$", f"{type(err).__name__}: {err}")
+                    letters.append(self._letter(record, error, reason))
+            await self._send_letters(letters)  # before the transaction ends: durable before the offset moves
+            for k, request in self.core.take_outbox():
+                await self._deliver("refresh", k, msgspec.msgpack.encode(request))
+
+    def _handle(self, record: Record, event) -> None:
+        provenance = record.source.provenance
+        if isinstance(event, Tick):
+            self.core.tick(event.namespace)
+        elif isinstance(event, FeedbackEvent):
+            self.core.feedback(event, provenance, fallback_id=hashlib.sha1(record.raw).hexdigest()[:24])
+        else:
+            self.core.interaction(event, provenance)
+
+    async def _until_done(self, dependency: str, step, *args) -> None:
+        """Run ``step`` until it succeeds: a failing dependency blocks this partition, visibly, and
+        loses nothing (the step's uncommitted changes are discarded before each retry)."""
+        delay, cap = self.backoff
+        failed: str | None = None
+        while True:
+            try:
+                await step(*args)
+                break
+            except Exception as err:  # per-record faults are dead-lettered inside the step: this is not one
+                failed = err.dependency if isinstance(err, DependencyError) else dependency
+                self.core.outbox.clear()
+                self.metrics.ingest_retries.labels(failed).inc()
+                self.metrics.ingest_blocked.labels(failed).set(1)
+                self.blocked.add(failed)
+                log.warning("ingest: waiting for the %s (%s), retrying in %.1fs", failed, repr(err)[:300], delay)
+            await asyncio.sleep(delay)
+            delay = min(cap, delay * 2)
+        if failed is not None:
+            self.metrics.ingest_blocked.labels(failed).set(0)
+            self.blocked.discard(failed)
+            log.info("ingest: the %s is back, %s step done", failed, dependency)
+
+    async def _send_letters(self, letters: list[tuple[str, bytes, str]]) -> None:
+        while letters:  # each one removed once acknowledged: a retry sends only the rest
+            k, value, reason = letters[0]
+            await self._deliver("dlq", k, value)
+            self.metrics.dlq.labels(reason).inc()
+            letters.pop(0)
+
+    async def _deliver(self, role: str, k: str, value: bytes) -> None:
+        try:
+            await self.send(role, k, value)
+        except Exception as err:  # a send the broker did not acknowledge: retried, not skipped
+            raise DependencyError("broker", err) from err
+
+    # ------------------------------------------------------------------ decoding
+
+    def _decode(self, record: Record, letters: list):
+        """The decoded record, or None (a dead letter queued) if it is invalid or wrongly keyed."""
+        decoder, kind = DECODERS[record.role]
+        try:
+            event = decoder(record.raw)
         except ContractError as err:
-            await self._dead_letter(raw, source, err, kind)
+            letters.append(self._letter(record, err))
+            self.metrics.events.labels(kind, "invalid").inc()
             return None
+        if isinstance(event, Tick):
+            return event
         # State is partitioned by namespace: an event keyed otherwise would split a namespace's state.
-        if source.key is None or source.key.decode(errors="replace") != event.namespace:
+        key = record.source.key
+        if key is None or key.decode(errors="replace") != event.namespace:
             err = ContractError(
-                "$.namespace", f"the record key must be the namespace ({event.namespace!r}), got {source.key!r}"
+                "$.namespace", f"the record key must be the namespace ({event.namespace!r}), got {key!r}"
             )
-            await self._dead_letter(raw, source, err, kind, reason="key_mismatch")
+            letters.append(self._letter(record, err, "key_mismatch"))
+            self.metrics.events.labels(kind, "invalid").inc()
             return None
         return event
 
-    async def _dead_letter(
-        self, raw: bytes, source: Source, err: ContractError, kind: str, reason: str | None = None
-    ) -> None:
+    def _letter(self, record: Record, err: ContractError, reason: str | None = None) -> tuple[str, bytes, str]:
+        source = record.source
         reason = reason or dlq_reason(err)
         letter = DeadLetter(
             topic=source.topic,
             partition=source.partition,
             offset=source.offset,
             key=source.key,
-            original=raw,
+            original=record.raw,
             reason=reason,
             path=err.path[:256],
             error=err.reason[:4_000],
             failed_at=self.core.clock(),
         )
-        await self.send("dlq", source.key.decode(errors="replace") if source.key else "", encode(letter))
-        self.metrics.dlq.labels(reason).inc()
-        self.metrics.events.labels(kind, "invalid").inc()
+        return (source.key.decode(errors="replace") if source.key else "", encode(letter), reason)
+
+
+def decode_tick(raw: bytes) -> Tick:
+    try:
+        return msgspec.msgpack.decode(raw, type=Tick)
+    except msgspec.DecodeError as err:
+        raise ContractError("$", f"malformed tick: {err}") from err
+
+
+DECODERS = {
+    "interactions": (decode_interaction, "interaction"),
+    "feedback": (decode_feedback, "feedback"),
+    "ticks": (decode_tick, "tick"),
+}
 
 
 def dlq_reason(err: ContractError) -> str:

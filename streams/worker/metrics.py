@@ -25,7 +25,52 @@ class Metrics:
         )
         self.dlq = Counter("uno_dlq_total", "Records sent to the dead-letter topic, by reason", ["reason"], registry=r)
         self.active_clusters = Gauge("uno_clusters", "Active clusters, by namespace", ["namespace"], registry=r)
-        self.embed_seconds = Histogram("uno_embed_seconds", "Embedding latency per event", buckets=LATENCY, registry=r)
+        self.embed_seconds = Histogram(
+            "uno_embed_seconds", "Embedding latency of one call (a batch of texts)", buckets=LATENCY, registry=r
+        )
+        self.embedded = Counter("uno_embedded_texts_total", "Texts embedded by ingest", registry=r)
+        self.ingest_batch = Histogram(
+            "uno_ingest_batch_records",
+            "Records per ingest batch",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+        self.send_failures = Counter(
+            "uno_send_failures_total",
+            "Records queued (not awaited) that the broker did not take",
+            ["role"],
+            registry=r,
+        )
+        self.refresh_queue_age = Histogram(
+            "uno_refresh_queue_seconds",
+            "How long a refresh request waited between its request and its start",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=r,
+        )
+        self.refresh_scale = Gauge(
+            "uno_refresh_batch_scale",
+            "Refreshes wait for refresh_min_logs times this (grows while they queue)",
+            registry=r,
+        )
+        self.refresh_running = Gauge("uno_refreshes_running", "Refreshes running now in this worker", registry=r)
+        self.agent_crashes = Counter(
+            "uno_agent_crashes_total", "Agents that raised (restarted by Faust); should stay 0", ["agent"], registry=r
+        )
+        self.loop_lag = Histogram(
+            "uno_event_loop_lag_seconds",
+            "How late the worker's event loop (HTTP API, heartbeats, agents) runs a 0.1 s timer",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=r,
+        )
+        self.ingest_retries = Counter(
+            "uno_ingest_retries_total", "Ingest steps retried because a dependency failed", ["dependency"], registry=r
+        )
+        self.ingest_blocked = Gauge(
+            "uno_ingest_blocked",
+            "1 while ingest waits for a failing dependency (records kept)",
+            ["dependency"],
+            registry=r,
+        )
         self.assign_seconds = Histogram(
             "uno_assign_seconds", "Cluster assignment latency per event", buckets=LATENCY, registry=r
         )
@@ -118,6 +163,10 @@ class Metrics:
         self.upstream_errors = Counter(
             "uno_upstream_errors_total", "Chat proxy upstream failures, by reason", ["reason"], registry=r
         )
+
+    def embed_batch(self, texts: int, seconds: float) -> None:
+        self.embed_seconds.observe(seconds)
+        self.embedded.inc(texts)
 
     # --- processors.ingest.IngestObserver
 

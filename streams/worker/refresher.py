@@ -1,8 +1,8 @@
 """The refresh side: RefreshRequest -> ClusterRefresh -> module published, pairs emitted.
 
-Requests are keyed by ``namespace/cluster`` and consumed in order per partition, so at most one
-refresh of a cluster runs at a time. The refresh itself (LLM calls, Qdrant) runs in one worker
-thread so the event loop keeps heartbeating. Failures:
+Requests are keyed by ``namespace/cluster``. Up to ``refresh_concurrency`` refreshes run at once
+per worker (the agent's concurrency, each in its own worker thread so the event loop keeps
+heartbeating), never two of one cluster: a lock per cluster key. Failures:
 
 - transient (LLM transport error, Qdrant unreachable): retried with exponential backoff, without
   limit: the request, and the logs inside it, stay on the topic uncommitted until it succeeds;
@@ -10,8 +10,12 @@ thread so the event loop keeps heartbeating. Failures:
   request goes to the dead-letter topic (logs included, replayable with ``uno dlq replay``);
 - anything else: dead-lettered at once, with the error.
 
+A request that cannot be decoded goes to the dead-letter topic (it never stops the partition).
 A request whose ``batch_id`` was already applied (a replay after a crash) is skipped, so support is
-never counted twice; the knowledge table is written only after the module is in the store.
+never counted twice. The module is in the store, and the module and pairs records are acknowledged
+by the broker, before the knowledge table records the batch as applied: a worker killed in between
+runs the refresh again (the store refuses the version it has; the pairs topic may get a pair twice,
+never none). Dead letters are keyed by the cluster, so `uno dlq replay` sends them to its partition.
 """
 
 from __future__ import annotations
@@ -37,6 +41,21 @@ from uno_models.stream import DeadLetter, KnowledgeRecord, RefreshRequest
 log = logging.getLogger(__name__)
 
 
+def adapt_scale(scale: int, waited_s: float, target_s: float, most: int = 8) -> int:
+    """How many times ``refresh_min_logs`` a refresh should wait for, given how long the latest request
+    waited to start: doubled while requests wait longer than ``target_s`` (fewer, larger refreshes
+    drain a queue), halved back once they wait less than a quarter of it.
+
+    >>> adapt_scale(1, 90.0, 60.0), adapt_scale(8, 90.0, 60.0), adapt_scale(4, 10.0, 60.0), adapt_scale(4, 30.0, 60.0)
+    (2, 8, 2, 4)
+    """
+    if waited_s > target_s:
+        return min(most, scale * 2)
+    if waited_s < target_s / 4:
+        return max(1, scale // 2)
+    return scale
+
+
 class Refresher:
     """Runs `ClusterRefresh` for each request off the event loop, then writes the knowledge table and
     sends the module and pairs; failures are retried or dead-lettered as the module docstring says."""
@@ -50,6 +69,8 @@ class Refresher:
         topic: str = "uno.cluster-refresh",
         max_attempts: int = 3,
         max_backoff_s: float = 60.0,
+        concurrency: int = 1,
+        target_wait_s: float = 60.0,
     ):
         self.refresh = refresh
         self.knowledge = TypedTable(knowledge_table, KnowledgeRecord)
@@ -58,12 +79,42 @@ class Refresher:
         self.topic = topic
         self.max_attempts = max_attempts
         self.max_backoff_s = max_backoff_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uno-refresh")
+        self.concurrency = concurrency
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="uno-refresh")
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.target_wait_s = target_wait_s
+        self.scale = 1  # ingest asks for a refresh after refresh_min_logs * scale logs (`adapt_scale`)
 
-    async def on_request(self, raw: bytes, partition: int = 0, offset: int = 0) -> None:
-        request = msgspec.msgpack.decode(raw, type=RefreshRequest)
+    async def on_request(self, raw: bytes, partition: int = 0, offset: int = 0, msg_key: bytes | None = None) -> None:
+        try:
+            request = msgspec.msgpack.decode(raw, type=RefreshRequest)
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            k = msg_key.decode(errors="replace") if msg_key else ""
+            return await self._dead_letter(raw, partition, offset, err, k, reason="malformed")
         k = key(request.namespace, request.cluster_id)
-        record = self.knowledge.get(k) or KnowledgeRecord(
+        lock = self._locks.setdefault(k, asyncio.Lock())
+        try:
+            async with lock:
+                waited = max(0.0, time.time() - request.requested_at)
+                self.metrics.refresh_queue_age.observe(waited)
+                if request.logs:  # lifecycle requests carry no logs: not a measure of the queue
+                    self.scale = adapt_scale(self.scale, waited, self.target_wait_s)
+                    self.metrics.refresh_scale.set(self.scale)
+                self.metrics.refresh_running.inc()
+                try:
+                    await self._handle(request, k, raw, partition, offset)
+                finally:
+                    self.metrics.refresh_running.dec()
+        finally:
+            if not lock.locked() and self._locks.get(k) is lock:
+                del self._locks[k]
+
+    async def _handle(self, request: RefreshRequest, k: str, raw: bytes, partition: int, offset: int) -> None:
+        try:
+            record = self.knowledge.get(k)
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:  # a value this version cannot read
+            return await self._dead_letter(raw, partition, offset, err, k)
+        record = record or KnowledgeRecord(
             knowledge=ClusterKnowledge(namespace=request.namespace, cluster_id=request.cluster_id)
         )
         if request.batch_id in record.applied_batches:
@@ -89,7 +140,7 @@ class Refresher:
             except LLMError as err:
                 self.metrics.refresh_failures.labels(f"llm_{err.reason}").inc()
                 if err.reason != "transport" and attempt >= self.max_attempts:
-                    return await self._dead_letter(raw, partition, offset, err)
+                    return await self._dead_letter(raw, partition, offset, err, k)
                 log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
             except (ConnectionError, OSError, TimeoutError, ResponseHandlingException, UnexpectedResponse) as err:
                 # the store is unreachable or failing
@@ -98,28 +149,29 @@ class Refresher:
             except Exception as err:  # a bug or a poison request: keep it, move on
                 self.metrics.refresh_failures.labels("error").inc()
                 log.exception("refresh of %s failed; sent to the dead-letter topic", k)
-                return await self._dead_letter(raw, partition, offset, err)
+                return await self._dead_letter(raw, partition, offset, err, k)
             await asyncio.sleep(backoff_s(attempt + 1, 0.5, self.max_backoff_s))
         self.metrics.refresh_seconds.observe(time.perf_counter() - start)
         self.metrics.refreshes.labels(result.outcome).inc()
         for reason, n in result.rejected.items():
             self.metrics.rules_rejected.labels(reason).inc(n)
+        if result.record is not None:
+            module = result.record.module
+            await self._durably("broker", self.send, "modules", k, encode(result.record))
+            self.metrics.modules_published.labels(module.kind.value).inc()
+            self.metrics.gap_score.observe(module.gap_score)
+            if result.record.oldest_event_at is not None:
+                self.metrics.freshness.observe(max(0.0, result.record.published_at - result.record.oldest_event_at))
+        for pair in result.pairs:
+            await self._durably("broker", self.send, "pairs", k, encode(pair))
+            self.metrics.pairs.labels(pair.source.value).inc()
+        # Last: once the batch is recorded as applied, a replay skips it (so everything above is durable).
         self.knowledge.put(
             k,
             KnowledgeRecord(
                 knowledge=result.knowledge, applied_batches=[*record.applied_batches, request.batch_id][-256:]
             ),
         )
-        if result.record is not None:
-            module = result.record.module
-            await self.send("modules", k, encode(result.record))
-            self.metrics.modules_published.labels(module.kind.value).inc()
-            self.metrics.gap_score.observe(module.gap_score)
-            if result.record.oldest_event_at is not None:
-                self.metrics.freshness.observe(max(0.0, result.record.published_at - result.record.oldest_event_at))
-        for pair in result.pairs:
-            await self.send("pairs", k, encode(pair))
-            self.metrics.pairs.labels(pair.source.value).inc()
 
     async def _end(self, request: RefreshRequest, k: str, record: KnowledgeRecord) -> None:
         """A cluster merged away or retired: its knowledge goes to the survivor (merged), its module stops
@@ -136,27 +188,46 @@ class Refresher:
                 logs=[],
                 requested_at=request.requested_at,
             )
-            await self.send("refresh", key(request.namespace, request.into), msgspec.msgpack.encode(fold))
-        await asyncio.get_running_loop().run_in_executor(
-            self._executor, self.refresh.store.withdraw, request.namespace, request.cluster_id
-        )
-        await self.send("modules", k, None)
+            into = key(request.namespace, request.into)
+            await self._durably("broker", self.send, "refresh", into, msgspec.msgpack.encode(fold))
+        withdraw = self.refresh.store.withdraw
+        await self._durably("store", self._in_thread, withdraw, request.namespace, request.cluster_id)
+        await self._durably("broker", self.send, "modules", k, None)
         self.knowledge.delete(k)
         self.metrics.modules_withdrawn.labels(request.reason).inc()
         self.metrics.refreshes.labels(request.reason).inc()  # a requested piece of refresh work, done
 
-    async def _dead_letter(self, raw: bytes, partition: int, offset: int, err: Exception) -> None:
+    async def _dead_letter(
+        self, raw: bytes, partition: int, offset: int, err: Exception, k: str, reason: str = "refresh_failed"
+    ) -> None:
         letter = DeadLetter(
             topic=self.topic,
             partition=partition,
             offset=offset,
+            key=k.encode() or None,  # the cluster's key: a replay lands on the partition that holds its state
             original=raw,
-            reason="refresh_failed",
+            reason=reason,
             error=f"{type(err).__name__}: {err}"[:4_000],
             failed_at=time.time(),
         )
-        await self.send("dlq", "", encode(letter))
-        self.metrics.dlq.labels("refresh_failed").inc()
+        await self._durably("broker", self.send, "dlq", k, encode(letter))
+        self.metrics.dlq.labels(reason).inc()
+
+    async def _in_thread(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _durably(self, dependency: str, step, *args):
+        """``step`` until it succeeds: an output the broker (or the store) did not take is retried, never
+        skipped, and the request stays unacknowledged meanwhile (an exception would lose it)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await step(*args)
+            except Exception as err:
+                self.metrics.refresh_failures.labels(dependency).inc()
+                log.warning("refresh: the %s failed (attempt %d): %r; retrying", dependency, attempt, err)
+                await asyncio.sleep(backoff_s(attempt + 1, 0.5, self.max_backoff_s))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

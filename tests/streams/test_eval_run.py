@@ -78,7 +78,10 @@ def test_uno_eval_reports_every_score(stack, stack_root, llm_base_url, tmp_path)
     assert report["out_of_range"]["queries"] == len(truth.out_of_range_queries) > 1
     rules = report["rules"]
     assert rules["match_threshold"] == 0.6 and rules["preferences"] == 4
-    assert rules["published"] == len(rules["matches"]) and rules["recall"] > 0 and rules["precision"] > 0
+    assert rules["published"] == len(rules["matches"]) and 0 <= rules["recall"] <= 1
+    # Found, as the users said it: most of each rule's evidence is a phrasing of a hidden preference
+    # of its topic (cosine to the preference's canonical wording is reported, but depends on wording).
+    assert rules["evidence_recall"] > 0 and rules["evidence_precision"] > 0
     assert rules["adversarial_published"] == 0 and rules["sybil_published"] == 0 and rules["noise_published"] == 0
     assert report["modules"]["published"] >= 1 and report["llm"]["calls"] > 0
     assert report["llm"]["calls_per_1000_logs"] == round(

@@ -145,7 +145,9 @@ def test_namespaces_never_touch_each_other(worker_factory):
     assert logs_in_clusters(w, "team-b") == 4 and logs_in_clusters(w, "team-a") == 8
     for m in w.get("/v1/modules?namespace=team-a")["modules"]:
         rule_events = {r["id"] for r in m["rules"]}
-        assert rule_events and all(u.startswith("u") for r in m["rules"] for u in r["user_support"])
+        # users as pseudonyms of this namespace only: never the raw ids the events carried (u0..u3)
+        assert rule_events and all(u.startswith("p-") for r in m["rules"] for u in r["user_support"])
+        assert not {"u0", "u1", "u2", "u3"} & {u for r in m["rules"] for u in r["user_support"]}
 
 
 def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(worker_factory):
@@ -264,7 +266,9 @@ def test_with_no_llm_a_real_worker_publishes_the_users_own_words(worker_factory)
         independent_quorum=5,
         refresh_min_logs=12,
     ).start()
-    assert w.get("/healthz")["rules"] == "extractive"
+    health = w.get("/healthz")
+    assert health["rules"] == "extractive" and health["live"] and health["agents_crashed_s_ago"] == {}
+    assert w.get("/readyz")["status"] == "ready"
     wanted = [
         "Please cite the specific statute article.",
         "Cite the article number of the law.",

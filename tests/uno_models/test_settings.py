@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from uno_models import SettingsError, load_settings
@@ -47,3 +49,17 @@ def test_secrets_never_appear_in_repr_or_public_view():
     assert s.llm_api_key == "sk-secret-123"
     for text in (repr(s), str(s.public())):
         assert "sk-secret-123" not in text and "tok-456" not in text and "***" in text
+
+
+def test_nothing_is_open_by_default_the_api_leaves_loopback_only_with_a_token():
+    assert load_settings(env={}, toml_path=None).api_host == "127.0.0.1"
+    for host in ("0.0.0.0", "10.1.2.3", "::", "uno.example.com"):
+        with pytest.raises(
+            SettingsError, match=f"api_host '{re.escape(host)}' is not a loopback address.*UNO_API_TOKEN"
+        ):
+            load_settings(env={"UNO_API_HOST": host}, toml_path=None)
+    assert (
+        load_settings(env={"UNO_API_HOST": "0.0.0.0", "UNO_API_TOKEN": "s3cret"}, toml_path=None).api_host == "0.0.0.0"
+    )
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        assert load_settings(env={"UNO_API_HOST": host}, toml_path=None).api_host == host

@@ -1,0 +1,105 @@
+"""An embeddings endpoint that fails mid-stream loses no event (issue 15's first finding).
+
+Before batched ingest handled dependency failures, a worker whose OpenAI-compatible embeddings
+endpoint answered 503 for a minute got 20 events, its agent crashed and restarted 9 times, and 9 of
+the 20 events were in neither the state nor the DLQ. Here a real worker embeds through a real HTTP
+endpoint (USE-m3 behind the OpenAI embeddings API) that is switched to 503 mid-stream: the worker
+waits (visibly: `uno_ingest_blocked`), survives a SIGKILL while it waits, and ends with every event
+in its state, none in the DLQ, none counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from processors.embedders.usem3 import USEm3Embedder
+from streams.kafka import read_all
+from tests.streams.sample import interactions
+
+pytestmark = [pytest.mark.infra, pytest.mark.faults]
+
+
+class EmbeddingsEndpoint:
+    """`POST /v1/embeddings` with the real USE-m3 model; ``down`` makes it answer 503 like an outage."""
+
+    def __init__(self, model):
+        self.model, self.down, self.refused = model, False, 0
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if endpoint.down:
+                    endpoint.refused += 1
+                    return self._reply(503, {"error": {"message": "unavailable", "type": "server_error"}})
+                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                vectors = endpoint.model.embed(texts)
+                data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)]
+                usage = {"prompt_tokens": 0, "total_tokens": 0}
+                return self._reply(200, {"object": "list", "data": data, "model": body["model"], "usage": usage})
+
+            def _reply(self, status: int, payload: dict) -> None:
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def records(events: list[dict]) -> list[tuple[bytes, bytes]]:
+    return [(e["namespace"].encode(), json.dumps(e).encode()) for e in events]
+
+
+def logs_in_clusters(worker, namespace: str) -> int:
+    return sum(c["logs"] for c in worker.get(f"/v1/clusters?namespace={namespace}")["clusters"])
+
+
+def test_an_embedder_outage_mid_stream_and_a_kill_during_it_lose_no_event(worker_factory, broker):
+    endpoint = EmbeddingsEndpoint(USEm3Embedder())
+    try:
+        w = worker_factory(
+            "outage",
+            llm=None,
+            embedder="openai",
+            embed_base_url=endpoint.url,
+            embed_model="usem3",
+            refresh_min_logs=1000,
+        ).start()
+        first = interactions("legal", prefix="a", n_legal=8)
+        w.produce("interactions", records(first))
+        w.wait_for(lambda: logs_in_clusters(w, "legal") == 8, 120, "the first 8 events")
+
+        endpoint.down = True  # mid-stream: 20 events arrive while the endpoint answers 503
+        second = interactions("legal", prefix="b", n_legal=12) + interactions(
+            "kitchen", prefix="k", n_legal=0, n_cooking=8
+        )
+        w.produce("interactions", records(second))
+        w.wait_for(lambda: w.metric("uno_ingest_blocked", dependency="embedder") == 1, 120, "ingest waiting, visibly")
+        assert w.metric("uno_ingest_retries_total", dependency="embedder") >= 1
+        w.stop(signal.SIGKILL)  # killed while it waits: the batch was never acknowledged
+
+        endpoint.down = False
+        w.start()
+        w.wait_for(lambda: logs_in_clusters(w, "legal") == 20, 180, "all 20 legal events after the outage")
+        w.wait_for(lambda: logs_in_clusters(w, "kitchen") == 8, 60, "all 8 kitchen events after the outage")
+        assert endpoint.refused > 0
+        assert read_all(broker, w.topic("dlq")) == []  # none of them dead-lettered: the endpoint was at fault
+        assert w.metric("uno_ingest_blocked", dependency="embedder") == 0
+    finally:
+        endpoint.close()

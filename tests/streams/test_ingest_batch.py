@@ -1,0 +1,178 @@
+"""Batched ingest: the same state as one record at a time, one embedding call per batch, and nothing lost
+when the embedder or the broker fails or a record cannot be handled (pure logic over a dict; the
+real worker's fault tests are in tests/faults)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import msgspec
+
+from processors.embedders.hashing import HashingEmbedder
+from streams.worker.ingest import IngestHandler, Record, Source
+from streams.worker.metrics import Metrics
+from tests.streams.sample import interactions
+from tests.streams.test_state import SETTINGS, outcome
+from uno_models.stream import DeadLetter, RefreshRequest
+
+EVENTS = interactions("legal", n_legal=8, n_cooking=6)
+
+
+class FlakyEmbedder(HashingEmbedder):
+    """Raises like an embeddings endpoint that answers 503, ``failures`` times, then works."""
+
+    def __init__(self, failures: int = 0):
+        super().__init__(64)
+        self.failures = failures
+        self.calls = 0
+
+    def embed(self, texts):
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("503 Service Unavailable")
+        return super().embed(texts)
+
+
+def handler_for(embedder, sent: list, fail_sends: int = 0, table: dict | None = None) -> IngestHandler:
+    failing = [fail_sends]
+
+    async def send(role: str, key: str, value: bytes) -> None:
+        if failing[0] > 0:
+            failing[0] -= 1
+            raise TimeoutError("broker did not acknowledge")
+        sent.append((role, key, value))
+
+    return IngestHandler(
+        SETTINGS, embedder, {} if table is None else table, send, Metrics(), clock=lambda: 1.7e9, backoff=(0.001, 0.002)
+    )
+
+
+def records(events: list[dict], start: int = 0) -> list[Record]:
+    return [
+        Record("interactions", json.dumps(e).encode(), Source("in", 0, start + i, e["namespace"].encode()))
+        for i, e in enumerate(events)
+    ]
+
+
+def refreshes(sent: list) -> list[str]:
+    return [msgspec.msgpack.decode(v, type=RefreshRequest).batch_id for role, _, v in sent if role == "refresh"]
+
+
+def one_at_a_time() -> tuple[dict, list]:
+    sent: list = []
+    handler = handler_for(HashingEmbedder(64), sent)
+
+    async def feed():
+        for record in records(EVENTS):
+            await handler.on_batch([record])
+
+    asyncio.run(feed())
+    return outcome(handler.core), sent
+
+
+def test_a_batch_gives_the_state_of_one_record_at_a_time_with_one_embedding_call():
+    expected, expected_sent = one_at_a_time()
+    sent: list = []
+    embedder = FlakyEmbedder()
+    handler = handler_for(embedder, sent)
+    asyncio.run(handler.on_batch(records(EVENTS)))
+    assert outcome(handler.core) == expected
+    assert refreshes(sent) == refreshes(expected_sent) and refreshes(sent)
+    assert embedder.calls == 1  # every text of the batch in one call
+
+
+def test_an_embedder_outage_blocks_the_batch_and_loses_nothing():
+    expected, _ = one_at_a_time()
+    sent: list = []
+    embedder = FlakyEmbedder(failures=5)
+    handler = handler_for(embedder, sent)
+    asyncio.run(handler.on_batch(records(EVENTS)))
+    assert outcome(handler.core) == expected  # all 14 records in the state, after the outage
+    assert handler.metrics.ingest_retries.labels("embedder")._value.get() == 5
+    assert handler.metrics.ingest_blocked.labels("embedder")._value.get() == 0  # no longer blocked
+    assert not [s for s in sent if s[0] == "dlq"]
+
+
+def test_a_broker_that_refuses_refresh_requests_is_retried_without_double_counting():
+    expected, expected_sent = one_at_a_time()
+    sent: list = []
+    handler = handler_for(HashingEmbedder(64), sent, fail_sends=3)
+    asyncio.run(handler.on_batch(records(EVENTS)))
+    assert outcome(handler.core) == expected
+    assert sorted(set(refreshes(sent))) == sorted(set(refreshes(expected_sent)))
+    assert handler.metrics.ingest_retries.labels("broker")._value.get() == 3
+
+
+def test_a_record_that_fails_is_dead_lettered_and_the_rest_of_its_batch_applied():
+    sent: list = []
+    handler = handler_for(HashingEmbedder(64), sent)
+    poisoned = interactions("legal", prefix="p", n_legal=1)[0]
+    batch = records([*EVENTS[:4], poisoned, *EVENTS[4:]])
+    real = handler.core.interaction
+
+    def interaction(event, source):
+        if event.event_id == poisoned["event_id"]:
+            real(event, source)  # its writes happen, then it fails: they must be undone
+            raise ValueError("a bug met by this record only")
+        real(event, source)
+
+    handler.core.interaction = interaction
+    asyncio.run(handler.on_batch(batch))
+    letters = [msgspec.json.decode(v, type=DeadLetter) for role, _, v in sent if role == "dlq"]
+    assert [(d.reason, d.offset) for d in letters] == [("processing_error", 4)]
+    assert "ValueError: a bug met by this record only" in letters[0].error
+    expected, _ = one_at_a_time()
+    assert outcome(handler.core) == expected  # as if the poisoned record never came
+
+
+def test_a_namespace_of_another_embedder_is_refused_into_the_dead_letter_topic():
+    sent: list = []
+    table: dict = {}
+    asyncio.run(handler_for(HashingEmbedder(64), sent, table=table).on_batch(records(EVENTS[:2])))
+    other = handler_for(HashingEmbedder(32), sent, table=table)
+    asyncio.run(other.on_batch(records(EVENTS[2:3], start=2)))
+    letters = [msgspec.json.decode(v, type=DeadLetter) for role, _, v in sent if role == "dlq"]
+    assert [d.reason for d in letters] == ["embedder_mismatch"]
+    assert "rebuild the namespace" in letters[0].error
+
+
+def test_bad_records_in_a_batch_go_to_the_dead_letter_topic_with_the_reason():
+    sent: list = []
+    handler = handler_for(HashingEmbedder(64), sent)
+    good = records(EVENTS[:2])
+    bad = [
+        Record("interactions", b"{not json", Source("in", 0, 10, b"legal")),
+        Record("interactions", json.dumps(EVENTS[2]).encode(), Source("in", 0, 11, b"cooking")),
+        Record("ticks", b"\xff\xfe", Source("ticks", 0, 12, b"legal")),
+    ]
+    asyncio.run(handler.on_batch([good[0], *bad, good[1]]))
+    letters = [msgspec.json.decode(v, type=DeadLetter) for role, _, v in sent if role == "dlq"]
+    assert [(d.offset, d.reason) for d in letters] == [(10, "malformed"), (11, "key_mismatch"), (12, "malformed")]
+    assert len(list(handler.core.logs.items_with_prefix("legal/"))) == 2
+
+
+def test_user_ids_are_stored_as_pseudonyms_and_orphan_feedback_is_never_stored_raw():
+    sent: list = []
+    handler = handler_for(HashingEmbedder(64), sent)
+    event = dict(EVENTS[0], event_id="late-1", user_id="jane@example.com")
+    orphan = {
+        "event_id": "late-1",
+        "namespace": "legal",
+        "kind": "text",
+        "text": "Call me on +1 (415) 555-0100, and cite the article.",
+        "user_id": "jane@example.com",
+    }
+    feedback = Record("feedback", json.dumps(orphan).encode(), Source("fb", 0, 0, b"legal"))
+    asyncio.run(handler.on_batch([feedback]))  # the feedback first: it waits as an orphan
+    raw_state = b"".join(v for v in handler.core.state.table.values() if isinstance(v, bytes))
+    assert b"jane@example.com" not in raw_state and b"555-0100" not in raw_state
+    asyncio.run(handler.on_batch(records([event])))
+    stored = handler.core.logs.get("legal/late-1").log
+    pseudonym = handler.core.pseudonym("legal", "jane@example.com")
+    assert stored.user_id == pseudonym and pseudonym.startswith("p-")
+    assert [fb.user_id for fb in stored.feedback][-1] == pseudonym  # the joined orphan, pseudonymised once
+    assert "[PHONE]" in stored.feedback[-1].text
+    raw_state = b"".join(v for v in handler.core.state.table.values() if isinstance(v, bytes))
+    assert b"jane@example.com" not in raw_state

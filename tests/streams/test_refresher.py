@@ -1,0 +1,142 @@
+"""The refresh side never loses a request: a broker that refuses outputs is retried, the batch is
+recorded as applied only after its outputs are acknowledged, bad bytes go to the DLQ keyed by their
+cluster, and a replayed request is skipped (pure logic over a dict and an in-memory Qdrant)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import msgspec
+
+from processors.embedders.hashing import HashingEmbedder
+from processors.store import ModuleStore
+from streams.worker.app import make_refresh
+from streams.worker.ingest import IngestHandler, Record, Source
+from streams.worker.metrics import Metrics
+from streams.worker.refresher import Refresher, adapt_scale
+from tests.streams.conftest import TEST_SETTINGS
+from tests.streams.sample import interactions
+from uno_models import Settings
+from uno_models.stream import DeadLetter
+
+SETTINGS = Settings(**TEST_SETTINGS)
+EMBEDDER = HashingEmbedder(64)
+
+
+def refresh_requests() -> list[tuple[str, bytes]]:
+    sent: list = []
+
+    async def send(role: str, key: str, value: bytes) -> None:
+        sent.append((role, key, value))
+
+    handler = IngestHandler(SETTINGS, EMBEDDER, {}, send, Metrics(), clock=lambda: 1.7e9)
+    events = interactions("legal", n_legal=8)
+    batch = [Record("interactions", json.dumps(e).encode(), Source("in", 0, i, b"legal")) for i, e in enumerate(events)]
+    asyncio.run(handler.on_batch(batch))
+    return [(k, v) for role, k, v in sent if role == "refresh"]
+
+
+class Recorded(dict):
+    """A table that notes its writes in the same log as the sends."""
+
+    def __init__(self, log: list):
+        super().__init__()
+        self.log = log
+
+    def __setitem__(self, k, v):
+        self.log.append(("table", k))
+        super().__setitem__(k, v)
+
+
+def refresher(log: list, refuse: int = 0) -> Refresher:
+    refused = [refuse]
+
+    async def deliver(role: str, key: str, value: bytes | None) -> None:
+        if role != "dlq" and refused[0] > 0:
+            refused[0] -= 1
+            raise TimeoutError("not acknowledged")
+        log.append((role, key, value))
+
+    store = ModuleStore(EMBEDDER.id, EMBEDDER.dim)
+    refresh = make_refresh(SETTINGS, "", EMBEDDER, store, Metrics())
+    return Refresher(refresh, Recorded(log), deliver, Metrics(), max_backoff_s=0.01, concurrency=2)
+
+
+def test_outputs_are_acknowledged_before_the_batch_is_recorded_and_a_refused_send_is_retried():
+    requests = refresh_requests()
+    assert requests
+    log: list = []
+    r = refresher(log, refuse=2)
+
+    async def run():
+        for offset, (k, raw) in enumerate(requests):
+            await r.on_request(raw, 0, offset, k.encode())
+
+    asyncio.run(run())
+    modules = [i for i, entry in enumerate(log) if entry[0] == "modules"]
+    recorded = [i for i, entry in enumerate(log) if entry[0] == "table"]
+    assert modules and recorded and max(modules) < max(recorded)  # durable outputs first, then "applied"
+    assert r.metrics.refresh_failures.labels("broker")._value.get() == 2
+    before = len(log)
+    asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))  # a replay after a crash
+    assert len(log) == before and r.metrics.refreshes.labels("replayed")._value.get() == 1
+
+
+def test_a_request_that_cannot_be_decoded_is_dead_lettered_with_its_cluster_key():
+    log: list = []
+    r = refresher(log)
+    asyncio.run(r.on_request(b"\x93not a request", 1, 7, b"legal/3"))
+    role, key, value = log[0]
+    letter = msgspec.json.decode(value, type=DeadLetter)
+    assert (role, key, letter.key, letter.reason) == ("dlq", "legal/3", b"legal/3", "malformed")
+    assert (letter.partition, letter.offset) == (1, 7)
+
+
+def test_two_requests_of_one_cluster_never_run_at_once():
+    requests = refresh_requests()
+    log: list = []
+    r = refresher(log)
+    running, overlap = set(), []
+    real = r._handle
+
+    async def handle(request, k, *args):
+        overlap.append(k in running)
+        running.add(k)
+        await asyncio.sleep(0.01)
+        try:
+            return await real(request, k, *args)
+        finally:
+            running.discard(k)
+
+    r._handle = handle
+    raw = requests[0][1]
+
+    async def run():
+        await asyncio.gather(r.on_request(raw, 0, 0), r.on_request(raw, 0, 1))
+
+    asyncio.run(run())
+    assert overlap == [False, False] and not r._locks
+
+
+def test_refreshes_grow_while_requests_queue_and_shrink_back():
+    scale, seen = 1, []
+    for waited in (90, 90, 90, 90, 30, 5, 5, 5):  # seconds a request waited; the target is 60 s
+        scale = adapt_scale(scale, waited, 60.0)
+        seen.append(scale)
+    assert seen == [2, 4, 8, 8, 8, 4, 2, 1]
+    # ingest asks for a refresh after refresh_min_logs x scale logs
+    handler = IngestHandler(SETTINGS, EMBEDDER, {}, lambda *a: asyncio.sleep(0), Metrics(), clock=lambda: 1.7e9)
+    handler.core.refresh_scale = lambda: 2
+    sent: list = []
+
+    async def send(role, key, value):
+        sent.append(role)
+
+    handler.send = send
+    events = interactions("legal", n_legal=8)
+    batch = [Record("interactions", json.dumps(e).encode(), Source("in", 0, i, b"legal")) for i, e in enumerate(events)]
+    asyncio.run(handler.on_batch(batch[: SETTINGS.refresh_min_logs]))
+    assert "refresh" not in sent  # refresh_min_logs logs no longer suffice
+    asyncio.run(handler.on_batch(batch[SETTINGS.refresh_min_logs : 2 * SETTINGS.refresh_min_logs]))
+    assert "refresh" in sent
