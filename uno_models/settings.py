@@ -28,7 +28,7 @@ Seconds = Annotated[float, Meta(gt=0)]
 Share = Annotated[float, Meta(ge=0.0, le=1.0)]
 
 SECRET_FIELDS = frozenset(
-    {"llm_api_key", "embed_api_key", "qdrant_api_key", "api_token", "upstream_api_key", "user_id_key"}
+    {"llm_api_key", "embed_api_key", "qdrant_api_key", "api_token", "api_tokens", "upstream_api_key", "user_id_key"}
 )
 
 
@@ -112,6 +112,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- serving
     api_host: str = "127.0.0.1"  # the address the HTTP API binds (0.0.0.0 in a container)
     api_token: str = ""  # bearer token; when set, state-changing routes require it
+    api_tokens: str = ""  # scoped tokens: token=role:ns1|ns2[:rate],... (streams/serving/access.py)
+    api_rate_per_s: Annotated[float, Meta(gt=0)] = 50.0  # requests per second per token (or client address)
     api_auth_reads: bool = False  # also require the token for reads (retrieve, modules, metrics)
     api_max_body_bytes: Annotated[int, Meta(ge=1_024, le=64_000_000)] = 1_000_000  # larger bodies get 413
     api_max_tokens: PositiveInt = 1_024  # cap on a proxied completion's max_tokens (cost control)
@@ -122,10 +124,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     def __post_init__(self) -> None:
         # Nothing open by default: without a token the API is reachable from this machine only.
-        if not self.api_token and not is_loopback(self.api_host):
+        if not self.api_token and not self.api_tokens and not is_loopback(self.api_host):
             raise ValueError(
-                f"api_host {self.api_host!r} is not a loopback address: set UNO_API_TOKEN to serve beyond "
-                "this machine (with no token the API binds 127.0.0.1 only)"
+                f"api_host {self.api_host!r} is not a loopback address: set UNO_API_TOKEN (or UNO_API_TOKENS) "
+                "to serve beyond this machine (with no token the API binds 127.0.0.1 only)"
             )
 
     def pseudonym_key(self) -> bytes:

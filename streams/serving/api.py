@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from processors.retrieve import Retrieval, Retriever
 from processors.store import ModuleStore
-from streams.serving.http import ApiError, json_response, read_body
+from streams.serving.http import ApiError, json_response, read_body, require
 from streams.serving.openapi import openapi
 from streams.serving.proxy import ChatProxy
 from streams.worker.metrics import Metrics
@@ -110,10 +110,12 @@ class Api:
         namespace = request.query.get("namespace")
         if not namespace:
             raise ApiError(400, "the namespace query parameter is required", param="namespace")
+        require(request, namespace)
         return json_response({"namespace": namespace, "clusters": self.clusters(namespace)})
 
     async def list_modules(self, request: web.Request) -> web.Response:
         namespace = request.query.get("namespace") or None
+        require(request, namespace)
         modules = await asyncio.to_thread(self.store.list, namespace)
         return json_response(ModuleList(modules))
 
@@ -125,6 +127,7 @@ class Api:
 
     async def module(self, request: web.Request) -> web.Response:
         namespace, cluster = self._cluster(request)
+        require(request, namespace)
         history = await asyncio.to_thread(self.store.history, namespace, cluster)
         if not history:
             raise ApiError(404, f"no module {namespace}/{cluster}", "not_found")
@@ -132,6 +135,7 @@ class Api:
 
     async def rollback(self, request: web.Request) -> web.Response:
         namespace, cluster = self._cluster(request)
+        require(request, namespace, "admin")
         body = await read_body(request, RollbackRequest)
         try:
             record = await asyncio.to_thread(self.store.rollback, namespace, cluster, body.version, time.time())
@@ -149,12 +153,14 @@ class Api:
 
     async def retrieve(self, request: web.Request) -> web.Response:
         body = await read_body(request, RetrieveRequest)
+        require(request, body.namespace)
         found = await self._retrieve(body.namespace, body.query, body.k)
         candidates = [Candidate(m, s) for m, s in found.candidates] if found.reason == "hit" else []
         return json_response(RetrieveResponse(found.module, found.similarity, found.reason, candidates))
 
     async def feedback(self, request: web.Request) -> web.Response:
         event = await read_body(request, FeedbackEvent)
+        require(request, event.namespace, "write")
         if event.feedback_id is None:
             event = msgspec.structs.replace(event, feedback_id=uuid.uuid4().hex)
         if event.timestamp is None:

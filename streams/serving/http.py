@@ -1,15 +1,16 @@
 """HTTP plumbing shared by the serving routes: JSON responses, OpenAI-shaped errors, body decoding,
-and the middleware (error mapping, size limit, bearer-token auth)."""
+and the middleware (error mapping, size limit, scoped bearer tokens, rate limits: `streams.serving.access`)."""
 
 from __future__ import annotations
 
-import hmac
 import logging
+import math
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
+from streams.serving.access import ROLES, RateLimiter, find_grant, parse_grants
 from uno_models import ContractError, Settings, decode
 from uno_models.api import ErrorBody, ErrorDetail
 
@@ -43,8 +44,27 @@ async def read_body(request: web.Request, type_: type):
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
 
 
+ROLE_OF_ROUTE = {("POST", "/v1/feedback"): "write", ("POST", "/v1/chat/completions"): "write"}
+
+
+def route_role(method: str, path: str) -> str:
+    """The role a route needs: admin for rollbacks, write for feedback and chat, read otherwise."""
+    if method == "POST" and path.endswith("/rollback"):
+        return "admin"
+    return ROLE_OF_ROUTE.get((method, path), "read")
+
+
+def require(request: web.Request, namespace: str | None, role: str = "read") -> None:
+    """403 unless the request's token may ``role`` on ``namespace`` (no token configured: allowed)."""
+    grant = request.get("grant")
+    if grant is not None and not grant.allows(namespace, role):
+        scope = f"namespace {namespace!r}" if namespace is not None else "every namespace (pass ?namespace=)"
+        raise ApiError(403, f"{grant.name} ({grant.role}) may not {role} {scope}", "permission_error")
+
+
 def _middlewares(settings: Settings) -> list:
-    token = settings.api_token
+    grants = parse_grants(settings.api_tokens, settings.api_token)
+    limiter = RateLimiter(settings.api_rate_per_s)
 
     @web.middleware
     async def errors(request: web.Request, handler):
@@ -68,11 +88,21 @@ def _middlewares(settings: Settings) -> list:
 
     @web.middleware
     async def auth(request: web.Request, handler):
-        changes_state = request.method not in ("GET", "HEAD", "OPTIONS") and request.path != "/v1/retrieve"
-        if token and request.path not in OPEN_PATHS and (changes_state or settings.api_auth_reads):
-            header = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
-                return error_response(401, "missing or wrong bearer token", "authentication_error")
+        if not grants or request.path in OPEN_PATHS:  # no token configured: loopback only, all open
+            return await handler(request)
+        role = route_role(request.method, request.path)
+        grant = find_grant(grants, request.headers.get("Authorization", ""))
+        if grant is None and (role != "read" or settings.api_auth_reads):
+            return error_response(401, "missing or wrong bearer token", "authentication_error")
+        if grant is not None and ROLES[grant.role] < ROLES[role]:
+            return error_response(403, f"{grant.name} ({grant.role}) may not {role}", "permission_error")
+        wait = limiter.take(grant.name if grant else f"ip:{request.remote}", grant.rate_per_s if grant else None)
+        if wait:
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+            body = error_response(429, "rate limit exceeded (UNO_API_RATE_PER_S)", "rate_limit_error")
+            body.headers.update(headers)
+            return body
+        request["grant"] = grant
         return await handler(request)
 
     return [errors, auth]

@@ -23,7 +23,7 @@ from processors.apply import module_messages, reflect
 from processors.llm import ChatLLM, UsageLedger
 from processors.retrieve import Retrieval
 from processors.retry import async_openai_client, async_retrying
-from streams.serving.http import ApiError, json_response, read_body
+from streams.serving.http import ApiError, json_response, read_body, require
 from streams.worker.metrics import Metrics
 from uno_models import ExperienceModule, InteractionEvent, Message, ModuleKind, Settings, encode
 from uno_models.api import NAMESPACE_HEADER, ErrorBody, ErrorDetail
@@ -127,6 +127,7 @@ class ChatProxy:
             namespace = msgspec.convert(namespace, Namespace)
         except msgspec.ValidationError as exc:
             raise ApiError(400, f"namespace: {exc}", param="namespace") from None
+        require(request, namespace, "write")
         # forward the validated messages (explicit nulls dropped) and the other fields that are set
         payload = {k: v for k, v in payload.items() if v is not None}
         messages = payload["messages"] = msgspec.to_builtins(chat.messages)

@@ -20,6 +20,7 @@ import pytest
 from processors.embedders.usem3 import USEm3Embedder
 from streams.kafka import read_all
 from tests.streams.sample import interactions
+from tests.streams.test_worker import logs_in_clusters, records
 
 pytestmark = [pytest.mark.infra, pytest.mark.faults]
 
@@ -60,14 +61,6 @@ class EmbeddingsEndpoint:
 
     def close(self) -> None:
         self.server.shutdown()
-
-
-def records(events: list[dict]) -> list[tuple[bytes, bytes]]:
-    return [(e["namespace"].encode(), json.dumps(e).encode()) for e in events]
-
-
-def logs_in_clusters(worker, namespace: str) -> int:
-    return sum(c["logs"] for c in worker.get(f"/v1/clusters?namespace={namespace}")["clusters"])
 
 
 def test_an_embedder_outage_mid_stream_and_a_kill_during_it_lose_no_event(worker_factory, broker):

@@ -23,6 +23,8 @@ from uno_models import FeedbackEvent, InteractionEvent, Settings, decode
 pytestmark = pytest.mark.infra
 
 TOKEN = "test-token"
+LEGAL_READER = "reader-of-legal"  # a scoped token: read, namespace legal only
+LIMITED = "slow-reader"  # read everywhere, 0.5 requests/s (bursts of 1)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +40,7 @@ def api(tmp_path_factory, broker, llm_base_url):
         f"api-{unique}",
         **TEST_SETTINGS,
         api_token=TOKEN,
+        api_tokens=f"{LEGAL_READER}=read:legal,{LIMITED}=read:*:0.5",
         api_max_tokens=8,
         api_max_body_bytes=65_536,
     )
@@ -105,6 +108,28 @@ def test_the_official_openai_client_streams_through_the_proxy_unchanged(api):
     assert text.strip() and len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-uno-")
     (event,) = on_topic(api, "interactions", InteractionEvent, chunks[0].id)
     assert event.response == text
+
+
+def get_status(w: WorkerProc, path: str, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{w.port}{path}", headers=headers)) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
+def test_tokens_are_scoped_to_namespaces_and_roles_and_rate_limited(api):
+    feedback = b'{"event_id": "e1", "namespace": "legal", "kind": "thumbs", "value": 1}'
+    assert post(api, "/v1/feedback", feedback) == 401  # unauthenticated write
+    assert post(api, "/v1/feedback", feedback, LEGAL_READER) == 403  # a read token may not write
+    assert get_status(api, "/v1/modules?namespace=legal", LEGAL_READER)[0] == 200
+    assert get_status(api, "/v1/modules?namespace=other", LEGAL_READER)[0] == 403  # cross-namespace read
+    assert get_status(api, "/v1/modules", LEGAL_READER)[0] == 403  # every namespace at once
+    assert post(api, "/v1/retrieve", b'{"query": "hi", "namespace": "other"}', LEGAL_READER) == 403
+    assert post(api, "/v1/modules/legal/0/rollback", b'{"version": 1}', LEGAL_READER) == 403  # admin only
+    statuses = [get_status(api, "/v1/modules?namespace=legal", LIMITED) for _ in range(3)]
+    assert statuses[0][0] == 200 and statuses[-1][0] == 429 and int(statuses[-1][1]["Retry-After"]) >= 1
 
 
 def test_out_of_range_queries_get_no_module(api):
