@@ -81,7 +81,7 @@ class Refresher:
         self.max_backoff_s = max_backoff_s
         self.concurrency = concurrency
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="uno-refresh")
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, list] = {}  # cluster key -> [its lock, requests holding or awaiting it]
         self.target_wait_s = target_wait_s
         self.scale = 1  # ingest asks for a refresh after refresh_min_logs * scale logs (`adapt_scale`)
 
@@ -92,9 +92,10 @@ class Refresher:
             k = msg_key.decode(errors="replace") if msg_key else ""
             return await self._dead_letter(raw, partition, offset, err, k, reason="malformed")
         k = key(request.namespace, request.cluster_id)
-        lock = self._locks.setdefault(k, asyncio.Lock())
+        entry = self._locks.setdefault(k, [asyncio.Lock(), 0])
+        entry[1] += 1
         try:
-            async with lock:
+            async with entry[0]:
                 waited = max(0.0, time.time() - request.requested_at)
                 self.metrics.refresh_queue_age.observe(waited)
                 if request.logs:  # lifecycle requests carry no logs: not a measure of the queue
@@ -106,7 +107,8 @@ class Refresher:
                 finally:
                     self.metrics.refresh_running.dec()
         finally:
-            if not lock.locked() and self._locks.get(k) is lock:
+            entry[1] -= 1
+            if entry[1] == 0:  # nobody holds or awaits it: forget it (a waiter keeps it alive)
                 del self._locks[k]
 
     async def _handle(self, request: RefreshRequest, k: str, raw: bytes, partition: int, offset: int) -> None:

@@ -1,0 +1,139 @@
+"""PII redaction on a labelled set: recall per kind and false positives, English and Chinese.
+
+    python -m bench.pii [--per-kind 16] [--negatives 64] [--seed 0]
+
+A **generated** labelled set (real-looking values in English and Chinese sentences, half each):
+for every kind, snippets that contain one value of that kind; and negatives, snippets with dates,
+times, prices, order numbers, versions and article numbers that must stay as they are. Recall of a
+kind: the share of its snippets whose value no longer appears after `processors.pii.redact`.
+False positives: the share of negatives that `redact` changed. Prints JSON; results in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import string
+
+from bench.common import emit
+from processors.pii import _CN_ID_WEIGHTS, redact
+
+EN = ["Please contact me at {v} about the contract.", "My details: {v}. Thanks!", "Send it to {v} before Friday."]
+ZH = ["请通过{v}联系我，谢谢。", "我的信息是{v}，请尽快回复。", "合同的事情请发到{v}。"]
+
+
+def _luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
+    body = prefix + "".join(rng.choice(string.digits) for _ in range(length - len(prefix) - 1))
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
+def _cn_id(rng: random.Random) -> str:
+    body = f"{rng.choice(['110105', '310104', '440305', '510107'])}{rng.randint(1950, 2005)}"
+    body += f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    total = sum(int(d) * w for d, w in zip(body, _CN_ID_WEIGHTS, strict=True))
+    return body + "10X98765432"[total % 11]
+
+
+def _grouped(number: str) -> str:
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(string.digits) for _ in range(n))
+
+
+KINDS = {
+    "email": lambda r: (
+        f"{r.choice(['jane', 'li.wei', 'ops-team'])}{r.randint(1, 99)}@"
+        + r.choice(["example.com", "qq.com", "corp.example.org"])
+    ),
+    "phone_cn_mobile": lambda r: r.choice(["138", "139", "150", "186", "177", "199"]) + _digits(r, 8),
+    "phone_international": lambda r: r.choice(
+        ["+316" + _digits(r, 8), "+86 139" + _digits(r, 8), "+49 151 " + _digits(r, 8)]
+    ),
+    "phone_us_formatted": lambda r: f"({r.choice(['212', '415', '617'])}) {r.randint(200, 989)}-{_digits(r, 4)}",
+    "card": lambda r: _grouped(_luhn_complete("4", 16, r)),
+    "cn_id": _cn_id,
+    "aws_key": lambda r: "AKIA" + "".join(r.choice(string.ascii_uppercase + string.digits) for _ in range(16)),
+    "jwt": lambda r: (
+        "eyJhbGciOiJIUzI1NiJ9.eyJ"
+        + "".join(r.choice(string.ascii_letters) for _ in range(20))
+        + "."
+        + "".join(r.choice(string.ascii_letters + "-_") for _ in range(24))
+    ),
+    "password": lambda r: (
+        "password=" + "".join(r.choice(string.ascii_letters + string.digits + "!#") for _ in range(10))
+    ),
+    "ipv4": lambda r: f"10.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}",
+    "ipv6": lambda r: f"2001:db8:{r.randint(1, 65535):x}::{r.randint(1, 65535):x}",
+    "iban": lambda r: r.choice(["NL91ABNA0417164300", "DE89370400440532013000", "GB29NWBK60161331926819"]),
+}
+NEGATIVES = [
+    lambda r: (
+        f"The hearing is on {r.randint(2000, 2030)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
+        f" at {r.randint(8, 17)}:{r.choice(['00', '30'])}."
+    ),
+    lambda r: f"开庭时间是{r.randint(2000, 2030)}年{r.randint(1, 12)}月{r.randint(1, 28)}日上午{r.randint(8, 11)}点。",
+    lambda r: f"The price is ${r.randint(10, 9999)}.{r.randint(0, 99):02d} for {r.randint(1, 9)} items.",
+    lambda r: f"价格为¥{r.randint(10, 99999)}，数量{r.randint(1, 50)}件。",
+    lambda r: (
+        f"Order number {r.randint(10**7, 10**8 - 1)} shipped on "
+        f"{r.randint(1, 28)}/{r.randint(1, 12)}/{r.randint(2020, 2025)}."
+    ),
+    lambda r: f"根据《刑法》第{r.randint(1, 452)}条，判处有期徒刑{r.randint(1, 15)}年。",
+    lambda r: f"Upgrade from v{r.randint(1, 9)}.{r.randint(0, 20)}.{r.randint(0, 9)} to version {r.randint(10, 20)}.0.",
+    lambda r: (
+        f"In {r.randint(1990, 2024)}, revenue grew {r.randint(1, 99)}.{r.randint(0, 9)}%"
+        f" to {r.randint(100, 999)} million."
+    ),
+]
+
+
+def build(per_kind: int, negatives: int, seed: int) -> tuple[list[tuple[str, str, str]], list[str]]:
+    rng = random.Random(seed)
+    positives = []
+    for kind, make in KINDS.items():
+        for i in range(per_kind):
+            value = make(rng)
+            template = (EN if i % 2 == 0 else ZH)[i % 3]
+            positives.append((kind, value, template.format(v=value)))
+    return positives, [NEGATIVES[i % len(NEGATIVES)](rng) for i in range(negatives)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-kind", type=int, default=16)
+    parser.add_argument("--negatives", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    positives, negatives = build(args.per_kind, args.negatives, args.seed)
+    recall: dict[str, list[bool]] = {}
+    missed = []
+    for kind, value, text in positives:
+        caught = value not in redact(text)
+        recall.setdefault(kind, []).append(caught)
+        if not caught:
+            missed.append(text)
+    changed = [(text, redact(text)) for text in negatives if redact(text) != text]
+    emit(
+        {
+            "benchmark": "pii",
+            "snippets": len(positives) + len(negatives),
+            "recall": {kind: round(sum(v) / len(v), 3) for kind, v in recall.items()},
+            "recall_overall": round(sum(sum(v) for v in recall.values()) / len(positives), 3),
+            "false_positive_rate": round(len(changed) / len(negatives), 3),
+            "missed": missed[:10],
+            "false_positives": changed[:10],
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
