@@ -15,6 +15,7 @@ from processors.llm import LLM, ask, fence, render
 from uno_models import ExperienceModule, ModuleKind
 
 Messages = list[dict[str, str]]
+RULES_BUDGET = 1_000  # tokens of rules or checklist a prompt carries (a module holds a few short ones)
 
 
 def _with_system(messages: Sequence[dict], text: str) -> Messages:
@@ -28,12 +29,12 @@ def _with_system(messages: Sequence[dict], text: str) -> Messages:
 
 def with_guidance(module: ExperienceModule, messages: Sequence[dict]) -> Messages:
     """Primary module: the rules as guidance in the system message."""
-    return _with_system(messages, render("guidance", rules=module.guidance))
+    return _with_system(messages, render("guidance", rules=fence(module.guidance, RULES_BUDGET)))
 
 
 def with_selfcheck(module: ExperienceModule, messages: Sequence[dict]) -> Messages:
     """Reflective module, single call: the checklist as a self-check instruction."""
-    return _with_system(messages, render("selfcheck", checklist=_numbered(module.checklist)))
+    return _with_system(messages, render("selfcheck", checklist=fence(_numbered(module.checklist), RULES_BUDGET)))
 
 
 def module_messages(module: ExperienceModule, messages: Sequence[dict]) -> Messages:
@@ -48,7 +49,7 @@ def reflect(
     query = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     draft = llm.complete_text("answer", list(messages), max_tokens=max_tokens)
     fenced = {"query": fence(query, budget_tokens), "draft": fence(draft, budget_tokens)}
-    checklist = _numbered(module.checklist)
+    checklist = fence(_numbered(module.checklist), RULES_BUDGET)
     critique = llm.complete_text("critique", ask("critique", **fenced, checklist=checklist), max_tokens=256)
     revise = ask("revise_with_critique", **fenced, critique=fence(critique, budget_tokens))
     revised = llm.complete_text("revise", revise, max_tokens=max_tokens)

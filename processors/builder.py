@@ -146,7 +146,7 @@ class WinRateVerifier:
                         query=fence(log.query, self.budget_tokens),
                         a=fence(a, self.budget_tokens),
                         b=fence(b, self.budget_tokens),
-                        rules=rules,
+                        rules=fence(rules, self.budget_tokens),
                     ),
                     Verdict,
                     max_tokens=16,

@@ -73,9 +73,8 @@ class GapEstimator:
         if not priors:
             return None if self.llm is None else 1.0
         listed = "\n".join(f"- {p}" for p in priors)
-        p_yes = (
-            None if self.llm is None else self.llm.yes_probability("judge", ask("covered", priors=listed, rule=rule))
-        )
+        prompt = ask("covered", priors=fence(listed, 1_000), rule=fence(rule, 1_000))
+        p_yes = None if self.llm is None else self.llm.yes_probability("judge", prompt)
         if p_yes is None:
             self.fallbacks += 1
             vectors = self.embedder.embed([rule, *priors])
