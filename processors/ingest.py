@@ -194,10 +194,13 @@ class Ingest:
 
     def texts(self, event: InteractionEvent | FeedbackEvent) -> list[str]:
         """What handling ``event`` will embed, as far as can be told before its transaction (a batch
-        embeds these in one call, off the event loop; anything missed is embedded when needed)."""
+        embeds these in one call, off the event loop; anything missed, e.g. feedback of an earlier
+        record of the same batch, is embedded when needed, on the loop)."""
         if isinstance(event, InteractionEvent):  # only what is embedded: the query and the verbal feedback
             limit = self.settings.max_log_chars
             feedback = [redact_feedback(fb, limit) if signal_of(fb).verbal else fb for fb in event.feedback]
+            orphan = self.orphans.get(key(event.namespace, event.event_id))  # joins it: stored redacted
+            feedback += [fe.to_feedback() for fe in orphan.feedback] if orphan is not None else []
             query = redact(event.user_query[:limit])
             log = LogRecord(
                 event_id=event.event_id,

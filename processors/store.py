@@ -86,12 +86,9 @@ class ModuleIndex:
         self._spaces[namespace] = (matrix, tuple(m for m, _ in entries))
 
     def put(self, module: ExperienceModule, vector: list[float] | np.ndarray) -> None:
-        matrix, modules = self._spaces.get(module.namespace, (np.zeros((0, self.dim), np.float32), ()))
-        keep = [i for i, m in enumerate(modules) if m.cluster_id != module.cluster_id]
-        self._spaces[module.namespace] = (
-            np.vstack([matrix[keep], _unit32(vector)[None, :]]),
-            (*(modules[i] for i in keep), module),
-        )
+        self.remove(module.namespace, module.cluster_id)
+        matrix, modules = self._spaces[module.namespace]
+        self._spaces[module.namespace] = (np.vstack([matrix, _unit32(vector)[None, :]]), (*modules, module))
 
     def remove(self, namespace: str, cluster_id: int) -> None:
         matrix, modules = self._spaces.get(namespace, (np.zeros((0, self.dim), np.float32), ()))

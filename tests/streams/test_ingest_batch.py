@@ -176,3 +176,14 @@ def test_user_ids_are_stored_as_pseudonyms_and_orphan_feedback_is_never_stored_r
     assert "[PHONE]" in stored.feedback[-1].text
     raw_state = b"".join(v for v in handler.core.state.table.values() if isinstance(v, bytes))
     assert b"jane@example.com" not in raw_state
+
+
+def test_feedback_waiting_as_an_orphan_is_embedded_with_its_batch_not_on_the_loop():
+    embedder = FlakyEmbedder()
+    handler = handler_for(embedder, [])
+    orphan = {"event_id": "late-2", "namespace": "legal", "kind": "text", "text": "Cite the article number."}
+    asyncio.run(handler.on_batch([Record("feedback", json.dumps(orphan).encode(), Source("fb", 0, 0, b"legal"))]))
+    event = dict(EVENTS[0], event_id="late-2", feedback=[])
+    asyncio.run(handler.on_batch(records([event])))
+    assert handler.core.logs.get("legal/late-2").cluster_id >= 0  # clustered with the joined feedback
+    assert embedder.calls == 1  # one batched call (in a thread); no second call for the orphan's text
