@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-faults: install  # the fault-injection suite alone (tests/faults; docs/reliability.md)
+faults: install  # the fault-injection suite, long (`slow`) scenarios included (tests/faults; docs/reliability.md)
 	$(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 
 lint: install

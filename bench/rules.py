@@ -65,8 +65,10 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
     }
     topic_of = cluster_topics(assigned, truth.labels)
     modules = store.list("bench")
+    behind = {(ns, cid, r.id): r for (ns, cid), k in replay.knowledge.items() for r in k.rules}  # modules carry counts
     rules = [
-        {"text": r.text, "user_support": r.user_support, "cluster_id": m.cluster_id, "evidence": r.evidence}
+        {"text": r.text, "user_support": behind[("bench", m.cluster_id, r.id)].user_support}
+        | {"cluster_id": m.cluster_id, "evidence": r.evidence}
         for m in modules
         for r in m.rules
     ]

@@ -80,7 +80,7 @@ class ModuleBuilder:
             cluster_id=knowledge.cluster_id,
             version=knowledge.module_version + 1,
             kind=kind,
-            rules=ranked[: len(lines)],
+            rules=[rule.public() for rule in ranked[: len(lines)]],
             guidance="\n".join(lines) if kind is ModuleKind.PRIMARY else "",
             checklist=[r.text for r in ranked[: self.max_checklist]] if kind is ModuleKind.REFLECTIVE else [],
             gap_score=min(1.0, max(0.0, knowledge.gap_score or 0.0)),

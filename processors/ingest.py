@@ -62,8 +62,10 @@ from uno_models import (
     satisfaction,
     signal_of,
 )
+from uno_models.limits import MAX_FEEDBACK_ITEMS
 from uno_models.stream import (
     MAX_BATCH,
+    MAX_REQUEST_BYTES,
     ClusterWork,
     NamespaceMeta,
     OrphanFeedback,
@@ -237,7 +239,7 @@ class Ingest:
         log = self._log_record(event, source)
         orphan = self.orphans.get(key(ns, event.event_id))
         if orphan is not None:  # feedback that arrived first (stored redacted and pseudonymised)
-            feedback = [*log.feedback, *(fe.to_feedback() for fe in orphan.feedback)][-64:]
+            feedback = [*log.feedback, *(fe.to_feedback() for fe in orphan.feedback)][-MAX_FEEDBACK_ITEMS:]
             log = msgspec.structs.replace(log, feedback=feedback, satisfaction=satisfaction(feedback))
             self.orphans.delete(key(ns, event.event_id))
             self.observer.counted("feedback", "joined", len(orphan.feedback))
@@ -261,8 +263,10 @@ class Ingest:
             log = stored.log
             fb = self.pseudonym.feedback(ns, fe.to_feedback(), self.settings.max_log_chars)
             merged = [*log.feedback, fb]
-            log = msgspec.structs.replace(log, feedback=merged[-64:], satisfaction=satisfaction(merged))
-            stored = msgspec.structs.replace(stored, log=log)
+            kept = merged[-MAX_FEEDBACK_ITEMS:]
+            log = msgspec.structs.replace(log, feedback=kept, satisfaction=satisfaction(merged))
+            refreshed = max(0, stored.refreshed - (len(merged) - len(kept)))  # the oldest items may drop out
+            stored = msgspec.structs.replace(stored, log=log, refreshed=refreshed)
             if stored.cluster_id < 0:
                 self._cluster(stored, now)
             else:
@@ -275,6 +279,9 @@ class Ingest:
             self.observer.counted("feedback", "too_late")  # its log is past the TTL: counted, dropped
         else:
             orphan = self.orphans.get(key(ns, fe.event_id)) or OrphanFeedback(feedback=[], first_seen=now)
+            if len(orphan.feedback) >= MAX_FEEDBACK_ITEMS:  # a log keeps no more: bounded, counted
+                self.observer.counted("feedback", "orphan_full")
+                return
             fb = self.pseudonym.feedback(ns, fe.to_feedback(), self.settings.max_log_chars)  # never stored raw
             orphan.feedback.append(msgspec.structs.replace(fe, text=fb.text, user_id=fb.user_id))
             self.orphans.put(key(ns, fe.event_id), orphan)
@@ -459,20 +466,28 @@ class Ingest:
             self._request_refresh(ns, cid, "drift", now)
 
     def _request_refresh(self, ns: str, cid: int, reason: str, now: float) -> None:
+        """Requests for the cluster's pending logs (up to ``MAX_BATCH``): one, or several when their
+        size would pass ``MAX_REQUEST_BYTES`` (a broker refuses records over its limit, 1 MB by default,
+        and a refused request would block the partition)."""
         work = self.work.get(key(ns, cid))
         batch_ids, rest = work.pending[:MAX_BATCH], work.pending[MAX_BATCH:]
-        logs = [s.log for s in (self.logs.get(key(ns, e)) for e in batch_ids) if s is not None]
+        logs = [log for e in batch_ids if (log := self._unsent(ns, e)) is not None]
         held_out = (self.logs.get(key(ns, e)) for e in work.reservoir if e not in batch_ids)
-        reservoir = [s.log for s in held_out if s is not None]
-        if logs:
-            batch_id = hashlib.sha1("\n".join([ns, str(cid), *batch_ids]).encode()).hexdigest()[:24]
+        reservoir = _within([s.log for s in held_out if s is not None], MAX_REQUEST_BYTES // 4)
+        snapshot = self._clusterer(ns).snapshot(cid)
+        budget = MAX_REQUEST_BYTES - len(msgspec.msgpack.encode(snapshot)) - sum(map(_size, reservoir))
+        while logs:
+            part = _within(logs, budget) or logs[:1]
+            logs = logs[len(part) :]
+            ids = [log.event_id for log in part]
+            batch_id = hashlib.sha1("\n".join([ns, str(cid), *ids]).encode()).hexdigest()[:24]
             request = RefreshRequest(
                 namespace=ns,
                 cluster_id=cid,
                 batch_id=batch_id,
                 reason=reason,
-                snapshot=self._clusterer(ns).snapshot(cid),
-                logs=logs,
+                snapshot=snapshot,
+                logs=part,
                 reservoir=reservoir,
                 requested_at=now,
             )
@@ -482,6 +497,18 @@ class Ingest:
         work.oldest_pending = now if rest else None
         work.refreshes_sent += 1
         self.work.put(key(ns, cid), work)
+
+    def _unsent(self, ns: str, event_id: str) -> LogRecord | None:
+        """The log as its next refresh must see it: whole the first time; after that only the feedback
+        that arrived since, marked ``late``, so that nothing in it is counted twice."""
+        stored = self.logs.get(key(ns, event_id))
+        if stored is None or stored.refreshed >= len(stored.log.feedback):
+            return None
+        log = stored.log
+        if stored.refreshed:
+            log = msgspec.structs.replace(log, feedback=log.feedback[stored.refreshed :], late=True)
+        self.logs.put(key(ns, event_id), msgspec.structs.replace(stored, refreshed=len(stored.log.feedback)))
+        return log
 
     def _lifecycle(self, ns: str, cid: int, reason: str, now: float, into: int | None = None, snapshot=None) -> None:
         """Tell the refresh side that a cluster was merged away or retired: its module stops being served,
@@ -550,10 +577,25 @@ class Ingest:
             user_id=self.pseudonym(ns, event.user_id),
             query=redact(event.user_query[:limit]),
             response=redact(event.response[:limit]),
-            feedback=redacted[-64:],
+            feedback=redacted[-MAX_FEEDBACK_ITEMS:],
             satisfaction=satisfaction(redacted),
             provenance=source,
         )
+
+
+def _size(log: LogRecord) -> int:
+    return len(msgspec.msgpack.encode(log))
+
+
+def _within(logs: list[LogRecord], budget: int) -> list[LogRecord]:
+    """The longest head of ``logs`` whose encoded size fits ``budget``."""
+    out, used = [], 0
+    for log in logs:
+        used += _size(log)
+        if used > budget:
+            break
+        out.append(log)
+    return out
 
 
 def _texts_of(log: LogRecord) -> list[str]:

@@ -23,7 +23,7 @@ class Retrieval(NamedTuple):
 
     module: ExperienceModule | None
     similarity: float | None
-    reason: str  # "hit", "out_of_range" or "no_modules"
+    reason: str  # "hit", "out_of_range", "no_modules" or "unavailable" (the embedder or store failed)
     candidates: list[tuple[ExperienceModule, float]]  # the k nearest, in range or not, best first
 
 

@@ -17,6 +17,7 @@ restart or rebalance land on the right worker).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Generic, TypeVar
@@ -26,6 +27,8 @@ import msgspec
 from uno_models.stream import Journal
 
 T = TypeVar("T")
+
+MAX_JOURNAL_BYTES = 512 * 1024  # one changelog record; brokers refuse records over 1 MB by default
 
 _DELETED = object()
 
@@ -62,12 +65,29 @@ class State(MutableMapping):
             writes, self._writes = self._writes, None
             if writes:
                 changes = [(k, None if v is _DELETED else v) for k, v in writes.items()]
-                journal = msgspec.msgpack.encode(Journal(changes))
-                self.table[_journal_key(namespace)] = journal
-                self._apply(changes)
-                self._written[namespace] = journal
+                self._commit(namespace, changes)
         finally:
             self._writes = None
+
+    def _commit(self, namespace: str, changes: list[tuple[str, bytes | None]]) -> None:
+        """Journal, then apply. A journal over ``MAX_JOURNAL_BYTES`` (a broker's record limit is 1 MB by
+        default) goes in parts, each under a key named by its content, written before the head record
+        that lists them: the head is the commit point, and the previous transaction's parts are deleted
+        by this one's writes."""
+        head_key = _journal_key(namespace)
+        chunks = _chunks(changes, MAX_JOURNAL_BYTES - 1_024)
+        parts = []
+        for chunk in chunks[1:]:
+            raw = msgspec.msgpack.encode(Journal(chunk))
+            parts.append(f"{head_key}/{hashlib.blake2b(raw, digest_size=12).hexdigest()}")
+            self.table[parts[-1]] = raw
+        previous = self.table.get(head_key)
+        stale = set(msgspec.msgpack.decode(previous, type=Journal).parts) - set(parts) if previous else set()
+        head = [*chunks[0], *((k, None) for k in sorted(stale))]
+        journal = msgspec.msgpack.encode(Journal(head, parts))
+        self.table[head_key] = journal
+        self._apply([*head, *(c for chunk in chunks[1:] for c in chunk)])
+        self._written[namespace] = journal
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -86,7 +106,9 @@ class State(MutableMapping):
     def _replay(self, namespace: str) -> None:
         journal = self.table.get(_journal_key(namespace))
         if journal is not None and journal != self._written.get(namespace):
-            self._apply(msgspec.msgpack.decode(journal, type=Journal).writes)
+            head = msgspec.msgpack.decode(journal, type=Journal)
+            parts = [msgspec.msgpack.decode(self.table[p], type=Journal).writes for p in head.parts]
+            self._apply([*head.writes, *(c for part in parts for c in part)])
             self._written[namespace] = journal
             self.replayed += 1
 
@@ -143,6 +165,20 @@ class State(MutableMapping):
 
 def _journal_key(namespace: str) -> str:
     return f"journal:{namespace}"
+
+
+def _chunks(changes: list[tuple[str, bytes | None]], limit: int) -> list[list[tuple[str, bytes | None]]]:
+    """``changes`` in order, cut into runs whose encoded size stays under ``limit`` (one change may not)."""
+    out: list[list[tuple[str, bytes | None]]] = [[]]
+    size = 0
+    for k, v in changes:
+        n = len(k) + len(v or b"") + 16
+        if out[-1] and size + n > limit:
+            out.append([])
+            size = 0
+        out[-1].append((k, v))
+        size += n
+    return out
 
 
 class TypedTable(Generic[T]):

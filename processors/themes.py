@@ -118,7 +118,7 @@ class ThemeBook:
         fresh: list[tuple[LogRecord, Statement]] = []
         for log in logs:
             user = log.user_id or ANONYMOUS
-            if log.event_id not in seen:  # a user's feedback logs in the cluster, each once
+            if log.event_id not in seen and not log.late:  # a user's feedback logs in the cluster, each once
                 record = knowledge.users.get(user)
                 if record is None and len(knowledge.users) < MAX_TRACKED_USERS:
                     record = knowledge.users[user] = UserRecord(first_log=knowledge.logs_seen)

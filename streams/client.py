@@ -86,6 +86,11 @@ class UnoClient:
         query = {"namespace": namespace or self.namespace}
         return msgspec.json.decode(self._request("GET", "/v1/clusters", params=query))["clusters"]
 
+    def evidence(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Admin: the namespace's rules with the pseudonymous users and statements behind them."""
+        query = {"namespace": namespace or self.namespace}
+        return msgspec.json.decode(self._request("GET", "/v1/evidence", params=query))["rules"]
+
     def modules(self, namespace: str | None = None) -> list[ExperienceModule]:
         """Current modules, of one namespace or (``namespace=""``) of all."""
         ns = self.namespace if namespace is None else namespace

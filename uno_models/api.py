@@ -42,7 +42,7 @@ class RetrieveResponse(msgspec.Struct):
 
     module: ExperienceModule | None  # null when the query is out of range of every module
     similarity: float | None
-    reason: Literal["hit", "out_of_range", "no_modules"]
+    reason: Literal["hit", "out_of_range", "no_modules", "unavailable"]
     candidates: list[Candidate]  # up to k modules within range, best first
 
 

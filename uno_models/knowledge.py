@@ -78,10 +78,15 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     directive: bool = True  # most of its statements are requests about the answer
     promotion: bool = False  # its evidence pushes a link, a contact, a brand or a product
     evidence: Annotated[list[RuleText], Meta(max_length=3)] = []  # what users wrote, most repeated first
+    users: Count = 0  # distinct users behind it, in a published module (which carries no user ids)
 
     @property
     def distinct_users(self) -> int:
-        return len(self.user_support)
+        return len(self.user_support) or self.users
+
+    def public(self) -> Rule:
+        """The rule as a module publishes it: counts, never (pseudonymous) user ids or event ids."""
+        return msgspec.structs.replace(self, user_support={}, recent_logs=[], users=self.distinct_users)
 
     @property
     def top_user_share(self) -> float:
@@ -181,6 +186,8 @@ class LogRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     feedback: Annotated[list[Feedback], Meta(max_length=MAX_FEEDBACK_ITEMS)] = []
     satisfaction: Annotated[float, Meta(ge=0.0, le=1.0)] | None = None
     provenance: Provenance | None = None
+    # Already refreshed once: ``feedback`` holds only what arrived since, and the log is not counted again.
+    late: bool = False
 
 
 class ClusterKnowledge(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -87,6 +87,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     cluster_idle_ttl_s: Annotated[float, Meta(ge=0)] = 0.0  # retire clusters idle this long (0 = never)
     tick_interval_s: Seconds = 5.0  # how often age triggers and TTLs are evaluated
     web_port: Annotated[int, Meta(ge=0, le=65535)] = 6066  # the worker's HTTP API, /metrics and /healthz
+    spool_max_bytes: Annotated[int, Meta(ge=0)] = 64 * 1024 * 1024  # proxy interactions kept while the broker is down
+    spool_send_timeout_s: Seconds = 10.0  # a proxy interaction not acknowledged within this goes to the spool
 
     # --- refresh policy and the method's thresholds
     refresh_min_logs: PositiveInt = 16  # N new feedback-bearing logs

@@ -19,12 +19,18 @@ from uno_models.limits import Count, Id, Name, Namespace, Timestamp
 
 MAX_BATCH = 64
 MAX_RESERVOIR = 16
+# Records this side produces stay well under a broker's default 1 MB limit (a letter's bytes are
+# base64 in JSON: 4/3 of this); a refresh request's logs are cut into several requests by size.
+MAX_LETTER_ORIGINAL = 256 * 1024
+MAX_REQUEST_BYTES = 512 * 1024
 
 
 class DeadLetter(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A record that could not be processed: the original bytes, why, and where it came from.
 
-    ``uno dlq replay`` sends ``original`` back to ``topic`` after a fix.
+    ``uno dlq replay`` sends ``original`` back to ``topic`` after a fix. A record too big for a letter
+    (past ``MAX_LETTER_ORIGINAL``) keeps its head only, with its full size and digest: it is reported,
+    never replayed, and never blocks the partition behind a letter the broker refuses.
     """
 
     topic: Name
@@ -36,6 +42,12 @@ class DeadLetter(msgspec.Struct, kw_only=True, omit_defaults=True):
     path: Name = "$"  # JSONPath of the offending field
     error: Annotated[str, Meta(max_length=4_096)]
     failed_at: Timestamp
+    original_size: Annotated[int, Meta(ge=0)] | None = None  # set when ``original`` is only the head
+    original_sha256: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.original_size is not None
 
 
 class RefreshRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -87,6 +99,7 @@ class StoredLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     log: LogRecord
     cluster_id: int = -1  # -1 until it carries a usable signal and has been clustered
     stored_at: Timestamp
+    refreshed: Count = 0  # feedback items already sent in a refresh request (late ones go alone)
 
 
 class ClusterWork(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -107,9 +120,11 @@ class OrphanFeedback(msgspec.Struct, kw_only=True):
 
 
 class Journal(msgspec.Struct):
-    """One record's writes to a namespace's state (``None`` deletes), written before they are applied."""
+    """One record's writes to a namespace's state (``None`` deletes), written before they are applied;
+    a big one lists the keys of its other ``parts`` (processors.state)."""
 
     writes: list[tuple[str, bytes | None]]
+    parts: list[str] = []
 
 
 class KnowledgeRecord(msgspec.Struct, kw_only=True, omit_defaults=True):

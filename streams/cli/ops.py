@@ -329,6 +329,10 @@ def dlq_replay(
 
     s = settings()
     letters = [le for le in _dead_letters(s) if reason is None or le.reason == reason]
+    cut = [le for le in letters if le.truncated]
+    letters = [le for le in letters if not le.truncated]
+    if cut:  # only their head was kept (the record was too big for a letter): nothing to replay
+        console.print(f"skipped {len(cut)} dead letter(s) kept only in part (original over the letter size)")
     producer = None if dry_run else make_producer(endpoints(s).broker)
     for le in letters:
         key = le.key

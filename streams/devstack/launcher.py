@@ -263,16 +263,25 @@ class LocalStack:
 
     def restart(self, name: str, kill: bool = False) -> Service:
         """Stop a service (SIGKILL when ``kill``: a crash) and start it again on the same port and data."""
+        self.stop(name, kill)
+        return self.start(name)
+
+    def stop(self, name: str, kill: bool = False) -> None:
+        """Stop one service (SIGKILL when ``kill``: a crash), keeping its port for `start` (outages)."""
         with self._locked():
-            services = self._read()
-            old = services[name]
+            old = self._read()[name]
             if kill and self._alive(old):
                 with contextlib.suppress(psutil.Error):
                     process = psutil.Process(old.pid)
                     process.kill()
                     process.wait(10)
             self._stop(old)
-            services[name] = self._start(name, port=old.port)
+
+    def start(self, name: str) -> Service:
+        """Start a stopped service again on its port, with its data."""
+        with self._locked():
+            services = self._read()
+            services[name] = self._start(name, port=services[name].port)
             self._write(services)
             return services[name]
 

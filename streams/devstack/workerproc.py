@@ -111,5 +111,10 @@ class WorkerProc:
     def produce(self, role: str, records: list[tuple[bytes | None, bytes]]) -> None:
         producer = make_producer(self.broker)
         for key, value in records:
-            producer.produce(self.topic(role), key=key, value=value)
-        assert producer.flush(30) == 0
+            while True:
+                try:
+                    producer.produce(self.topic(role), key=key, value=value)
+                    break
+                except BufferError:  # the local queue is full (a long stream): let it drain
+                    producer.poll(0.5)
+        assert producer.flush(120) == 0

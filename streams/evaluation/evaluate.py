@@ -375,7 +375,9 @@ def run_eval(
                 "false_route_rate": round(len(false) / len(truth.out_of_range_queries), 4),
             }
         modules = [msgspec.to_builtins(m) for m in w.client.modules(namespace)]
-        rules = [dict(r, cluster_id=m["cluster_id"]) for m in modules for r in m.get("rules", [])]
+        # Modules carry counts; the users behind each published rule come from the admin evidence route.
+        served = {(m["cluster_id"], r["id"]) for m in modules for r in m.get("rules", [])}
+        rules = [r for r in w.client.evidence(namespace) if (r["cluster_id"], r["id"]) in served]
         report["modules"] = {"published": len(modules), "kinds": dict(Counter(m["kind"] for m in modules))}
         if truth:
             stored = pseudonymised(truth, lambda user: pseudonym(namespace, user))

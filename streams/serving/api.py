@@ -14,6 +14,7 @@ Imports: the contract, the processors, and the worker's metrics; never the dev s
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,8 @@ from uno_models.api import (
     RollbackRequest,
 )
 
+log = logging.getLogger(__name__)
+
 Send = Callable[[str, str, bytes], Awaitable[None]]
 
 
@@ -57,6 +60,7 @@ class Api:
         topics: dict[str, str],
         rules_mode: str = "extractive",
         emit: Send | None = None,
+        evidence: Callable[[str], list[dict]] = lambda _namespace: [],
     ):
         self.s = settings
         self.metrics = metrics
@@ -64,6 +68,7 @@ class Api:
         self.retriever = retriever
         self.send = send
         self.clusters = clusters
+        self.evidence = evidence
         self.topics = topics
         self.rules_mode = rules_mode
         self.status: Callable[[], dict] = lambda: {"live": True, "ready": True}  # the worker sets its own
@@ -80,6 +85,7 @@ class Api:
             web.get("/openapi.json", self.openapi),
             web.get("/v1/clusters", self.list_clusters),
             web.get("/v1/modules", self.list_modules),
+            web.get("/v1/evidence", self.list_evidence),
             web.get("/v1/modules/{namespace}/{cluster}", self.module),
             web.post("/v1/modules/{namespace}/{cluster}/rollback", self.rollback),
             web.post("/v1/retrieve", self.retrieve),
@@ -113,6 +119,14 @@ class Api:
         require(request, namespace)
         return json_response({"namespace": namespace, "clusters": self.clusters(namespace)})
 
+    async def list_evidence(self, request: web.Request) -> web.Response:
+        """Admin: every rule of the namespace with the (pseudonymous) users and statements behind it."""
+        namespace = request.query.get("namespace")
+        if not namespace:
+            raise ApiError(400, "the namespace query parameter is required", param="namespace")
+        require(request, namespace, "admin")
+        return json_response({"namespace": namespace, "rules": self.evidence(namespace)})
+
     async def list_modules(self, request: web.Request) -> web.Response:
         namespace = request.query.get("namespace") or None
         require(request, namespace)
@@ -145,8 +159,14 @@ class Api:
         return json_response({"module": record.module})
 
     async def _retrieve(self, namespace: str, query: str, k: int = 1) -> Retrieval:
+        """The query's module; with the embedder or the store failing, none (``unavailable``, counted):
+        serving degrades to answers without a module, it never fails for this."""
         start = time.perf_counter()
-        found = await asyncio.to_thread(self.retriever.retrieve, namespace, query, k)
+        try:
+            found = await asyncio.to_thread(self.retriever.retrieve, namespace, query, k)
+        except Exception as err:
+            log.warning("retrieval unavailable (%s): answering without a module", repr(err)[:300])
+            found = Retrieval(None, None, "unavailable", [])
         self.metrics.retrieve_seconds.observe(time.perf_counter() - start)
         self.metrics.retrievals.labels(found.reason).inc()
         return found

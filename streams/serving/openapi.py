@@ -76,6 +76,13 @@ def openapi() -> dict[str, Any]:
                 "responses": plain | {"400": ok(None)["400"]},
             }
         },
+        "/v1/evidence": {
+            "get": {
+                "summary": "Admin: rules with the pseudonymous users and statements behind them",
+                "parameters": [namespace_query | {"required": True}],
+                "responses": plain | {"400": ok(None)["400"]},
+            }
+        },
         "/v1/modules": {
             "get": {"summary": "Current modules", "parameters": [namespace_query], "responses": ok(ModuleList)}
         },

@@ -38,6 +38,7 @@ from streams.serving.http import web_options
 from streams.worker.ingest import IngestHandler, Record, Source, tick_bytes
 from streams.worker.metrics import Metrics
 from streams.worker.refresher import Refresher
+from streams.worker.spool import Spool
 from streams.worker.store import open_store
 from uno_models import Settings
 
@@ -69,6 +70,7 @@ class Worker:
     store: ModuleStore
     ingest: IngestHandler
     refresher: Refresher
+    spool: Spool
 
 
 def worker_identity(settings: Settings) -> str:
@@ -190,7 +192,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     crashes: dict[str, float] = {}  # agent -> when it last raised (Faust restarts it; /healthz reports it)
     inputs = {specs[r].name: r for r in INPUTS}
     add_agents(app, inputs, outputs["refresh"], ingest, refresher, offsets, crashes, metrics)
-    add_timers(app, s, ingest, send, metrics, offsets)
+    add_timers(app, s, ingest, send, metrics, offsets, consumed={*inputs, specs["refresh"].name})
 
     def status() -> dict:
         """Liveness (no agent crashed in the last minute) and readiness (that, and tables recovered, no
@@ -206,15 +208,37 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
             **waiting,
         }
 
+    # The proxy's interactions: sent in the background, spooled on disk while the broker is down.
+    spool = Spool(Path(s.data_dir) / "spool.sqlite", deliver, metrics, s.spool_max_bytes, s.spool_send_timeout_s)
+
+    @app.task
+    async def drain_spool() -> None:
+        try:
+            while not app.should_stop:
+                await spool.drain()
+                await asyncio.sleep(1.0)
+        finally:
+            spool.close()
+
     retriever = Retriever(embedder, store, s.out_of_range_similarity)
     topics = {role: spec.name for role, spec in specs.items()}
     describe = ingest.core.describe
     api = Api(
-        s, metrics, store, retriever, deliver, describe, endpoints.llm_base_url, topics, endpoints.rules_mode, emit=send
+        s,
+        metrics,
+        store,
+        retriever,
+        deliver,
+        describe,
+        endpoints.llm_base_url,
+        topics,
+        endpoints.rules_mode,
+        emit=spool.emit,
+        evidence=refresher.evidence,
     )
     api.status = status
     app.web.web_app.router.add_routes(api.routes())
-    return Worker(app=app, settings=s, metrics=metrics, store=store, ingest=ingest, refresher=refresher)
+    return Worker(app=app, settings=s, metrics=metrics, store=store, ingest=ingest, refresher=refresher, spool=spool)
 
 
 def add_agents(
@@ -237,6 +261,10 @@ def add_agents(
 
     batch_max, batch_within_s = ingest.core.settings.ingest_batch_max, ingest.core.settings.ingest_batch_within_s
 
+    def handled(topic: str, partition: int, offset: int) -> None:
+        """The furthest offset handled (concurrent refresh agents finish out of order)."""
+        offsets[(topic, partition)] = max(offset, offsets.get((topic, partition), -1))
+
     @app.agent(app.topic(*inputs, key_serializer="raw", value_serializer="raw"), name="uno-ingest")
     async def ingest_agent(stream):
         # A batch is acknowledged (its offsets may be committed) only after on_batch returns, which it
@@ -248,7 +276,7 @@ def add_agents(
                 ]
                 await ingest.on_batch(records)
                 for record in records:
-                    offsets[(record.source.topic, record.source.partition)] = record.source.offset
+                    handled(record.source.topic, record.source.partition, record.source.offset)
         except Exception as err:
             crashed("uno-ingest", err)
             raise
@@ -259,7 +287,7 @@ def add_agents(
             async for event in stream.events():
                 msg = event.message
                 await refresher.on_request(msg.value, msg.partition, msg.offset, msg.key)
-                offsets[(msg.topic, msg.partition)] = msg.offset
+                handled(msg.topic, msg.partition, msg.offset)
         except Exception as err:
             crashed("uno-refresh", err)
             raise
@@ -276,7 +304,9 @@ def enter_event(record: Record) -> None:
     _current_event.set(weakref.ref(record.event))
 
 
-def add_timers(app: faust.App, s: Settings, ingest: IngestHandler, send, metrics: Metrics, offsets: dict) -> None:
+def add_timers(
+    app: faust.App, s: Settings, ingest: IngestHandler, send, metrics: Metrics, offsets: dict, consumed: set[str]
+) -> None:
     """Ticks (time-based work, driven through the stream) and the consumer-lag gauge."""
 
     @app.timer(interval=s.tick_interval_s)
@@ -301,6 +331,8 @@ def add_timers(app: faust.App, s: Settings, ingest: IngestHandler, send, metrics
     async def lag() -> None:
         consumer = app.consumer
         for tp in consumer.assignment():
+            if tp.topic not in consumed:  # the tables' changelogs: read by recovery, not the agents
+                continue
             last = offsets.get((tp.topic, tp.partition))
             try:
                 end = consumer.highwater(tp)

@@ -30,7 +30,7 @@ from uno_models import (
     decode_interaction,
     encode,
 )
-from uno_models.stream import DeadLetter, Tick
+from uno_models.stream import MAX_LETTER_ORIGINAL, DeadLetter, Tick
 
 log = logging.getLogger(__name__)
 
@@ -184,11 +184,16 @@ class IngestHandler:
             log.info("ingest: the %s is back, %s step done", failed, dependency)
 
     async def _send_letters(self, letters: list[tuple[str, bytes, str]]) -> None:
-        while letters:  # each one removed once acknowledged: a retry sends only the rest
-            k, value, reason = letters[0]
-            await self._deliver("dlq", k, value)
-            self.metrics.dlq.labels(reason).inc()
-            letters.pop(0)
+        """All at once (the producer batches them); each removed once acknowledged, so a retry sends
+        only the rest."""
+        results = await asyncio.gather(*(self._deliver("dlq", k, v) for k, v, _ in letters), return_exceptions=True)
+        failed = [(letter, r) for letter, r in zip(letters, results, strict=True) if isinstance(r, BaseException)]
+        for (_, _, reason), r in zip(letters, results, strict=True):
+            if not isinstance(r, BaseException):
+                self.metrics.dlq.labels(reason).inc()
+        letters[:] = [letter for letter, _ in failed]
+        if failed:
+            raise failed[0][1]
 
     async def _deliver(self, role: str, k: str, value: bytes) -> None:
         try:
@@ -223,16 +228,20 @@ class IngestHandler:
     def _letter(self, record: Record, err: ContractError, reason: str | None = None) -> tuple[str, bytes, str]:
         source = record.source
         reason = reason or dlq_reason(err)
+        original = self.core.pseudonym.scrub(record.raw, source.key.decode(errors="replace") if source.key else "")
+        whole = len(original) <= MAX_LETTER_ORIGINAL
         letter = DeadLetter(
             topic=source.topic,
             partition=source.partition,
             offset=source.offset,
             key=source.key,
-            original=record.raw,
+            original=original if whole else original[:MAX_LETTER_ORIGINAL],
             reason=reason,
             path=err.path[:256],
             error=err.reason[:4_000],
             failed_at=self.core.clock(),
+            original_size=None if whole else len(original),
+            original_sha256=None if whole else hashlib.sha256(original).hexdigest(),
         )
         return (source.key.decode(errors="replace") if source.key else "", encode(letter), reason)
 

@@ -41,6 +41,15 @@ class Metrics:
             ["role"],
             registry=r,
         )
+        self.spool_records = Counter(
+            "uno_spool_records_total",
+            "Proxy interactions the broker did not take in time: spooled, replayed from the spool, or dropped "
+            "(spool full)",
+            ["result"],
+            registry=r,
+        )
+        self.spool_pending = Gauge("uno_spool_pending", "Records waiting in the local spool for the broker", registry=r)
+        self.spool_bytes = Gauge("uno_spool_bytes", "Bytes of the records waiting in the local spool", registry=r)
         self.refresh_queue_age = Histogram(
             "uno_refresh_queue_seconds",
             "How long a refresh request waited between its request and its start",
@@ -86,6 +95,12 @@ class Metrics:
         self.refreshes = Counter("uno_refreshes_total", "Refreshes finished, by outcome", ["outcome"], registry=r)
         self.refresh_failures = Counter(
             "uno_refresh_failures_total", "Refresh attempts that failed, by reason", ["reason"], registry=r
+        )
+        self.llm_skipped = Counter(
+            "uno_llm_steps_skipped_total",
+            "LLM steps of a refresh that failed (LLM down) and wait for the cluster's next refresh, by step",
+            ["step"],
+            registry=r,
         )
         self.llm_requests = Counter(
             "uno_llm_requests_total", "LLM requests, by purpose and outcome", ["purpose", "outcome"], registry=r
@@ -151,7 +166,10 @@ class Metrics:
             "uno_retrieve_seconds", "Module retrieval latency (embed + search)", buckets=LATENCY, registry=r
         )
         self.retrievals = Counter(
-            "uno_retrievals_total", "Retrievals, by result (hit, out_of_range, no_modules)", ["result"], registry=r
+            "uno_retrievals_total",
+            "Retrievals, by result (hit, out_of_range, no_modules, unavailable)",
+            ["result"],
+            registry=r,
         )
         self.proxy_seconds = Histogram(
             "uno_proxy_seconds",

@@ -85,6 +85,18 @@ class Refresher:
         self.target_wait_s = target_wait_s
         self.scale = 1  # ingest asks for a refresh after refresh_min_logs * scale logs (`adapt_scale`)
 
+    def evidence(self, namespace: str) -> list[dict]:
+        """What stands behind each rule of this worker's clusters of ``namespace``: its users (pseudonyms),
+        counts and statements. For operators (an admin route), never in a published module."""
+        out = []
+        for _, record in self.knowledge.items_with_prefix(f"{namespace}/"):
+            for rule in record.knowledge.rules:
+                out.append(
+                    {"cluster_id": record.knowledge.cluster_id, "status": rule.status.value}
+                    | msgspec.to_builtins(msgspec.structs.replace(rule, recent_logs=[]))
+                )
+        return out
+
     async def on_request(self, raw: bytes, partition: int = 0, offset: int = 0, msg_key: bytes | None = None) -> None:
         try:
             request = msgspec.msgpack.decode(raw, type=RefreshRequest)
@@ -157,6 +169,8 @@ class Refresher:
         self.metrics.refreshes.labels(result.outcome).inc()
         for reason, n in result.rejected.items():
             self.metrics.rules_rejected.labels(reason).inc(n)
+        for step, n in result.skipped.items():
+            self.metrics.llm_skipped.labels(step).inc(n)
         if result.record is not None:
             module = result.record.module
             await self._durably("broker", self.send, "modules", k, encode(result.record))

@@ -21,5 +21,6 @@ def run_worker(settings: Settings, endpoints: Endpoints, loglevel: str = "info")
     try:
         faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
     finally:
+        worker.spool.close()
         worker.refresher.close()
         worker.store.close()

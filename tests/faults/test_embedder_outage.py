@@ -96,3 +96,35 @@ def test_an_embedder_outage_mid_stream_and_a_kill_during_it_lose_no_event(worker
         assert w.metric("uno_ingest_blocked", dependency="embedder") == 0
     finally:
         endpoint.close()
+
+
+def test_serving_answers_without_a_module_while_the_embedder_is_down(worker_factory, llm_base_url):
+    """The query embedding fails (the embeddings endpoint answers 503): retrieval says ``unavailable``
+    and the proxy still answers, without a module; both counted."""
+    endpoint = EmbeddingsEndpoint(USEm3Embedder())
+    try:
+        w = worker_factory(
+            "serving",
+            llm=None,
+            upstream_base_url=llm_base_url,
+            embedder="openai",
+            embed_base_url=endpoint.url,
+            embed_model="usem3",
+        ).start()
+        w.produce("interactions", records(interactions("legal", prefix="a", n_legal=8)))
+        w.wait_for(lambda: w.metric("uno_modules_published_total") >= 1, 240, "a module")
+        assert w.client.retrieve("Can my landlord evict me without notice?", namespace="legal").reason == "hit"
+
+        endpoint.down = True
+        assert w.client.retrieve("Is a spoken agreement binding?", namespace="legal").reason == "unavailable"
+        chat = w.client.openai(max_retries=0, timeout=60)
+        raw = chat.chat.completions.with_raw_response.create(
+            model="m",
+            messages=[{"role": "user", "content": "How long does a patent last?"}],
+            max_tokens=8,
+            extra_headers={"X-UNO-Namespace": "legal"},
+        )
+        assert raw.http_response.status_code == 200 and raw.headers["X-UNO-Retrieval"] == "unavailable"
+        assert w.metric("uno_retrievals_total", result="unavailable") == 2
+    finally:
+        endpoint.close()

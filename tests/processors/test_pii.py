@@ -41,3 +41,30 @@ def test_personal_data_and_secrets_are_replaced(text, expected):
 )
 def test_dates_prices_and_numbers_that_are_not_personal_stay(text):
     assert redact(text) == text
+
+
+def test_a_dead_letter_keeps_no_pii_and_replays_to_the_same_pseudonym():
+    import json
+
+    from processors.pii import Pseudonymiser
+
+    p = Pseudonymiser(b"k")
+    raw = json.dumps(
+        {
+            "event_id": "e1",
+            "namespace": "legal",
+            "user_id": "jane@example.com",
+            "query": "Call me on +31 6 12345678 or mail jane@example.com",
+            "feedback": [{"kind": "text", "text": "My card is 4111 1111 1111 1111", "user_id": "bob@example.com"}],
+            "timestamp": "not a number",
+        }
+    ).encode()
+    letter = p.scrub(raw, "legal")
+    assert b"example.com" not in letter and b"12345678" not in letter and b"4111" not in letter
+    event = json.loads(letter)
+    assert event["user_id"] == p("legal", "jane@example.com") and event["timestamp"] == "not a number"
+    assert event["feedback"][0]["user_id"] == p("legal", "bob@example.com")
+    assert p.scrub(letter, "legal") == letter  # replayed and dead-lettered again: unchanged
+    assert p("legal", event["user_id"]) == event["user_id"]  # a replay keeps the user's pseudonym
+    broken = b'{"query": "ring +31612345678 \xff\xfe'
+    assert b"31612345678" not in p.scrub(broken, "legal")

@@ -3,6 +3,7 @@ wordings and languages, polarity, reliability, a flooding user, a sybil ring, pr
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from processors.embedders.usem3 import USEm3Embedder
@@ -146,3 +147,33 @@ def test_a_log_that_comes_back_with_late_feedback_supports_a_theme_once(book):
     first = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs([("u1", "Cite the statute article.")]), 1.0)
     again = book.update(first.knowledge, logs([("u1", "Cite the statute article.")]), 2.0)
     assert again.knowledge.rules[0].support == 1 and again.applied["duplicate"] == 1
+
+
+def test_a_late_log_adds_its_new_feedback_without_counting_the_log_again(book):
+    first = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs([("u1", "Cite the statute article.")]), 1.0)
+    first.knowledge.recent_logs = []  # the de-duplication window has moved on (a busy cluster)
+    late = [msgspec.structs.replace(log, late=True) for log in logs([("u1", "Use shorter sentences.")])]
+    again = book.update(first.knowledge, late, 2.0)
+    assert again.knowledge.users["u1"].logs == 1 and again.knowledge.logs_seen == 1
+    assert {r.text: r.support for r in again.knowledge.rules} == {
+        "Cite the statute article.": 1,
+        "Use shorter sentences.": 1,
+    }
+
+
+def test_a_cluster_past_every_cap_still_decodes():
+    """Caps hold when things are added, not only when read back: 1,300 users and 400 distinct requests
+    in one cluster (more than MAX_RULES, MAX_THEMES, MAX_TRACKED_USERS) give knowledge that decodes."""
+    from processors.embedders.hashing import HashingEmbedder
+    from uno_models.codec import decode, encode
+
+    book = ThemeBook(HashingEmbedder(64), similarity=0.99)
+    knowledge = ClusterKnowledge(namespace="n", cluster_id=0)
+    for batch in range(4):
+        items = [
+            (f"u{batch}-{i}", f"Please mention the code word w{batch * 100 + i} in the answer.") for i in range(100)
+        ]
+        items += [(f"v{batch}-{i}", "thumbs") for i in range(225)]
+        knowledge = book.update(knowledge, logs(items, start=batch * 1000), float(batch)).knowledge
+    again = decode(encode(knowledge), ClusterKnowledge)
+    assert len(again.users) == 1_024 and 0 < len(again.rules) <= len(again.themes) <= 64

@@ -128,6 +128,11 @@ def test_tokens_are_scoped_to_namespaces_and_roles_and_rate_limited(api):
     assert get_status(api, "/v1/modules", LEGAL_READER)[0] == 403  # every namespace at once
     assert post(api, "/v1/retrieve", b'{"query": "hi", "namespace": "other"}', LEGAL_READER) == 403
     assert post(api, "/v1/modules/legal/0/rollback", b'{"version": 1}', LEGAL_READER) == 403  # admin only
+    assert get_status(api, "/v1/evidence?namespace=legal", LEGAL_READER)[0] == 403  # who said what: admin only
+    served = [r for m in client(api).modules("legal") for r in m.rules]
+    assert served and all(not r.user_support and not r.recent_logs and r.users >= 1 for r in served)
+    behind = client(api).evidence("legal")
+    assert behind and all(u.startswith("p-") for r in behind for u in r.get("user_support", {}))
     statuses = [get_status(api, "/v1/modules?namespace=legal", LIMITED) for _ in range(3)]
     assert statuses[0][0] == 200 and statuses[-1][0] == 429 and int(statuses[-1][1]["Retry-After"]) >= 1
 

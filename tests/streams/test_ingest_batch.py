@@ -60,6 +60,11 @@ def refreshes(sent: list) -> list[str]:
     return [msgspec.msgpack.decode(v, type=RefreshRequest).batch_id for role, _, v in sent if role == "refresh"]
 
 
+def request(sent_record: tuple) -> RefreshRequest | None:
+    role, _, value = sent_record
+    return msgspec.msgpack.decode(value, type=RefreshRequest) if role == "refresh" else None
+
+
 def one_at_a_time() -> tuple[dict, list]:
     sent: list = []
     handler = handler_for(HashingEmbedder(64), sent)
@@ -187,3 +192,65 @@ def test_feedback_waiting_as_an_orphan_is_embedded_with_its_batch_not_on_the_loo
     asyncio.run(handler.on_batch(records([event])))
     assert handler.core.logs.get("legal/late-2").cluster_id >= 0  # clustered with the joined feedback
     assert embedder.calls == 1  # one batched call (in a thread); no second call for the orphan's text
+
+
+def test_late_feedback_on_a_refreshed_log_sends_only_the_new_feedback_marked_late():
+    """A log already refreshed comes back with late feedback: the refresh gets the new feedback only, so
+    nothing in it (support, a correction's pair, the user's log count, the gap) is counted twice, however
+    many other logs came in between (the themes' de-duplication window is finite)."""
+    sent: list = []
+    handler = handler_for(HashingEmbedder(64), sent)
+    asyncio.run(handler.on_batch(records(EVENTS)))
+    first = [r for r in map(request, sent) if r and r.logs]
+    refreshed = [log.event_id for log in first[0].logs]
+    assert len(refreshed) >= 3 and not any(log.late for r in first for log in r.logs)
+    late = [
+        {"event_id": e, "namespace": "legal", "kind": "text", "text": "Shorter, please.", "feedback_id": f"f{i}"}
+        for i, e in enumerate(refreshed)
+    ]
+    feedback = [Record("feedback", json.dumps(f).encode(), Source("fb", 0, i, b"legal")) for i, f in enumerate(late)]
+    sent.clear()
+    asyncio.run(handler.on_batch(feedback))
+    again = [r for r in map(request, sent) if r and r.logs]
+    logs = [log for r in again for log in r.logs]
+    assert logs and {log.event_id for log in logs} <= set(refreshed)  # the rest wait for the next refresh
+    assert all(log.late and [f.text for f in log.feedback] == ["Shorter, please."] for log in logs)
+
+
+def test_nothing_ingest_produces_passes_a_brokers_record_limit():
+    """Found by the fuzzer: a 900 kB record's dead letter (base64 in JSON) passed the broker's 1 MB limit,
+    the broker refused it, and the partition waited for ever. Letters keep the head of such a record,
+    and a refresh request of long logs is cut in several."""
+    sent: list = []
+
+    async def send(role: str, key: str, value: bytes) -> None:
+        sent.append((role, key, value))
+
+    one_cluster = msgspec.structs.replace(SETTINGS, ward_scale=100.0, refresh_min_logs=8)
+    handler = IngestHandler(one_cluster, HashingEmbedder(64), {}, send, Metrics(), clock=lambda: 1.7e9)
+    huge = {"event_id": "big", "namespace": "legal", "timestamp": 1, "query": "q" * 900_000}
+    long_feedback = [{"kind": "text", "text": f"{i} " + "Cite the article. " * 110} for i in range(60)]
+    wordy = [dict(e, feedback=long_feedback) for e in interactions("legal", prefix="w", n_legal=8)]
+    asyncio.run(handler.on_batch(records([huge, *wordy])))
+    (letter,) = [msgspec.json.decode(v, type=DeadLetter) for role, _, v in sent if role == "dlq"]
+    assert letter.reason == "too_large" and letter.truncated and letter.original_size > len(letter.original)
+    requests = [v for role, _, v in sent if role == "refresh"]
+    assert len(requests) > 1 and max(len(v) for _, _, v in sent) < 1_000_000
+    assert sum(len(msgspec.msgpack.decode(v, type=RefreshRequest).logs) for v in requests) == 8
+
+
+def test_feedback_for_an_unknown_event_is_bounded_per_event():
+    sent: list = []
+    handler = handler_for(HashingEmbedder(64), sent)
+    flood = [
+        {"event_id": "ghost", "namespace": "legal", "kind": "thumbs", "value": 1, "feedback_id": f"f{i}"}
+        for i in range(100)
+    ]
+    asyncio.run(
+        handler.on_batch(
+            [Record("feedback", json.dumps(f).encode(), Source("fb", 0, i, b"legal")) for i, f in enumerate(flood)]
+        )
+    )
+    with handler.core.txn("legal"):
+        assert len(handler.core.orphans.get("legal/ghost").feedback) == 64
+    assert handler.metrics.events.labels("feedback", "orphan_full")._value.get() == 36

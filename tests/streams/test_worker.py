@@ -143,11 +143,12 @@ def test_namespaces_never_touch_each_other(worker_factory):
     assert w.get("/v1/modules?namespace=team-b")["modules"] == before
     assert published(w, "team-b") == b_records
     assert logs_in_clusters(w, "team-b") == 4 and logs_in_clusters(w, "team-a") == 8
-    for m in w.get("/v1/modules?namespace=team-a")["modules"]:
-        rule_events = {r["id"] for r in m["rules"]}
-        # users as pseudonyms of this namespace only: never the raw ids the events carried (u0..u3)
-        assert rule_events and all(u.startswith("p-") for r in m["rules"] for u in r["user_support"])
-        assert not {"u0", "u1", "u2", "u3"} & {u for r in m["rules"] for u in r["user_support"]}
+    for m in w.get("/v1/modules?namespace=team-a")["modules"]:  # served: counts, no user ids at all
+        assert m["rules"] and all("user_support" not in r and r["users"] >= 1 for r in m["rules"])
+    behind = w.client.evidence("team-a")
+    # users as pseudonyms of this namespace only: never the raw ids the events carried (u0..u3)
+    assert behind and all(u.startswith("p-") for r in behind for u in r["user_support"])
+    assert not {"u0", "u1", "u2", "u3"} & {u for r in behind for u in r["user_support"]}
 
 
 def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(worker_factory):
@@ -303,5 +304,5 @@ def test_with_no_llm_a_real_worker_publishes_the_users_own_words(worker_factory)
     (module,) = w.get("/v1/modules?namespace=legal")["modules"]
     (rule,) = module["rules"]
     assert rule["text"] in set(wanted) and module["kind"] == "primary"
-    assert rule["support"] >= 4 and len(rule["user_support"]) >= 3 and rule["evidence"]
+    assert rule["support"] >= 4 and rule["users"] >= 3 and rule["evidence"]
     assert w.metric("uno_llm_requests_total") == 0

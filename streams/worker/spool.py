@@ -1,0 +1,136 @@
+"""A bounded local spool for records the request path must not lose nor wait for (the proxy's
+interaction events).
+
+`Spool.emit` hands a record to the broker in the background (the answer never waits for it). A record
+the broker does not acknowledge within ``timeout_s``, and every record emitted while older ones
+wait, goes to an SQLite file under the data directory (stdlib, crash-safe with WAL); `drain` sends
+them in order once the broker is back and deletes each only after its acknowledgement. Delivery is
+at least once (ingest de-duplicates by event id). The spool holds at most ``max_bytes``: past that a
+record is dropped and counted (``uno_spool_records_total{result="dropped"}``), never blocking the
+request. A record in flight when the worker stops goes to the spool; one in the producer's memory
+when the process is killed (SIGKILL) can be lost, as with any producer buffer.
+
+>>> import asyncio, tempfile
+>>> async def down(role, key, value):
+...     raise ConnectionError("broker down")
+>>> async def demo():
+...     spool = Spool(tempfile.mktemp(suffix=".sqlite"), down, max_bytes=1_000, timeout_s=0.1)
+...     await spool.emit("interactions", "legal", b"{}")
+...     await spool.settle()
+...     return spool.records
+>>> asyncio.run(demo())
+1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from streams.worker.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, str, bytes], Awaitable[None]]
+
+
+class Spool:
+    def __init__(
+        self,
+        path: str | Path,
+        deliver: Deliver,
+        metrics: Metrics | None = None,
+        max_bytes: int = 64 * 1024 * 1024,
+        timeout_s: float = 10.0,
+    ):
+        self.deliver = deliver
+        self.metrics = metrics or Metrics()
+        self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, role TEXT, key TEXT, value BLOB)"
+        )
+        self.records, self.bytes = self.db.execute(
+            "SELECT count(*), coalesce(sum(length(value)), 0) FROM spool"
+        ).fetchone()
+        self._inflight: dict[asyncio.Task, tuple[str, str, bytes]] = {}
+        self._show()
+
+    async def emit(self, role: str, key: str, value: bytes) -> None:
+        """Send in the background; spooled if the broker does not take it (or older records wait)."""
+        if self.records:
+            self._put(role, key, value)  # keep the order: the drain sends it after the older ones
+            return
+        task = asyncio.create_task(self._send(role, key, value))
+        self._inflight[task] = (role, key, value)
+        task.add_done_callback(lambda done: self._inflight.pop(done, None))
+
+    async def drain(self, batch: int = 64) -> int:
+        """Send the spooled records, oldest first, deleting each once acknowledged; returns how many
+        went. Stops at the first the broker does not take (tried again at the next call)."""
+        sent = 0
+        while self.records:
+            rows = self.db.execute("SELECT id, role, key, value FROM spool ORDER BY id LIMIT ?", (batch,)).fetchall()
+            for rowid, role, key, value in rows:
+                try:
+                    await asyncio.wait_for(self.deliver(role, key, value), self.timeout_s)
+                except Exception as err:  # the broker still down: keep it, try later
+                    log.debug("spool: the broker did not take a record yet: %r", err)
+                    return sent
+                self.db.execute("DELETE FROM spool WHERE id = ?", (rowid,))
+                self.records -= 1
+                self.bytes -= len(value)
+                sent += 1
+                self.metrics.spool_records.labels("replayed").inc()
+                self._show()
+        return sent
+
+    async def settle(self) -> None:
+        """Wait for the records in flight (acknowledged or spooled)."""
+        if self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    def close(self) -> None:
+        """The worker stops: records still in flight are spooled for the next start (one the producer
+        delivers anyway is sent twice; ingest de-duplicates)."""
+        inflight, self._inflight = self._inflight, {}
+        for task, record in inflight.items():
+            if not task.done():
+                with contextlib.suppress(sqlite3.Error):
+                    self._put(*record)
+                with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                    task.cancel()
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+    async def _send(self, role: str, key: str, value: bytes) -> None:
+        try:
+            await asyncio.wait_for(self.deliver(role, key, value), self.timeout_s)
+        except asyncio.CancelledError:
+            raise  # close() spooled it
+        except Exception as err:
+            log.warning("the broker did not take a %s record (%r): spooled", role, err)
+            self._put(role, key, value)
+
+    def _put(self, role: str, key: str, value: bytes) -> None:
+        if self.bytes + len(value) > self.max_bytes:
+            self.metrics.spool_records.labels("dropped").inc()
+            log.error("spool full (%d bytes): a %s record was dropped", self.bytes, role)
+            return
+        self.db.execute("INSERT INTO spool (role, key, value) VALUES (?, ?, ?)", (role, key, value))
+        self.records += 1
+        self.bytes += len(value)
+        self.metrics.spool_records.labels("spooled").inc()
+        self._show()
+
+    def _show(self) -> None:
+        self.metrics.spool_pending.set(self.records)
+        self.metrics.spool_bytes.set(self.bytes)

@@ -1,0 +1,84 @@
+"""The proxy's spool (pure logic over a scripted broker; the real broker outage is in tests/faults)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from streams.worker.metrics import Metrics
+from streams.worker.spool import Spool
+
+
+class Broker:
+    """Acknowledges while ``up``; otherwise raises like a producer whose broker is gone, or never
+    answers (``hang``) like one waiting for metadata."""
+
+    def __init__(self):
+        self.up, self.hang, self.got = True, False, []
+
+    async def deliver(self, role: str, key: str, value: bytes) -> None:
+        if self.hang:
+            await asyncio.sleep(3600)
+        if not self.up:
+            raise ConnectionError("broker down")
+        self.got.append(value)
+
+
+def test_records_wait_on_disk_while_the_broker_is_down_and_go_in_order_when_it_returns(tmp_path):
+    broker, metrics = Broker(), Metrics()
+
+    async def outage() -> None:
+        spool = Spool(tmp_path / "s.sqlite", broker.deliver, metrics, timeout_s=0.05)
+        await spool.emit("interactions", "legal", b"0")
+        await spool.settle()
+        broker.up = False
+        for i in range(1, 4):
+            await spool.emit("interactions", "legal", str(i).encode())
+            await spool.settle()
+        broker.hang = True  # a send that never completes goes to the spool after the timeout
+        await spool.emit("interactions", "legal", b"4")
+        await spool.settle()
+        assert await spool.drain() == 0 and spool.records == 4
+        spool.close()  # a restart in the middle of the outage
+
+    async def back() -> None:
+        broker.up, broker.hang = True, False
+        spool = Spool(tmp_path / "s.sqlite", broker.deliver, metrics, timeout_s=0.05)
+        assert spool.records == 4
+        await spool.emit("interactions", "legal", b"5")  # behind the older ones
+        assert await spool.drain() == 5 and spool.records == 0 and spool.bytes == 0
+        spool.close()
+
+    asyncio.run(outage())
+    asyncio.run(back())
+    assert broker.got == [b"0", b"1", b"2", b"3", b"4", b"5"]
+    assert metrics.spool_records.labels("replayed")._value.get() == 5
+    assert metrics.spool_pending._value.get() == 0
+
+
+def test_a_full_spool_drops_and_counts_instead_of_blocking_the_request(tmp_path):
+    broker, metrics = Broker(), Metrics()
+    broker.up = False
+
+    async def run() -> int:
+        spool = Spool(tmp_path / "s.sqlite", broker.deliver, metrics, max_bytes=10, timeout_s=0.05)
+        for _ in range(4):
+            await spool.emit("interactions", "legal", b"abcd")
+            await spool.settle()
+        return spool.records
+
+    assert asyncio.run(run()) == 2
+    assert metrics.spool_records.labels("dropped")._value.get() == 2
+
+
+def test_a_record_in_flight_when_the_worker_stops_is_kept(tmp_path):
+    broker = Broker()
+    broker.hang = True
+
+    async def run() -> None:
+        spool = Spool(tmp_path / "s.sqlite", broker.deliver, timeout_s=60)
+        await spool.emit("interactions", "legal", b"x")
+        await asyncio.sleep(0.01)
+        spool.close()
+
+    asyncio.run(run())
+    assert Spool(tmp_path / "s.sqlite", broker.deliver).records == 1
