@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: install test faults lint format demo bench clean
+.PHONY: install test faults lint format demo plots clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+plots: install  # the PNGs of docs/benchmarks.md from the recorded JSON in docs/bench
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[bench]'
+	$(BIN)/python -m bench.plot
 
 demo: install
 	$(BIN)/uno demo

@@ -1,6 +1,6 @@
 """Worker memory after 10k and after 100k events: does it stay bounded?
 
-    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl 20] [--no-refresh]
+    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl 20] [--no-refresh] [--out FILE]
 
 One worker (null embedder, so the run takes minutes, not hours; refreshes requested every 8 logs as
 usual, their LLM unreachable, so the refresh side waits and retries while ingest goes on) is fed
@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=int, default=10_000)
     parser.add_argument("--ttl", type=float, default=20.0)
     parser.add_argument("--no-refresh", action="store_true", help="request no refreshes (isolates the ingest side)")
+    parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
     rows = load_replay()
     settings = {
@@ -95,21 +96,23 @@ def main() -> None:
             stack.down()
     first = next(s for s in samples if s["events"] == args.checkpoint)
     last = samples[-1]
-    emit(
-        {
-            "benchmark": "worker_memory",
-            "data": {
-                "events": args.events,
-                "namespaces": NAMESPACES,
-                "embedder": "hashing (null)",
-                "ttl_s": args.ttl,
-                "settings": settings,
-                "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback",
-            },
-            "results": {"samples": samples, "events_per_s": round(last["events"] / last["seconds"], 1)},
-            "ratios": {f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2)},
-        }
-    )
+    result = {
+        "benchmark": "worker_memory",
+        "data": {
+            "events": args.events,
+            "namespaces": NAMESPACES,
+            "embedder": "hashing (null)",
+            "ttl_s": args.ttl,
+            "settings": settings,
+            "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback",
+        },
+        "results": {"samples": samples, "events_per_s": round(last["events"] / last["seconds"], 1)},
+        "ratios": {f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2)},
+    }
+    emit(result)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

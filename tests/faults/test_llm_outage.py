@@ -24,7 +24,7 @@ def llm_ok(w) -> float:
     return w.metric("uno_llm_requests_total", outcome="ok")
 
 
-@pytest.mark.parametrize("down_s", [pytest.param(15, id="15s"), pytest.param(60, id="60s", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("down_s", [pytest.param(10, id="10s"), pytest.param(60, id="60s", marks=pytest.mark.slow)])
 def test_an_llm_outage_never_stops_ingest_or_refreshes(worker_factory, tmp_path, down_s):
     stack = LocalStack(tmp_path / "stack")
     llm = stack.up(["llm"])["llm"].url
