@@ -57,6 +57,8 @@ def latencies(w: WorkerProc, sent_at: dict[str, float]) -> tuple[list[float], in
             requested.setdefault(log.event_id, (request.cluster_id, request.requested_at))
     published: dict[int, list[float]] = defaultdict(list)
     for _, value, _, _ in read_all(w.broker, w.topic("modules"), timeout=60):
+        if value is None:  # a tombstone: a cluster merged away or retired
+            continue
         record = decode(value, ModulePublished)
         published[record.module.cluster_id].append(record.published_at)
     out, never = [], 0
