@@ -132,6 +132,9 @@ def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[tuple[by
             "group.id": f"uno-read-{uuid.uuid4().hex[:8]}",
             "enable.partition.eof": True,
             "enable.auto.commit": False,
+            # noida-db answers a fetch with everything up to the end (557 MB for 100,000 dead letters),
+            # past librdkafka's default 100 MB receive limit
+            "receive.message.max.bytes": 2_000_000_000,
         }
     )
     try:
