@@ -228,7 +228,8 @@ class IngestHandler:
     def _letter(self, record: Record, err: ContractError, reason: str | None = None) -> tuple[str, bytes, str]:
         source = record.source
         reason = reason or dlq_reason(err)
-        original = self.core.pseudonym.scrub(record.raw, source.key.decode(errors="replace") if source.key else "")
+        key = source.key.decode(errors="replace") if source.key else ""
+        original = self.core.pseudonym.scrub(record.raw, key)
         whole = len(original) <= MAX_LETTER_ORIGINAL
         letter = DeadLetter(
             topic=source.topic,
@@ -243,7 +244,7 @@ class IngestHandler:
             original_size=None if whole else len(original),
             original_sha256=None if whole else hashlib.sha256(original).hexdigest(),
         )
-        return (source.key.decode(errors="replace") if source.key else "", encode(letter), reason)
+        return (key, encode(letter), reason)
 
 
 def decode_tick(raw: bytes) -> Tick:
