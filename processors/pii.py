@@ -20,6 +20,7 @@ English and Chinese snippets by ``python -m bench.pii`` (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -49,6 +50,13 @@ _CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _AWS_JWT = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}", re.A)
 _ASSIGNED = re.compile(r"\b(pass(?:word|wd)?|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)[!-%'-+\--:<-~]+", re.I | re.A)
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])", re.A)
+# Necessary conditions of the patterns above (see `redact`).
+_SECRET_HINTS = ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "ghp", "gho", "xox", "bearer")
+_ASSIGNED_HINTS = ("pass", "pwd", "secret", "token", "api")
+_IBAN_HINT = re.compile(r"[A-Z]{2}\d{2}", re.A)
+_SIX_DIGITS = re.compile(r"\d(?:[ .-]?\d){5}")  # Unicode digits, as _PHONE and _CN_ID read them
+_IP_HINT = re.compile(r"\d\.\d")
+_IPV6_HINT = re.compile(r"::|:[0-9A-Fa-f]{1,4}:")
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -94,20 +102,35 @@ def _ipv6(match: re.Match) -> str:
     return "[IP]"
 
 
+@functools.lru_cache(maxsize=512)  # a batch's texts are redacted for embedding, then for storage
 def redact(text: str) -> str:
-    """The text with personal data and secrets replaced by placeholders."""
-    text = _URL_SECRET.sub("[URL]", text)
-    text = _EMAIL.sub("[EMAIL]", text)
-    text = _SECRET.sub("[SECRET]", text)
-    text = _AWS_JWT.sub("[SECRET]", text)
-    text = _ASSIGNED.sub(r"\1\2[SECRET]", text)
-    text = _IBAN.sub("[IBAN]", text)
-    text = _CN_ID.sub(_cn_id, text)
-    text = _CARD.sub(_card, text)
-    text = _IP.sub("[IP]", text)
-    if ":" in text:
+    """The text with personal data and secrets replaced by placeholders.
+
+    Each pattern runs only where a cheap test (a substring, a short regex) says it could match: most
+    texts have no ``@``, no ``://`` and no run of six digits, and the full patterns cost ~0.4 ms on
+    1,500 characters. A placeholder never makes a later test true where the pattern could match."""
+    if "://" in text:
+        text = _URL_SECRET.sub("[URL]", text)
+    if "@" in text:
+        text = _EMAIL.sub("[EMAIL]", text)
+    lowered = text.lower()
+    if any(hint in lowered for hint in _SECRET_HINTS):
+        text = _SECRET.sub("[SECRET]", text)
+    if "AKIA" in text or "ASIA" in text or "eyJ" in text:
+        text = _AWS_JWT.sub("[SECRET]", text)
+    if any(hint in lowered for hint in _ASSIGNED_HINTS):
+        text = _ASSIGNED.sub(r"\1\2[SECRET]", text)
+    if _IBAN_HINT.search(text):
+        text = _IBAN.sub("[IBAN]", text)
+    six_digits = _SIX_DIGITS.search(text) is not None  # needed by an ID, a card and a phone number
+    if six_digits:
+        text = _CN_ID.sub(_cn_id, text)
+        text = _CARD.sub(_card, text)
+    if _IP_HINT.search(text):
+        text = _IP.sub("[IP]", text)
+    if _IPV6_HINT.search(text):
         text = _IPV6.sub(_ipv6, text)
-    return _PHONE.sub(_phone, text)
+    return _PHONE.sub(_phone, text) if six_digits else text
 
 
 def redact_feedback(fb: Feedback, limit: int | None = None) -> Feedback:

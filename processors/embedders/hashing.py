@@ -6,7 +6,7 @@ own overhead in benchmarks ("null embedder") and serves tests that need a cheap,
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,14 +25,13 @@ class HashingEmbedder:
 
     def __init__(self, dim: int = 256):
         self.dim = dim
-        self.id = f"hashing-{dim}"
+        self.id = f"hashing-crc32-{dim}"  # the hash is part of the vector space
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             lowered = text.lower()
             grams = lowered.split() + [lowered[i : i + 3] for i in range(max(0, len(lowered) - 2))]
-            for gram in grams:
-                h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little")
-                out[row, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+            h = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint32, count=len(grams))
+            out[row] = np.bincount(h % self.dim, weights=np.where(h >> 31, 1.0, -1.0), minlength=self.dim)
         return normalise(out)

@@ -47,8 +47,10 @@ def test_minilm_onnx_is_semantic():
 def test_hashing_embedder_is_deterministic_and_lexical():
     from processors.embedders.hashing import HashingEmbedder
 
-    sims = check_contract(HashingEmbedder(), 256)
-    assert sims[0, 1] > sims[1, 2]
+    check_contract(HashingEmbedder(), 256)
+    # lexical, not semantic: shared words and trigrams, whatever they mean
+    v = HashingEmbedder().embed(["Cite the court ruling.", "Cite the court's ruling!", "Bake bread at night."])
+    assert v[0] @ v[1] > 0.7 and v[0] @ v[1] > v[0] @ v[2] + 0.5
 
 
 @pytest.mark.infra
