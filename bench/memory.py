@@ -1,15 +1,17 @@
 """Worker memory after 10k and after 100k events: does it stay bounded?
 
-    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl 20] [--no-refresh] [--out FILE]
+    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl SECONDS] [--no-refresh] [--out FILE]
 
 One worker (null embedder, so the run takes minutes, not hours; refreshes requested every 8 logs as
 usual, their LLM unreachable, so the refresh side waits and retries while ingest goes on) is fed
 ``--events`` replay queries with a simulated feedback each, across 20 namespaces. Its RSS (psutil)
 is sampled at ``--checkpoint`` events and at the end; the baseline is the first checkpoint of the
 same process. What is retained by design: logs for late feedback (``UNO_FEEDBACK_TTL_S``) and event
-ids for de-duplication (``UNO_DEDUPE_TTL_S``), both set to ``--ttl`` here, short enough that the
-window is full by the first checkpoint (so the ratio shows growth beyond what the settings retain);
-the rest (clusters, reservoirs, pending batches, journals) is bounded by the settings.
+ids for de-duplication (``UNO_DEDUPE_TTL_S``): by default the settings' own (1 day and 7 days), so
+everything fed is retained and the ratio shows what a day of traffic costs in RAM; with ``--ttl``
+both are set short enough that the window is full by the first checkpoint (the ratio then shows
+growth beyond what the settings retain). The rest (clusters, reservoirs, pending batches, journals)
+is bounded by the settings.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--checkpoint", type=int, default=10_000)
-    parser.add_argument("--ttl", type=float, default=20.0)
+    parser.add_argument("--ttl", type=float, help="feedback and de-duplication TTL (default: the settings' own)")
     parser.add_argument("--no-refresh", action="store_true", help="request no refreshes (isolates the ingest side)")
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
@@ -59,13 +61,13 @@ def main() -> None:
         "embedder": "hashing",
         "topic_partitions": 2,
         "refresh_min_logs": 10**9 if args.no_refresh else 8,
-        "feedback_ttl_s": args.ttl,
-        "dedupe_ttl_s": args.ttl,
         "tick_interval_s": 5,
         "llm_max_retries": 0,
     }
     if args.no_refresh:
         settings["refresh_max_age_s"] = 10**9
+    if args.ttl is not None:
+        settings |= {"feedback_ttl_s": args.ttl, "dedupe_ttl_s": args.ttl}
 
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,7 +104,7 @@ def main() -> None:
             "events": args.events,
             "namespaces": NAMESPACES,
             "embedder": "hashing (null)",
-            "ttl_s": args.ttl,
+            "ttl_s": args.ttl or "settings' defaults (feedback 1 day, de-duplication 7 days)",
             "settings": settings,
             "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback",
         },

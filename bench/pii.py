@@ -75,6 +75,48 @@ KINDS = {
     "ipv6": lambda r: f"2001:db8:{r.randint(1, 65535):x}::{r.randint(1, 65535):x}",
     "iban": lambda r: r.choice(["NL91ABNA0417164300", "DE89370400440532013000", "GB29NWBK60161331926819"]),
 }
+FIRST = ["Jane", "Peter", "Maria", "Ahmed", "Olivia", "Kenji", "Sofia", "Daniel", "Grace", "Liam"]
+LAST = ["Smith", "O'Neil", "Garcia", "Nakamura", "Okafor", "Smith-Jones", "Novak", "Brown", "Dubois", "Kowalski"]
+CN_GIVEN = ["小明", "娜", "静", "伟", "秀英", "建国", "晓燕", "磊", "婷婷", "子涵"]
+STREETS = ["Baker Street", "Pennsylvania Avenue", "Evergreen Terrace", "Elm Road", "Sunset Boulevard", "Maple Lane"]
+CN_PLACES = ["北京市朝阳区", "上海市浦东新区", "广东省深圳市南山区", "四川省成都市武侯区", "浙江省杭州市西湖区"]
+CN_ROADS = ["建国路", "世纪大道", "科技园路", "人民南路", "文三路", "中山街"]
+# Names and addresses sit in their own sentences: a third of each has no cue (a bare name, an address
+# with no "I live at"), which the redactor is expected to miss: the recall says how often.
+CARRIERS = {
+    "name": (
+        [
+            "Hi, my name is {v} and I need help with my lease.",
+            "Dear {v}, thank you for the quick reply.",
+            "{v} from accounting asked me to summarise this.",
+            "Best regards,\n{v}",
+            "Please call me back. Name: {v}",
+            "I spoke to {v} yesterday about the refund.",
+        ],
+        [
+            "我叫{v}，想咨询一个问题。",
+            "联系人：{v}",
+            "{v}让我问一下合同的事。",
+            "姓名：{v}，电话稍后提供。",
+            "我是{v}，上次咨询过。",
+            "昨天{v}跟我说了退款的事。",
+        ],
+    ),
+    "address": (
+        [
+            "Ship it to {v} by Monday.",
+            "I live at {v}; may the landlord enter without notice?",
+            "Our office moved to {v}.",
+        ],
+        ["请寄到{v}，谢谢。", "我住在{v}，房东要涨租。", "地址：{v}"],
+    ),
+}
+KINDS["name"] = lambda r: f"{r.choice(FIRST)} {r.choice(LAST)}"
+KINDS["name_zh"] = lambda r: r.choice("王李张刘陈杨黄赵吴周") + r.choice(CN_GIVEN)
+KINDS["address"] = lambda r: f"{r.randint(1, 2400)} {r.choice(STREETS)}" + r.choice(["", ", Apt 4B", ", Suite 200"])
+KINDS["address_zh"] = lambda r: (
+    r.choice(CN_PLACES) + r.choice(CN_ROADS) + f"{r.randint(1, 999)}号" + r.choice(["", "3号楼1201室", "A座2单元"])
+)
 NEGATIVES = [
     lambda r: (
         f"The hearing is on {r.randint(2000, 2030)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
@@ -93,6 +135,15 @@ NEGATIVES = [
         f"In {r.randint(1990, 2024)}, revenue grew {r.randint(1, 99)}.{r.randint(0, 9)}%"
         f" to {r.randint(100, 999)} million."
     ),
+    # capitalised words and numbers that are not names or addresses
+    lambda r: f"Hello World in Python {r.randint(2, 3)}.{r.randint(6, 12)} prints one line.",
+    lambda r: f"Dear Sir or Madam, the {r.randint(2, 9)} reports you asked for are attached.",
+    lambda r: f"Call me Monday after {r.randint(1, 6)} pm, I am free then.",
+    lambda r: f"The Supreme Court ruled {r.randint(5, 9)} to {r.randint(0, 4)} in Brown v. Board of Education.",
+    lambda r: f"我是一名律师，想问一下第{r.randint(1, 300)}条的规定。",
+    lambda r: f"中山路是一条有名的街道，全长{r.randint(2, 9)}公里。",
+    lambda r: f"王者荣耀第{r.randint(1, 30)}赛季有什么新英雄？",
+    lambda r: f"Chapter {r.randint(1, 20)}: Road Safety and the Highway Code.",
 ]
 
 
@@ -100,9 +151,13 @@ def build(per_kind: int, negatives: int, seed: int) -> tuple[list[tuple[str, str
     rng = random.Random(seed)
     positives = []
     for kind, make in KINDS.items():
+        en, zh = CARRIERS.get(kind.removesuffix("_zh"), (EN, ZH))
         for i in range(per_kind):
             value = make(rng)
-            template = (EN if i % 2 == 0 else ZH)[i % 3]
+            if kind in CARRIERS or kind.endswith("_zh"):  # names and addresses: each in its own language
+                template = (zh if kind.endswith("_zh") else en)[i % len(en)]
+            else:
+                template = (EN if i % 2 == 0 else ZH)[i % 3]
             positives.append((kind, value, template.format(v=value)))
     return positives, [NEGATIVES[i % len(NEGATIVES)](rng) for i in range(negatives)]
 

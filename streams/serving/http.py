@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from processors.store import StoreUnavailableError
 from streams.serving.access import ROLES, RateLimiter, find_grant, parse_grants
 from uno_models import ContractError, Settings, decode
 from uno_models.api import ErrorBody, ErrorDetail
@@ -82,6 +83,9 @@ def _middlewares(settings: Settings) -> list:
             if exc.status < 400:
                 raise
             return error_response(exc.status, exc.reason or "error", "http_error")
+        except StoreUnavailableError as exc:  # retry later: the worker goes on, and so does serving
+            log.warning("%s %s: %s", request.method, request.path, exc)
+            return error_response(503, "the module store is unavailable; retry later", "store_unavailable")
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             return error_response(500, "internal error (logged by the worker)", "server_error")

@@ -27,12 +27,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
-from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from processors.llm import LLMError
 from processors.refresh import ClusterRefresh
 from processors.retry import backoff_s
 from processors.state import TypedTable, key
+from processors.store import StoreUnavailableError
 from streams.worker.ingest import Send
 from streams.worker.metrics import Metrics
 from uno_models import ClusterKnowledge, encode
@@ -156,8 +156,8 @@ class Refresher:
                 if err.reason != "transport" and attempt >= self.max_attempts:
                     return await self._dead_letter(raw, partition, offset, err, k)
                 log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
-            except (ConnectionError, OSError, TimeoutError, ResponseHandlingException, UnexpectedResponse) as err:
-                # the store is unreachable or failing
+            except (StoreUnavailableError, ConnectionError, OSError, TimeoutError) as err:
+                # the store (or a remote embedder) is unreachable or failing: retried, never dead-lettered
                 self.metrics.refresh_failures.labels("store").inc()
                 log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
             except Exception as err:  # a bug or a poison request: keep it, move on

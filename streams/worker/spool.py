@@ -7,8 +7,9 @@ wait, goes to an SQLite file under the data directory (stdlib, crash-safe with W
 them in order once the broker is back and deletes each only after its acknowledgement. Delivery is
 at least once (ingest de-duplicates by event id). The spool holds at most ``max_bytes``: past that a
 record is dropped and counted (``uno_spool_records_total{result="dropped"}``), never blocking the
-request. A record in flight when the worker stops goes to the spool; one in the producer's memory
-when the process is killed (SIGKILL) can be lost, as with any producer buffer.
+request. The file is written (and fsynced) on a thread of its own, in order, never on the event loop.
+A record in flight when the worker stops goes to the spool; one in the producer's memory when the
+process is killed (SIGKILL) can be lost, as with any producer buffer.
 
 >>> import asyncio, tempfile
 >>> async def down(role, key, value):
@@ -29,6 +30,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from streams.worker.metrics import Metrics
@@ -62,12 +64,13 @@ class Spool:
             "SELECT count(*), coalesce(sum(length(value)), 0) FROM spool"
         ).fetchone()
         self._inflight: dict[asyncio.Task, tuple[str, str, bytes]] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uno-spool")  # one: keeps the order
         self._show()
 
     async def emit(self, role: str, key: str, value: bytes) -> None:
         """Send in the background; spooled if the broker does not take it (or older records wait)."""
         if self.records:
-            self._put(role, key, value)  # keep the order: the drain sends it after the older ones
+            await self._put(role, key, value)  # keep the order: the drain sends it after the older ones
             return
         task = asyncio.create_task(self._send(role, key, value))
         self._inflight[task] = (role, key, value)
@@ -78,19 +81,16 @@ class Spool:
         went. Stops at the first the broker does not take (tried again at the next call)."""
         sent = 0
         while self.records:
-            rows = self.db.execute("SELECT id, role, key, value FROM spool ORDER BY id LIMIT ?", (batch,)).fetchall()
+            rows = await self._db("SELECT id, role, key, value FROM spool ORDER BY id LIMIT ?", (batch,))
             for rowid, role, key, value in rows:
                 try:
                     await asyncio.wait_for(self.deliver(role, key, value), self.timeout_s)
                 except Exception as err:  # the broker still down: keep it, try later
                     log.debug("spool: the broker did not take a record yet: %r", err)
                     return sent
-                self.db.execute("DELETE FROM spool WHERE id = ?", (rowid,))
-                self.records -= 1
-                self.bytes -= len(value)
+                await self._db("DELETE FROM spool WHERE id = ?", (rowid,))
+                self._release(value, "replayed")
                 sent += 1
-                self.metrics.spool_records.labels("replayed").inc()
-                self._show()
         return sent
 
     async def settle(self) -> None:
@@ -102,10 +102,12 @@ class Spool:
         """The worker stops: records still in flight are spooled for the next start (one the producer
         delivers anyway is sent twice; ingest de-duplicates)."""
         inflight, self._inflight = self._inflight, {}
+        self._writer.shutdown(wait=True)
         for task, record in inflight.items():
             if not task.done():
                 with contextlib.suppress(sqlite3.Error):
-                    self._put(*record)
+                    if self._reserve(record[0], record[2]):
+                        self._insert(*record)
                 with contextlib.suppress(RuntimeError):  # the loop may be closed already
                     task.cancel()
         with contextlib.suppress(sqlite3.Error):
@@ -118,18 +120,42 @@ class Spool:
             raise  # close() spooled it
         except Exception as err:
             log.warning("the broker did not take a %s record (%r): spooled", role, err)
-            self._put(role, key, value)
+            await self._put(role, key, value)
 
-    def _put(self, role: str, key: str, value: bytes) -> None:
+    async def _put(self, role: str, key: str, value: bytes) -> None:
+        if not self._reserve(role, value):
+            return
+        try:  # queued behind any earlier write or drain read: the spool's order is the emit order
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._insert, role, key, value)
+        except (sqlite3.Error, RuntimeError) as err:  # a full disk; the writer shut down (the worker stops)
+            self._release(value, "dropped")
+            log.error("spool: a %s record could not be written (%r) and was dropped", role, err)
+
+    def _reserve(self, role: str, value: bytes) -> bool:
+        """Count the record in (on the loop, before it is written: a later emit sees it waiting)."""
         if self.bytes + len(value) > self.max_bytes:
             self.metrics.spool_records.labels("dropped").inc()
             log.error("spool full (%d bytes): a %s record was dropped", self.bytes, role)
-            return
-        self.db.execute("INSERT INTO spool (role, key, value) VALUES (?, ?, ?)", (role, key, value))
+            return False
         self.records += 1
         self.bytes += len(value)
         self.metrics.spool_records.labels("spooled").inc()
         self._show()
+        return True
+
+    def _release(self, value: bytes, result: str) -> None:
+        self.records -= 1
+        self.bytes -= len(value)
+        self.metrics.spool_records.labels(result).inc()
+        self._show()
+
+    def _insert(self, role: str, key: str, value: bytes) -> None:
+        self.db.execute("INSERT INTO spool (role, key, value) VALUES (?, ?, ?)", (role, key, value))
+
+    async def _db(self, sql: str, args: tuple) -> list:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer, lambda: self.db.execute(sql, args).fetchall()
+        )
 
     def _show(self) -> None:
         self.metrics.spool_pending.set(self.records)

@@ -43,6 +43,37 @@ def test_dates_prices_and_numbers_that_are_not_personal_stay(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, my name is Jane Smith and I rent a flat.", "Hi, my name is [NAME] and I rent a flat."),
+        ("Dear Mr. O'Neil, thanks.", "Dear Mr. [NAME], thanks."),
+        ("Best regards,\nMary-Ann Smith-Jones", "Best regards,\n[NAME]"),
+        ("Send it to 221B Baker Street, Apt 4, London.", "Send it to [ADDRESS], London."),
+        ("I live at 1600 Pennsylvania Avenue.", "I live at [ADDRESS]"),
+        ("我叫王小明，住在北京市朝阳区建国路88号3号楼1201室。", "我叫[NAME]，住在[ADDRESS]。"),
+        ("联系人：陈静，地址：广东省深圳市南山区科技园路1号", "联系人：[NAME]，地址：[ADDRESS]"),
+        ("请转告张先生。", "请转告[NAME]先生。"),
+    ],
+)
+def test_names_and_street_addresses_are_replaced_where_the_text_says_what_they_are(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello World in Python prints one line.",
+        "Dear Sir or Madam, the 3 reports are attached.",
+        "Call me Monday after 5 pm.",
+        "我是一名律师，想问一下第3条的规定。",
+        "中山路是一条有名的街道。",
+    ],
+)
+def test_capitalised_words_and_street_names_alone_stay(text):
+    assert redact(text) == text
+
+
 def test_a_dead_letter_keeps_no_pii_and_replays_to_the_same_pseudonym():
     import json
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from processors.store import ModuleStore
+from processors.store import ModuleStore, StoreUnavailableError
 from uno_models import ExperienceModule, ModuleKind, ModulePublished
 
 
@@ -75,3 +75,27 @@ def test_mismatched_vector_spaces_are_refused(store):
     other.module.embedder_id = "another-4"
     with pytest.raises(ValueError, match="another-4"):
         store.publish(other)
+
+
+def test_a_full_disk_is_reported_as_unavailable_half_writes_nothing_and_recovers(small_disk):
+    """Qdrant local mode on a real filesystem that fills up: SQLite's "database or disk is full" comes
+    out as `StoreUnavailableError` (the refresher retries it), the version current stays the last
+    whole one, and once space is back the same publish succeeds and survives a reopen."""
+    path = str(small_disk.path / "qdrant")
+    store = ModuleStore("test-4", 4, path=path)
+    store.publish(record("legal", 1, 1, [1, 0, 0, 0]))
+    small_disk.fill()
+    version = 2
+    with pytest.raises(StoreUnavailableError, match="disk is full"):
+        for version in range(2, 10_000):  # the filler leaves a few pages: publish until they are used up
+            store.publish(record("legal", 1, version, [1, 0, 0, 0], guidance="x" * 4_000))
+    assert store.get("legal", 1).version == version - 1  # nothing half-applied
+    small_disk.free()
+    assert store.publish(record("legal", 1, version, [1, 0, 0, 0])).published
+    store.close()
+    reopened = ModuleStore("test-4", 4, path=path)
+    try:
+        assert reopened.get("legal", 1).version == version
+        assert [m.version for m in reopened.history("legal", 1)] == list(range(1, version + 1))
+    finally:
+        reopened.close()

@@ -10,7 +10,7 @@ import json
 import msgspec
 
 from processors.embedders.hashing import HashingEmbedder
-from processors.store import ModuleStore
+from processors.store import ModuleStore, StoreUnavailableError
 from streams.worker.app import make_refresh
 from streams.worker.ingest import IngestHandler, Record, Source
 from streams.worker.metrics import Metrics
@@ -49,7 +49,21 @@ class Recorded(dict):
         super().__setitem__(k, v)
 
 
-def refresher(log: list, refuse: int = 0) -> Refresher:
+class FullDisk(ModuleStore):
+    """Raises as the store does while its disk is full (tests/processors/test_store.py has the real one)."""
+
+    def __init__(self, failures: int):
+        super().__init__(EMBEDDER.id, EMBEDDER.dim)
+        self.failures = failures
+
+    def publish(self, record):
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreUnavailableError("module store: OperationalError: database or disk is full")
+        return super().publish(record)
+
+
+def refresher(log: list, refuse: int = 0, store: ModuleStore | None = None) -> Refresher:
     refused = [refuse]
 
     async def deliver(role: str, key: str, value: bytes | None) -> None:
@@ -58,7 +72,7 @@ def refresher(log: list, refuse: int = 0) -> Refresher:
             raise TimeoutError("not acknowledged")
         log.append((role, key, value))
 
-    store = ModuleStore(EMBEDDER.id, EMBEDDER.dim)
+    store = store or ModuleStore(EMBEDDER.id, EMBEDDER.dim)
     refresh = make_refresh(SETTINGS, "", EMBEDDER, store, Metrics())
     return Refresher(refresh, Recorded(log), deliver, Metrics(), max_backoff_s=0.01, concurrency=2)
 
@@ -81,6 +95,19 @@ def test_outputs_are_acknowledged_before_the_batch_is_recorded_and_a_refused_sen
     before = len(log)
     asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))  # a replay after a crash
     assert len(log) == before and r.metrics.refreshes.labels("replayed")._value.get() == 1
+
+
+def test_a_store_that_cannot_write_is_retried_and_the_request_is_never_dead_lettered():
+    """Before: a full disk under Qdrant local mode (sqlite3.OperationalError) was taken for a bug, and
+    the refresh went to the DLQ; its module waited for someone to replay it."""
+    requests = refresh_requests()
+    log: list = []
+    store = FullDisk(failures=3)
+    r = refresher(log, store=store)
+    asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))
+    assert not [e for e in log if e[0] == "dlq"]
+    assert [e for e in log if e[0] == "modules"] and store.list("legal")
+    assert r.metrics.refresh_failures.labels("store")._value.get() == 3
 
 
 def test_a_request_that_cannot_be_decoded_is_dead_lettered_with_its_cluster_key():

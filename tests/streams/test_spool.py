@@ -82,3 +82,39 @@ def test_a_record_in_flight_when_the_worker_stops_is_kept(tmp_path):
 
     asyncio.run(run())
     assert Spool(tmp_path / "s.sqlite", broker.deliver).records == 1
+
+
+def test_a_slow_disk_never_stalls_the_event_loop(tmp_path):
+    """The spool's writes (fsynced) run on their own thread: requests and heartbeats go on meanwhile."""
+    broker = Broker()
+    broker.up = False
+
+    class SlowDisk(Spool):
+        def _insert(self, role: str, key: str, value: bytes) -> None:
+            import time
+
+            time.sleep(0.3)  # an fsync on a busy disk
+            super()._insert(role, key, value)
+
+    async def run() -> tuple[int, int]:
+        spool = SlowDisk(tmp_path / "s.sqlite", broker.deliver, timeout_s=0.01)
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        beating = asyncio.create_task(heartbeat())
+        await spool.emit("interactions", "legal", b"1")
+        await spool.settle()  # spooled: 0.3 s on the writer thread
+        await spool.emit("interactions", "legal", b"2")  # behind it: 0.3 s more
+        beating.cancel()
+        records = spool.records
+        spool.close()
+        return ticks, records
+
+    ticks, records = asyncio.run(run())
+    assert records == 2 and ticks >= 20  # the loop ran ~60 times in the 0.6 s of writes
+    assert Spool(tmp_path / "s.sqlite", broker.deliver).records == 2
