@@ -49,6 +49,7 @@ from river import drift
 
 from processors.clustering import OnlineClusterer
 from processors.embedders import Embedder
+from processors.expiry import Ledger
 from processors.pii import Pseudonymiser, redact, redact_feedback
 from processors.state import State, TypedTable, key
 from uno_models import (
@@ -91,8 +92,6 @@ class IngestObserver(Protocol):
 
     def feedback_expired(self, n: int) -> None: ...
 
-    def state_keys(self, n: int) -> None: ...
-
 
 class NullObserver:
     """An `IngestObserver` that records nothing (benchmarks, batch replays)."""
@@ -113,9 +112,6 @@ class NullObserver:
         pass
 
     def feedback_expired(self, n: int) -> None:
-        pass
-
-    def state_keys(self, n: int) -> None:
         pass
 
 
@@ -167,6 +163,7 @@ class Ingest:
         self.work = TypedTable(self.state, ClusterWork, "work")
         self.seen = TypedTable(self.state, float, "seen")
         self.orphans = TypedTable(self.state, OrphanFeedback, "orphan")
+        self.expiring = {kind: Ledger(self.state, kind) for kind in ("log", "seen", "orphan")}  # TTLs, no scans
         self.outbox: list[tuple[str, RefreshRequest]] = []
         self._clusterers: dict[str, tuple[OnlineClusterer, int]] = {}
         self._drift: dict[tuple[str, int], drift.ADWIN] = {}
@@ -174,6 +171,7 @@ class Ingest:
         self._partition = -1  # input partition of the record being handled
         self._vectors: dict[str, np.ndarray] = {}  # embedded ahead of time for the batch in hand (`preload`)
         self.refresh_scale: Callable[[], int] = lambda: 1  # more logs per refresh while refreshes queue up
+        self.partitions: dict[str, int] = {}  # namespace -> input partition, as this process last wrote it
 
     @contextmanager
     def txn(self, namespace: str) -> Iterator[None]:
@@ -233,7 +231,7 @@ class Ingest:
     def interaction(self, event: InteractionEvent, source: Provenance) -> None:
         """A decoded interaction, read at ``source`` (topic, partition, offset)."""
         self._partition = source.partition
-        if not self._first_time(key(event.namespace, "e", event.event_id), "interaction"):
+        if not self._first_time(event.namespace, f"e/{event.event_id}", "interaction"):
             return
         ns, now = event.namespace, self.clock()
         log = self._log_record(event, source)
@@ -244,6 +242,7 @@ class Ingest:
             self.orphans.delete(key(ns, event.event_id))
             self.observer.counted("feedback", "joined", len(orphan.feedback))
         stored = StoredLog(log=log, stored_at=now)
+        self.expiring["log"].add(ns, event.event_id, now + self.settings.feedback_ttl_s)
         if not stored.log.feedback:
             self.logs.put(key(ns, event.event_id), stored)  # kept for late feedback, until the TTL
             self.observer.counted("interaction", "no_signal")
@@ -255,7 +254,7 @@ class Ingest:
         """Late feedback; ``fallback_id`` identifies it when it has no ``feedback_id`` (a hash of its bytes,
         so that a redelivered record is recognised)."""
         self._partition = source.partition
-        if not self._first_time(key(fe.namespace, "f", fe.feedback_id or fallback_id), "feedback"):
+        if not self._first_time(fe.namespace, f"f/{fe.feedback_id or fallback_id}", "feedback"):
             return
         ns, now = fe.namespace, self.clock()
         stored = self.logs.get(key(ns, fe.event_id))
@@ -278,7 +277,10 @@ class Ingest:
         elif self.seen.get(key(ns, "e", fe.event_id)) is not None:
             self.observer.counted("feedback", "too_late")  # its log is past the TTL: counted, dropped
         else:
-            orphan = self.orphans.get(key(ns, fe.event_id)) or OrphanFeedback(feedback=[], first_seen=now)
+            orphan = self.orphans.get(key(ns, fe.event_id))
+            if orphan is None:
+                orphan = OrphanFeedback(feedback=[], first_seen=now)
+                self.expiring["orphan"].add(ns, fe.event_id, now + self.settings.feedback_ttl_s)
             if len(orphan.feedback) >= MAX_FEEDBACK_ITEMS:  # a log keeps no more: bounded, counted
                 self.observer.counted("feedback", "orphan_full")
                 return
@@ -310,7 +312,6 @@ class Ingest:
                     self._request_refresh(ns, cid, "age", now)
         self.observer.backlog(ns, backlog)
         self._purge(ns, now)
-        self.observer.state_keys(len(self.state.table))
 
     def describe(self, ns: str) -> list[dict]:
         """The namespace's clusters as this state holds them (for the operators' /v1/clusters view)."""
@@ -335,12 +336,15 @@ class Ingest:
                 )
         return out
 
-    def _first_time(self, seen_key: str, kind: str) -> bool:
-        """De-duplication by id: False (counted) for a record already processed."""
-        if self.seen.get(seen_key) is not None:
+    def _first_time(self, ns: str, suffix: str, kind: str) -> bool:
+        """De-duplication by id (``suffix``: ``e/<event id>`` or ``f/<feedback id>``): False (counted) for
+        a record already processed."""
+        if self.seen.get(key(ns, suffix)) is not None:
             self.observer.counted(kind, "duplicate")
             return False
-        self.seen.put(seen_key, self.clock())
+        now = self.clock()
+        self.seen.put(key(ns, suffix), now)
+        self.expiring["seen"].add(ns, suffix, now + self.settings.dedupe_ttl_s)
         return True
 
     # ------------------------------------------------------------------ clustering
@@ -428,8 +432,10 @@ class Ingest:
             active=clusterer.active_ids,
             events=events,
             partition=self._partition if self._partition >= 0 else meta.partition,
+            expiry_ledger=meta.expiry_ledger,
         )
         self.namespaces.put(ns, new_meta)
+        self.partitions[ns] = new_meta.partition
         for cid in changed:
             self.clusters.put(key(ns, cid), clusterer.snapshot(cid))
         for cid in removed:
@@ -551,20 +557,56 @@ class Ingest:
         self._drift.pop((ns, cid), None)
 
     def _purge(self, ns: str, now: float) -> None:
+        """Delete what is past its TTL: O(keys due), read off the expiry ledgers (processors.expiry)."""
         s = self.settings
-        for k, orphan in self.orphans.items_with_prefix(ns + "/"):
-            if now - orphan.first_seen > s.feedback_ttl_s:
-                self.orphans.delete(k)
-                self.observer.feedback_expired(len(orphan.feedback))
-        for k, at in self.seen.items_with_prefix(ns + "/"):
-            if now - at > s.dedupe_ttl_s:
-                self.seen.delete(k)
-        referenced = set()
-        for _, work in self.work.items_with_prefix(ns + "/"):
-            referenced.update(work.pending, work.reservoir)
-        for k, stored in self.logs.items_with_prefix(ns + "/"):
-            if now - stored.stored_at > s.feedback_ttl_s and stored.log.event_id not in referenced:
-                self.logs.delete(k)
+        self._backfill_ledgers(ns)
+        for suffix in self.expiring["orphan"].expire(ns, now):
+            orphan = self.orphans.get(key(ns, suffix))
+            if orphan is not None:
+                if now - orphan.first_seen > s.feedback_ttl_s:
+                    self.orphans.delete(key(ns, suffix))
+                    self.observer.feedback_expired(len(orphan.feedback))
+                else:
+                    self.expiring["orphan"].add(ns, suffix, orphan.first_seen + s.feedback_ttl_s)
+        for suffix in self.expiring["seen"].expire(ns, now):
+            at = self.seen.get(key(ns, suffix))
+            if at is not None:
+                if now - at > s.dedupe_ttl_s:
+                    self.seen.delete(key(ns, suffix))
+                else:
+                    self.expiring["seen"].add(ns, suffix, at + s.dedupe_ttl_s)
+        due = self.expiring["log"].expire(ns, now)
+        if not due:
+            return
+        referenced = set()  # pending a refresh or in a reservoir: kept, looked at again a TTL later
+        for cid in self._clusterer(ns).active_ids:
+            work = self.work.get(key(ns, cid))
+            if work is not None:
+                referenced.update(work.pending, work.reservoir)
+        for event_id in due:
+            stored = self.logs.get(key(ns, event_id))
+            if stored is None:
+                continue
+            if now - stored.stored_at > s.feedback_ttl_s and event_id not in referenced:
+                self.logs.delete(key(ns, event_id))
+            else:
+                later = now if event_id in referenced else stored.stored_at
+                self.expiring["log"].add(ns, event_id, later + s.feedback_ttl_s)
+
+    def _backfill_ledgers(self, ns: str) -> None:
+        """Once per namespace written before the expiry ledgers existed: one scan puts its keys on them."""
+        meta = self.namespaces.get(ns)
+        if meta is None or meta.expiry_ledger:
+            return
+        s, cut = self.settings, len(ns) + 1
+        orphans = ((o.first_seen + s.feedback_ttl_s, k[cut:]) for k, o in self.orphans.items_with_prefix(ns + "/"))
+        self.expiring["orphan"].backfill(ns, orphans)
+        self.expiring["seen"].backfill(
+            ns, ((at + s.dedupe_ttl_s, k[cut:]) for k, at in self.seen.items_with_prefix(ns + "/"))
+        )
+        logs = ((stored.stored_at + s.feedback_ttl_s, k[cut:]) for k, stored in self.logs.items_with_prefix(ns + "/"))
+        self.expiring["log"].backfill(ns, logs)
+        self.namespaces.put(ns, msgspec.structs.replace(meta, expiry_ledger=True))
 
     def _log_record(self, event: InteractionEvent, source: Provenance) -> LogRecord:
         """The event as stored: texts redacted, user ids pseudonymised."""

@@ -91,6 +91,7 @@ class NamespaceMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
     active: list[int] = []
     events: Count = 0  # events applied: lets a worker notice its in-memory copy is stale
     partition: int = -1  # the input partition this namespace lives on (where its ticks are sent)
+    expiry_ledger: bool = False  # every expiring key is on the expiry ledgers (processors.expiry)
 
 
 class StoredLog(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -117,6 +118,20 @@ class OrphanFeedback(msgspec.Struct, kw_only=True):
 
     feedback: list[FeedbackEvent]
     first_seen: Timestamp
+
+
+class ExpiryHead(msgspec.Struct):
+    """The first and last chunk of a namespace's expiry ledger of one kind (processors.expiry)."""
+
+    first: int = 0
+    last: int = 0
+
+
+class ExpiryChunk(msgspec.Struct):
+    """Up to 64 keys of an expiry ledger, in the order they were written, each with when it is due."""
+
+    due: list[float] = []
+    keys: list[str] = []
 
 
 class Journal(msgspec.Struct):

@@ -153,7 +153,7 @@ class Metrics:
         self.ingest_state_keys = Gauge(
             "uno_state_keys",
             "Keys in this worker's ingest state table (logs kept for late "
-            "feedback, de-duplication ids, clusters, work; updated on each tick)",
+            "feedback, de-duplication ids, clusters, work, expiry ledgers; every 10 s; RocksDB: its estimate)",
             registry=r,
         )
         self.refresh_backlog = Gauge(

@@ -1,0 +1,122 @@
+"""TTL purges read the expiry ledgers, not the table: their cost follows what is due, not what is kept."""
+
+from __future__ import annotations
+
+import msgspec
+
+from processors.embedders.hashing import HashingEmbedder
+from processors.expiry import CHUNK, Ledger
+from processors.ingest import Ingest
+from processors.state import State
+from tests.streams.sample import interactions
+from uno_models import Provenance, Settings, decode_feedback, decode_interaction
+
+TTL = 100.0
+
+
+class CountingTable(dict):
+    """A dict that counts the values read and the keys iterated (what a scan costs)."""
+
+    reads = 0
+    iterated = 0
+
+    def get(self, k, default=None):
+        self.reads += 1
+        return super().get(k, default)
+
+    def __getitem__(self, k):
+        self.reads += 1
+        return super().__getitem__(k)
+
+    def keys(self):
+        self.iterated += len(self)
+        return super().keys()
+
+
+def ingest_with(table: dict, clock: list[float]) -> Ingest:
+    settings = Settings(refresh_min_logs=1_000, feedback_ttl_s=TTL, dedupe_ttl_s=2 * TTL)
+    return Ingest(settings, HashingEmbedder(64), table, clock=lambda: clock[0])
+
+
+def feed(ingest: Ingest, events: list[dict], clock: list[float]) -> None:
+    for i, e in enumerate(events):
+        with ingest.txn(e["namespace"]):
+            ingest.interaction(decode_interaction(msgspec.json.encode(e)), Provenance("in", 0, i, i))
+        clock[0] += 1.0
+
+
+def tick(ingest: Ingest, ns: str) -> None:
+    with ingest.txn(ns):
+        ingest.tick(ns)
+
+
+def test_logs_ids_and_orphans_expire_when_due_and_referenced_logs_wait():
+    clock = [1_000.0]
+    ingest = ingest_with({}, clock)
+    feed(ingest, interactions("legal", n_legal=6, feedback=False) + interactions("legal", prefix="x", n_legal=2), clock)
+    orphan = b'{"event_id": "nobody", "namespace": "legal", "kind": "thumbs", "value": 1}'
+    with ingest.txn("legal"):
+        ingest.feedback(decode_feedback(orphan), Provenance("fb", 0, 0, 0), "f1")
+    pending = {e for c in ingest.describe("legal") for e in ingest.work.get(f"legal/{c['cluster_id']}").pending}
+    assert pending  # the two logs with feedback wait for a refresh
+
+    clock[0] += TTL - 10  # nothing due yet
+    tick(ingest, "legal")
+    assert len(list(ingest.logs.items_with_prefix("legal/"))) == 8
+
+    clock[0] += 20  # past the feedback TTL: logs without a use and the orphan go; pending ones stay
+    tick(ingest, "legal")
+    assert {k.split("/", 1)[1] for k, _ in ingest.logs.items_with_prefix("legal/")} == pending
+    assert ingest.orphans.get("legal/nobody") is None
+    assert ingest.seen.get("legal/e/e-legal-0") is not None  # ids are remembered longer (2 x TTL)
+
+    clock[0] += TTL  # past the de-duplication TTL
+    tick(ingest, "legal")
+    assert ingest.seen.get("legal/e/e-legal-0") is None
+
+
+def test_a_purge_with_nothing_due_reads_a_few_keys_however_much_is_kept():
+    reads = []
+    for n in (50, 400):
+        clock = [1_000.0]
+        table = CountingTable()
+        ingest = ingest_with(table, clock)
+        feed(ingest, interactions("legal", n_legal=n, feedback=False), clock)
+        tick(ingest, "legal")  # the first tick: nothing to backfill (a new namespace), nothing due
+        table.reads = table.iterated = 0
+        tick(ingest, "legal")
+        reads.append(table.reads)
+        assert table.iterated == 0  # no scan
+    assert reads[0] == reads[1] < 40
+
+
+def test_state_written_before_the_ledgers_is_backfilled_once_and_then_expires():
+    clock = [1_000.0]
+    ingest = ingest_with({}, clock)
+    feed(ingest, interactions("legal", n_legal=5, feedback=False), clock)
+    with ingest.txn("legal"):  # as an older version left it: the keys, no ledgers
+        for k in [k for k in ingest.state if k.startswith("expiry:")]:
+            del ingest.state[k]
+    assert not ingest.namespaces.get("legal")  # no clustered event yet: no metadata
+    feed(ingest, interactions("legal", prefix="y", n_legal=1), clock)  # now it has metadata
+    meta = ingest.namespaces.get("legal")
+    with ingest.txn("legal"):
+        ingest.namespaces.put("legal", msgspec.structs.replace(meta, expiry_ledger=False))
+    clock[0] += TTL + 10
+    tick(ingest, "legal")
+    assert ingest.namespaces.get("legal").expiry_ledger
+    assert [k for k, _ in ingest.logs.items_with_prefix("legal/")] == ["legal/y-legal-0"]  # pending: kept
+
+
+def test_the_ledger_walks_its_chunks_in_order_and_stops_at_the_first_not_due():
+    state = State({})
+    ledger = Ledger(state, "seen")
+    with state.txn("n"):
+        for i in range(3 * CHUNK + 5):
+            ledger.add("n", f"k{i}", due=float(i))
+    with state.txn("n"):
+        assert ledger.expire("n", now=CHUNK + 1.5) == [f"k{i}" for i in range(CHUNK + 2)]
+        assert ledger.expire("n", now=1e9, limit=10) == [f"k{i}" for i in range(CHUNK + 2, CHUNK + 12)]
+        rest = ledger.expire("n", now=1e9)
+    assert rest == [f"k{i}" for i in range(CHUNK + 12, 3 * CHUNK + 5)]
+    assert [k for k in state if k.startswith("expiry:n/seen/")] == []  # used-up chunks are deleted
