@@ -89,14 +89,7 @@ def through_worker(
         lag = loop_lag_p99(w.client.metrics_text())
     finally:
         w.stop()
-    return {
-        "events": len(records),
-        "batch": batch,
-        "seconds": round(elapsed, 2),
-        "events_per_s": round(len(records) / elapsed, 1),
-        "loop_lag_p99_s": lag,
-        "cpu_s": {"worker": cpu[0], "broker": cpu[1]},
-    }
+    return rate(len(records), batch, elapsed) | {"loop_lag_p99_s": lag, "cpu_s": {"worker": cpu[0], "broker": cpu[1]}}
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -124,13 +117,11 @@ def handler_alone(embedder_name: str, records: list[tuple[bytes, str]], batch: i
 
     start = time.perf_counter()
     asyncio.run(run())
-    elapsed = time.perf_counter() - start
-    return {
-        "events": len(records),
-        "batch": batch,
-        "seconds": round(elapsed, 2),
-        "events_per_s": round(len(records) / elapsed, 1),
-    }
+    return rate(len(records), batch, time.perf_counter() - start)
+
+
+def rate(events: int, batch: int, elapsed: float) -> dict:
+    return {"events": events, "batch": batch, "seconds": round(elapsed, 2), "events_per_s": round(events / elapsed, 1)}
 
 
 def loop_lag_p99(exposition: str) -> float | None:
@@ -152,13 +143,7 @@ def embedder_alone(embedder, records: list[tuple[bytes, str]], batch: int) -> di
     for i in range(0, len(texts), batch):
         chunk = texts[i : i + batch]
         embedder.embed([*chunk, FEEDBACK])  # the worker embeds each distinct text once per batch
-    elapsed = time.perf_counter() - start
-    return {
-        "events": len(texts),
-        "batch": batch,
-        "seconds": round(elapsed, 2),
-        "events_per_s": round(len(texts) / elapsed, 1),
-    }
+    return rate(len(texts), batch, time.perf_counter() - start)
 
 
 def main() -> None:

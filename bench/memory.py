@@ -1,6 +1,7 @@
 """Worker memory after 10k and after 100k events: does it stay bounded?
 
-    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl SECONDS] [--no-refresh] [--out FILE]
+    python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl SECONDS] [--store memory|rocksdb]
+                           [--no-refresh] [--out FILE]
 
 One worker (null embedder, so the run takes minutes, not hours; refreshes requested every 8 logs as
 usual, their LLM unreachable, so the refresh side waits and retries while ingest goes on) is fed
@@ -11,7 +12,7 @@ ids for de-duplication (``UNO_DEDUPE_TTL_S``): by default the settings' own (1 d
 everything fed is retained and the ratio shows what a day of traffic costs in RAM; with ``--ttl``
 both are set short enough that the window is full by the first checkpoint (the ratio then shows
 growth beyond what the settings retain). The rest (clusters, reservoirs, pending batches, journals)
-is bounded by the settings.
+is bounded by the settings. ``--store rocksdb`` keeps the tables on disk (``UNO_STORE``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--checkpoint", type=int, default=10_000)
     parser.add_argument("--ttl", type=float, help="feedback and de-duplication TTL (default: the settings' own)")
+    parser.add_argument("--store", choices=["memory", "rocksdb"], default="memory", help="where tables live")
     parser.add_argument("--no-refresh", action="store_true", help="request no refreshes (isolates the ingest side)")
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
@@ -62,6 +64,7 @@ def main() -> None:
         "topic_partitions": 2,
         "refresh_min_logs": 10**9 if args.no_refresh else 8,
         "tick_interval_s": 5,
+        "store": args.store,
         "llm_max_retries": 0,
     }
     if args.no_refresh:

@@ -4,13 +4,15 @@
 
 Reads the JSON the benchmarks wrote with ``--out`` and draws, for each one present:
 ``latency.json`` (bench.latency --rates): achieved ingest throughput and event-to-module latency
-against offered load; ``memory.json`` (bench.memory --out): worker RSS against events processed.
+against offered load; ``memory.json`` and ``memory-rocksdb.json`` (bench.memory --out, with each store): worker RSS, and
+the ingest rate, against events processed.
 Needs the ``bench`` extra (``pip install -e '.[bench]'``, or ``make plots``).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -35,14 +37,25 @@ def latency(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def memory(result: dict, out: Path) -> None:
+def memory(results: dict[str, dict], out: Path) -> None:
+    """One series per store (``memory.json``: the default, in RAM; ``memory-rocksdb.json``: on disk)."""
     import matplotlib.pyplot as plt
 
-    points = result["results"]["samples"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([p["events"] for p in points], [p["rss_mib"] for p in points], "o-")
-    ax.set(xlabel="events processed", ylabel="worker RSS (MiB)", title="Worker memory")
-    ax.set_ylim(bottom=0)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for label, result in results.items():
+        points = result["results"]["samples"]
+        left.plot([p["events"] for p in points], [p["rss_mib"] for p in points], "o-", label=label)
+        rates = [
+            (b["events"], (b["events"] - a["events"]) / (b["seconds"] - a["seconds"]))
+            for a, b in itertools.pairwise(points)
+        ]
+        right.plot([e for e, _ in rates], [r for _, r in rates], "o-", label=label)
+    left.set(xlabel="events processed", ylabel="worker RSS (MiB)", title="Worker memory, default TTLs")
+    left.set_ylim(bottom=0)
+    left.legend()
+    right.set(xlabel="events processed", ylabel="events/s since the last sample", title="Ingest rate as state grows")
+    right.set_ylim(bottom=0)
+    right.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -52,11 +65,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path("docs/bench"))
     args = parser.parse_args()
-    for name, draw in (("latency", latency), ("memory", memory)):
-        source = args.dir / f"{name}.json"
-        if source.exists():
-            draw(json.loads(source.read_text()), args.dir / f"{name}.png")
-            print(f"wrote {args.dir / name}.png")
+    if (args.dir / "latency.json").exists():
+        latency(json.loads((args.dir / "latency.json").read_text()), args.dir / "latency.png")
+        print(f"wrote {args.dir / 'latency.png'}")
+    stores = {"memory store": "memory.json", "RocksDB store": "memory-rocksdb.json"}
+    found = {
+        label: json.loads((args.dir / name).read_text()) for label, name in stores.items() if (args.dir / name).exists()
+    }
+    if found:
+        memory(found, args.dir / "memory.png")
+        print(f"wrote {args.dir / 'memory.png'}")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     qdrant_api_key: str = ""
     qdrant_collection: str = "uno_modules"
 
+    # --- state
+    # memory: tables in RAM, recovered from their changelogs at start. rocksdb (experimental: a 20-kill
+    # fault test does not pass with it yet): on disk via rocksdict, RSS flat as retained state grows; after an
+    # unclean stop the local copy is discarded and recovered from the changelog (docs/streaming.md).
+    store: Literal["memory", "rocksdb"] = "memory"
+    rocksdb_cache_mib: Annotated[int, Meta(ge=1, le=65_536)] = 64  # block cache per table partition
+
     # --- ingest and clustering
     user_id_key: str = ""  # keys the user-id pseudonyms (secret, environment only); "" = derived from app_id
     ingest_batch_max: Annotated[int, Meta(ge=1, le=1_000)] = 64  # records embedded and applied together

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 INPUTS = ("interactions", "feedback", "ticks")  # co-partitioned, keyed by namespace: one ingest agent
 OUTPUTS = ("interactions", "feedback", "dlq", "refresh", "modules", "pairs", "ticks")
+NAMESPACE_LISTING_S = 60.0  # how often the tick timer lists namespaces from the table
 
 
 class Endpoints(msgspec.Struct, frozen=True):
@@ -86,8 +87,11 @@ def make_app(s: Settings, broker: str) -> faust.App:
     return faust.App(
         s.app_id,
         broker=f"kafka://{broker}",
-        store="memory://",  # state lives in the changelog topics; a restart recovers it from them
+        # memory: state lives in the changelog topics, a restart recovers it from them; rocksdb: on disk
+        # too, and a restart after a clean stop reads only the changelog's tail (streams.worker.run)
+        store="rocksdb://" if s.store == "rocksdb" else "memory://",
         datadir=str(Path(s.data_dir) / "faust"),
+        tabledir=str(local_tables(s)),
         topic_partitions=s.topic_partitions,
         topic_replication_factor=s.topic_replication,
         table_standby_replicas=0,
@@ -143,7 +147,43 @@ def table(app: faust.App, s: Settings, name: str) -> faust.Table:
     # derived from the table's key/value types (json unless bytes), not the schema's; one value
     # that fails to decode there stops recovery for good.
     schema = faust.Schema(key_type=str, key_serializer="json", value_serializer="raw")
-    return app.Table(name, default=None, partitions=s.topic_partitions, key_type=str, value_type=bytes, schema=schema)
+    options = rocksdb_options(s) if s.store == "rocksdb" else None
+    return app.Table(
+        name,
+        default=None,
+        partitions=s.topic_partitions,
+        key_type=str,
+        value_type=bytes,
+        schema=schema,
+        options=options,
+    )
+
+
+def local_tables(s: Settings) -> Path:
+    """Where a worker keeps its tables on disk (``store = "rocksdb"``)."""
+    return Path(s.data_dir) / "faust" / "tables"
+
+
+def rocksdb_options(s: Settings) -> dict:
+    """Bounded memory per table partition: Faust's defaults (a 2 GiB block cache, 3 x 64 MiB memtables)
+    would make RSS grow to gigabytes before it stays flat."""
+    mib = 1024 * 1024
+    return {
+        "driver": "rocksdict",
+        "block_cache_size": s.rocksdb_cache_mib * mib,
+        "write_buffer_size": 8 * mib,
+        "max_write_buffer_number": 2,
+        "target_file_size_base": 16 * mib,
+        "max_open_files": 256,
+    }
+
+
+def table_keys(table) -> int:
+    """Keys in a table: a dict's length in memory; RocksDB's estimate on disk (counting would scan)."""
+    dbs = getattr(table.data, "_dbs", None)
+    if dbs is None:
+        return len(table)
+    return sum(int(db.property_int_value("rocksdb.estimate-num-keys") or 0) for db in list(dbs.values()))
 
 
 def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | None = None) -> Worker:
@@ -193,6 +233,11 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     inputs = {specs[r].name: r for r in INPUTS}
     add_agents(app, inputs, outputs["refresh"], ingest, refresher, offsets, crashes, metrics)
     add_timers(app, s, ingest, send, metrics, offsets, consumed={*inputs, specs["refresh"].name})
+    ingest_table = ingest.core.state.table
+
+    @app.timer(interval=10.0)
+    async def state_size() -> None:
+        metrics.state_keys(table_keys(ingest_table))
 
     def status() -> dict:
         """Liveness (no agent crashed in the last minute) and readiness (that, and tables recovered, no
@@ -309,15 +354,24 @@ def add_timers(
 ) -> None:
     """Ticks (time-based work, driven through the stream) and the consumer-lag gauge."""
 
+    listed = [0.0]  # when the namespaces were last listed from the table
+
     @app.timer(interval=s.tick_interval_s)
     async def tick() -> None:
         # Tables cannot be changed outside a stream, so time-based work is driven by a record per
         # namespace, sent to the partition the namespace lives on. Not while tables are recovering.
+        # The namespaces come from one scan of the table's keys a minute (and after a rebalance, which
+        # may bring others), plus those ingest has written since: not a scan per tick.
         if app.rebalancing or getattr(app, "in_recovery", False):
+            listed[0] = 0.0
             return
-        for ns, meta in list(ingest.core.namespaces.items_with_prefix("")):
-            if meta.partition >= 0:
-                await send("ticks", ns, tick_bytes(ns, time.time()), partition=meta.partition)
+        core = ingest.core
+        if time.monotonic() - listed[0] > NAMESPACE_LISTING_S:
+            core.partitions = {ns: meta.partition for ns, meta in core.namespaces.items_with_prefix("")}
+            listed[0] = time.monotonic()
+        for ns, partition in list(core.partitions.items()):
+            if partition >= 0:
+                await send("ticks", ns, tick_bytes(ns, time.time()), partition=partition)
 
     @app.task
     async def loop_lag() -> None:

@@ -43,8 +43,36 @@ def settled(w, n: int):
     w.wait_for(lambda: w.metric("uno_refreshes_running") == 0, 60, "refreshes done")
 
 
-@pytest.mark.parametrize("kills", [pytest.param(2, id="2"), pytest.param(20, id="20", marks=pytest.mark.slow)])
-def test_kill_9_at_random_moments_loses_nothing_and_publishes_what_an_uncut_run_does(worker_factory, kills):
+OPEN = "a harsher kill schedule leaves records unconsumed (open: docs/reliability.md, 'Not done yet')"
+
+
+@pytest.mark.parametrize(
+    ("kills", "store", "wait_s"),
+    [
+        pytest.param(2, "memory", (0.0, 2.0), id="2"),
+        pytest.param(20, "memory", (0.0, 2.0), id="20", marks=[pytest.mark.slow, pytest.mark.timeout(1200)]),
+        # Kills 1-4 s after each chunk (more of them land mid-batch): the run ends with records left
+        # unconsumed on a partition (lag 16 for minutes, the worker idle and healthy). Open.
+        pytest.param(
+            10,
+            "memory",
+            (1.0, 4.0),
+            id="10-late",
+            marks=[pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.xfail(strict=False, reason=OPEN)],
+        ),
+        # Tables on disk, wiped after each kill and recovered from the changelog: experimental.
+        pytest.param(
+            20,
+            "rocksdb",
+            (0.0, 2.0),
+            id="20-rocksdb",
+            marks=[pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.xfail(strict=False, reason=OPEN)],
+        ),
+    ],
+)
+def test_kill_9_at_random_moments_loses_nothing_and_publishes_what_an_uncut_run_does(
+    worker_factory, kills, store, wait_s
+):
     events = interactions("legal", n_legal=4 * kills, n_cooking=2 * kills)
     chunks = [events[i::kills] for i in range(kills)]  # each chunk has both topics
     events = [e for chunk in chunks for e in chunk]  # the order both runs see (clustering is online)
@@ -59,11 +87,11 @@ def test_kill_9_at_random_moments_loses_nothing_and_publishes_what_an_uncut_run_
     baseline.stop()
 
     rng = random.Random(kills)
-    w = worker_factory("killed", **SETTINGS).start()
+    w = worker_factory("killed", store=store, **SETTINGS).start()
     started = time.monotonic()
     for chunk in chunks:
         w.produce("interactions", records(chunk))
-        time.sleep(rng.uniform(0.0, 2.0))  # while it embeds, applies, or refreshes
+        time.sleep(rng.uniform(*wait_s))  # while it embeds, applies, or refreshes
         w.stop(signal.SIGKILL)
         w.start()
     settled(w, len(events))
@@ -73,4 +101,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_publishes_what_an_uncut_run_
     assert sum(got.values()) == len(events)  # nothing lost, nothing twice
     assert got == expected, (got, expected)  # and the same clusters as the uncut run
     assert read_all(w.broker, w.topic("dlq")) == []
-    print(f"kill -9 x{kills}: {len(events)} events, 0 lost, 0 double-counted, all done {recovered_s:.0f}s after start")
+    print(
+        f"kill -9 x{kills} ({store}): {len(events)} events, 0 lost, 0 double-counted, "
+        f"all done {recovered_s:.0f}s after start"
+    )
