@@ -556,56 +556,55 @@ class Ingest:
         self.work.delete(key(ns, cid))
         self._drift.pop((ns, cid), None)
 
-    def _purge(self, ns: str, now: float) -> None:
-        """Delete what is past its TTL: O(keys due), read off the expiry ledgers (processors.expiry)."""
+    def _expiring(self) -> dict[str, tuple[TypedTable, float, Callable]]:
+        """Each kind of key that expires: its table, its TTL, and when a value of it was born."""
         s = self.settings
+        return {
+            "orphan": (self.orphans, s.feedback_ttl_s, lambda orphan: orphan.first_seen),
+            "seen": (self.seen, s.dedupe_ttl_s, lambda at: at),
+            "log": (self.logs, s.feedback_ttl_s, lambda stored: stored.stored_at),
+        }
+
+    def _purge(self, ns: str, now: float) -> None:
+        """Delete what is past its TTL: O(keys due), read off the expiry ledgers (processors.expiry). A log
+        pending a refresh or in a reservoir is kept and looked at again a TTL later."""
         self._backfill_ledgers(ns)
-        for suffix in self.expiring["orphan"].expire(ns, now):
-            orphan = self.orphans.get(key(ns, suffix))
-            if orphan is not None:
-                if now - orphan.first_seen > s.feedback_ttl_s:
-                    self.orphans.delete(key(ns, suffix))
-                    self.observer.feedback_expired(len(orphan.feedback))
+        referenced: set[str] | None = None
+        for kind, (table, ttl, born) in self._expiring().items():
+            ledger = self.expiring[kind]
+            for suffix in ledger.expire(ns, now):
+                value = table.get(key(ns, suffix))
+                if value is None:
+                    continue
+                if kind == "log" and referenced is None:
+                    referenced = self._referenced(ns)
+                if kind == "log" and suffix in referenced:
+                    ledger.add(ns, suffix, now + ttl)
+                elif now - born(value) > ttl:
+                    table.delete(key(ns, suffix))
+                    if kind == "orphan":
+                        self.observer.feedback_expired(len(value.feedback))
                 else:
-                    self.expiring["orphan"].add(ns, suffix, orphan.first_seen + s.feedback_ttl_s)
-        for suffix in self.expiring["seen"].expire(ns, now):
-            at = self.seen.get(key(ns, suffix))
-            if at is not None:
-                if now - at > s.dedupe_ttl_s:
-                    self.seen.delete(key(ns, suffix))
-                else:
-                    self.expiring["seen"].add(ns, suffix, at + s.dedupe_ttl_s)
-        due = self.expiring["log"].expire(ns, now)
-        if not due:
-            return
-        referenced = set()  # pending a refresh or in a reservoir: kept, looked at again a TTL later
+                    ledger.add(ns, suffix, born(value) + ttl)
+
+    def _referenced(self, ns: str) -> set[str]:
+        """Event ids of the namespace's logs pending a refresh or in a reservoir."""
+        out: set[str] = set()
         for cid in self._clusterer(ns).active_ids:
             work = self.work.get(key(ns, cid))
             if work is not None:
-                referenced.update(work.pending, work.reservoir)
-        for event_id in due:
-            stored = self.logs.get(key(ns, event_id))
-            if stored is None:
-                continue
-            if now - stored.stored_at > s.feedback_ttl_s and event_id not in referenced:
-                self.logs.delete(key(ns, event_id))
-            else:
-                later = now if event_id in referenced else stored.stored_at
-                self.expiring["log"].add(ns, event_id, later + s.feedback_ttl_s)
+                out.update(work.pending, work.reservoir)
+        return out
 
     def _backfill_ledgers(self, ns: str) -> None:
         """Once per namespace written before the expiry ledgers existed: one scan puts its keys on them."""
         meta = self.namespaces.get(ns)
         if meta is None or meta.expiry_ledger:
             return
-        s, cut = self.settings, len(ns) + 1
-        orphans = ((o.first_seen + s.feedback_ttl_s, k[cut:]) for k, o in self.orphans.items_with_prefix(ns + "/"))
-        self.expiring["orphan"].backfill(ns, orphans)
-        self.expiring["seen"].backfill(
-            ns, ((at + s.dedupe_ttl_s, k[cut:]) for k, at in self.seen.items_with_prefix(ns + "/"))
-        )
-        logs = ((stored.stored_at + s.feedback_ttl_s, k[cut:]) for k, stored in self.logs.items_with_prefix(ns + "/"))
-        self.expiring["log"].backfill(ns, logs)
+        cut = len(ns) + 1
+        for kind, (table, ttl, born) in self._expiring().items():
+            entries = ((born(value) + ttl, k[cut:]) for k, value in table.items_with_prefix(ns + "/"))
+            self.expiring[kind].backfill(ns, entries)
         self.namespaces.put(ns, msgspec.structs.replace(meta, expiry_ledger=True))
 
     def _log_record(self, event: InteractionEvent, source: Provenance) -> LogRecord:

@@ -27,17 +27,14 @@ log = logging.getLogger(__name__)
 CLEAN_STOP = ".clean-stop"
 
 
-def keep_local_tables(settings: Settings) -> bool:
-    """Before a start: delete the local tables unless the last run stopped cleanly; True if kept."""
+def keep_local_tables(settings: Settings) -> None:
+    """Before a start: delete the local tables unless the last run stopped cleanly."""
     tables = local_tables(settings)
     marker = tables / CLEAN_STOP
-    kept = True
     if tables.exists() and not marker.exists():
         log.warning("the last run did not stop cleanly: local tables deleted, recovering them from the changelog")
         shutil.rmtree(tables)
-        kept = False
     marker.unlink(missing_ok=True)  # from now until a clean stop, what is on disk may run ahead
-    return kept
 
 
 def run_worker(settings: Settings, endpoints: Endpoints, loglevel: str = "info") -> None:
