@@ -40,6 +40,7 @@ from streams.worker.metrics import Metrics
 from streams.worker.refresher import Refresher
 from streams.worker.spool import Spool
 from streams.worker.store import open_store
+from streams.worker.transport import App, StallGuard
 from uno_models import Settings
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def worker_identity(settings: Settings) -> str:
 
 
 def make_app(s: Settings, broker: str) -> faust.App:
-    return faust.App(
+    return App(
         s.app_id,
         broker=f"kafka://{broker}",
         # memory: state lives in the changelog topics, a restart recovers it from them; rocksdb: on disk
@@ -232,7 +233,8 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     crashes: dict[str, float] = {}  # agent -> when it last raised (Faust restarts it; /healthz reports it)
     inputs = {specs[r].name: r for r in INPUTS}
     add_agents(app, inputs, outputs["refresh"], ingest, refresher, offsets, crashes, metrics)
-    add_timers(app, s, ingest, send, metrics, offsets, consumed={*inputs, specs["refresh"].name})
+    guard = StallGuard([set(inputs), {specs["refresh"].name}], metrics)
+    add_timers(app, s, ingest, send, metrics, offsets, guard)
     ingest_table = ingest.core.state.table
 
     @app.timer(interval=10.0)
@@ -350,9 +352,10 @@ def enter_event(record: Record) -> None:
 
 
 def add_timers(
-    app: faust.App, s: Settings, ingest: IngestHandler, send, metrics: Metrics, offsets: dict, consumed: set[str]
+    app: faust.App, s: Settings, ingest: IngestHandler, send, metrics: Metrics, offsets: dict, guard: StallGuard
 ) -> None:
-    """Ticks (time-based work, driven through the stream) and the consumer-lag gauge."""
+    """Ticks (time-based work, driven through the stream), the consumer-lag gauge and the stall guard."""
+    consumed = set().union(*guard.groups)
 
     listed = [0.0]  # when the namespaces were last listed from the table
 
@@ -395,3 +398,7 @@ def add_timers(
             if end is not None:
                 behind = max(0, end - 1 - (last if last is not None else -1))
                 metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(behind)
+        try:
+            await guard.check(app)
+        except Exception as err:  # the broker away: the next check tries again
+            log.warning("stall guard: %r", err)

@@ -138,6 +138,12 @@ class Metrics:
             ["topic", "partition"],
             registry=r,
         )
+        self.consumer_rewinds = Counter(
+            "uno_consumer_rewinds_total",
+            "Partitions read again from their committed offset: records fetched but never handed to an agent",
+            ["topic"],
+            registry=r,
+        )
         self.freshness = Histogram(
             "uno_event_to_module_seconds",
             "From the oldest log of a refresh to its module",

@@ -42,9 +42,7 @@ def run_worker(settings: Settings, endpoints: Endpoints, loglevel: str = "info")
     created = ensure_topics(settings, endpoints.broker)
     log.info("broker %s; created topics: %s", endpoints.broker, created or "none")
     if settings.store == "rocksdb":
-        log.warning(
-            "UNO_STORE=rocksdb is experimental: a 20-kill fault test does not pass with it yet (docs/streaming.md)"
-        )
+        log.info("tables on disk (RocksDB) under %s", local_tables(settings))
         keep_local_tables(settings)
     worker = build_worker(settings, endpoints)
     # faust.Worker installs the signal handlers: SIGTERM/SIGINT stop the agents, flush the producer

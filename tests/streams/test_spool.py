@@ -118,3 +118,31 @@ def test_a_slow_disk_never_stalls_the_event_loop(tmp_path):
     ticks, records = asyncio.run(run())
     assert records == 2 and ticks >= 20  # the loop ran ~60 times in the 0.6 s of writes
     assert Spool(tmp_path / "s.sqlite", broker.deliver).records == 2
+
+
+def test_a_full_disk_drops_and_counts_and_the_spool_works_again_once_space_is_back(small_disk):
+    """A real full filesystem (a 16 MiB tmpfs) under the spool while the broker is down."""
+    broker, metrics = Broker(), Metrics()
+    broker.up = False
+    dropped = metrics.spool_records.labels("dropped")
+
+    async def run() -> None:
+        spool = Spool(small_disk.path / "s.sqlite", broker.deliver, metrics, timeout_s=0.05)
+        await spool.emit("interactions", "legal", b"before")
+        await spool.settle()
+        small_disk.fill()
+        for i in range(3):  # the request path never raises or waits on the disk
+            await spool.emit("interactions", "legal", b"x" * 200_000 + str(i).encode())
+            await spool.settle()
+        assert dropped._value.get() >= 1
+        small_disk.free()
+        await spool.emit("interactions", "legal", b"after")
+        await spool.settle()
+        broker.up = True
+        await spool.drain()
+        assert spool.records == 0 and spool.bytes == 0  # what was spooled went out, nothing is left behind
+        spool.close()
+
+    asyncio.run(run())
+    assert broker.got[0] == b"before" and broker.got[-1] == b"after"
+    assert len(broker.got) + dropped._value.get() == 5  # each record either delivered or counted dropped

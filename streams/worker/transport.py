@@ -1,0 +1,150 @@
+"""Faust's aiokafka transport, with three fixes so that no record is left unhandled around a recovery.
+
+Faust (0.15.3) throws records away in two places while a recovery or rebalance is under way: a fetch
+for a partition that was paused by the time it is read, and a record a stream takes from its queue
+while flow control is off (which it even acknowledges). It relies on the seek that ends recovery
+("Seek stream partitions to committed offsets") to read them again. Found by
+tests/faults/test_kills.py with kills 1-4 s after each chunk (records left unconsumed until the next
+restart), each fix here closes one way that went wrong:
+
+1. `ConsumerThread`: aiokafka's `seek_to_committed` seeks only partitions whose committed offset is
+   above 0; a partition the group never committed (a worker killed in its first seconds, a new
+   topic) kept its position past the dropped records. It is sought to the record after the last one
+   given to a stream, or to its beginning (where ``consumer_auto_offset_reset="earliest"`` starts it).
+2. `Consumer`: a record no agent was given is not acknowledged, and the commit never passes the
+   record at the committed offset until it is handled (Faust's own check lets one missing record by).
+3. `StallGuard`: a partition whose records were dropped after that seek (a fetch racing it) is sought
+   back to its committed offset when the guard sees it stalled.
+
+Records read twice are de-duplicated by event id (refresh requests by batch id).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from faust.transport.drivers import aiokafka as driver
+
+log = logging.getLogger(__name__)
+
+
+class ConsumerThread(driver.AIOKafkaConsumerThread):
+    async def seek_to_committed(self):
+        return await self.call_thread(self._seek_to_committed)
+
+    async def _seek_to_committed(self):
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        changelogs = self.consumer.app.tables.changelog_topics  # positioned by table recovery, not here
+        for tp, offset in committed.items():
+            if (offset or 0) > 0 or tp.topic in changelogs:
+                continue  # sought by aiokafka
+            # After the last record given to the streams (what was fetched after it may have been
+            # dropped; what was given is not read twice), else from 0: an offset retention removed is
+            # out of range and aiokafka resets it to the earliest. A plain seek, never one that waits
+            # for the fetcher: this runs on the consumer's thread, which a rebalance may be holding.
+            handed = self.consumer._read_offset.get(tp)
+            consumer.seek(tp, handed + 1 if handed is not None else 0)
+        return committed
+
+
+class Consumer(driver.Consumer):
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def ack(self, message) -> bool:
+        """A record a stream skipped (taken from its queue while flow control was off, or of an older
+        generation) was never handed to an agent: Faust acknowledges it "so that the lag does not grow",
+        which lets the commit move past a record nobody handled. Not acknowledged here, the commit stops
+        at it and it is read again (by the seek that ends recovery, or the `StallGuard`)."""
+        if not message.tracked:  # tracked: a stream gave it to its agent
+            return False
+        return super().ack(message)
+
+    def _new_offset(self, tp):
+        """The offset to commit, never past the record at the committed offset while it is not handled.
+        Faust allows one missing record there (it checks ``min(acked) - committed > 1``), which lost the
+        record a stream skipped. A record there that is gone for good (deleted by retention) is inside
+        the gap Faust notes when the fetch jumps, which starts one after the offset it sought to."""
+        base = self._committed_offset[tp]
+        if (
+            base is not None
+            and self._acked[tp]
+            and base not in self._acked_index[tp]
+            and not self._gap[tp].overlaps(base)
+            and not self._gap[tp].overlaps(base + 1)
+        ):
+            return None
+        return super()._new_offset(tp)
+
+
+class Transport(driver.Transport):
+    Consumer = Consumer
+
+
+class App(faust.App):
+    """`faust.App` on the transport above (the producer's transport is unchanged)."""
+
+    def _new_transport(self):
+        return Transport(self.conf.broker_consumer, self)
+
+
+class StallGuard:
+    """Reads a partition again from its committed offset when records Faust fetched never reach an agent.
+
+    Faust drops records in more than one place while a rebalance or recovery is under way (a fetch for
+    a paused partition, a record taken from a stream's queue while flow control is off) and counts on
+    the seek that ends recovery to read them again; a fetch that races that seek leaves them unread
+    until the next restart. Every ``check`` (a timer, ten seconds apart: commits come every few) looks
+    at each input partition whose log goes past its committed offset. The record at that offset is
+    missing if it is not in flight and either a later record of the partition was handled (records go
+    in order: it was skipped; the commit waits for it, see `Consumer._new_offset`) or the agent that
+    reads the partition holds nothing at all while its end stays where it was. Seen so twice in a row,
+    the partition is sought back to its committed offset (its beginning if none), once per stall,
+    counted in ``uno_consumer_rewinds_total``. Records read twice are de-duplicated by event id;
+    refresh requests are idempotent by batch id.
+
+    ``groups``: the topics each agent reads (an agent busy with one of them may have the others queued).
+    """
+
+    def __init__(self, groups: list[set[str]], metrics) -> None:
+        self.groups = groups
+        self.metrics = metrics
+        self.seen: dict = {}  # tp -> what it looked like at the last check, when it looked stalled
+        self.rewound: dict = {}  # tp -> the same, when it was last sought back (once per stall)
+
+    async def check(self, app: faust.App) -> None:
+        consumer = app.consumer
+        if app.rebalancing or getattr(app, "in_recovery", False) or not consumer.flow_active:
+            self.seen.clear()
+            return
+        in_flight = [(m.tp, m.offset) for m in consumer.unacked]  # handed to an agent, not yet done
+        busy = {tp.topic for tp, _ in in_flight}
+        seen, self.seen = self.seen, {}
+        for tp in consumer.assignment():
+            group = next((g for g in self.groups if tp.topic in g), None)
+            committed = consumer._committed_offset.get(tp)
+            try:
+                end = consumer.highwater(tp)
+            except Exception:  # nothing fetched yet
+                continue
+            if group is None or end is None or end <= (committed or 0) or (tp, committed) in in_flight:
+                continue
+            acked = consumer._acked.get(tp)  # handled, waiting for a commit (which fails while the broker is away)
+            if committed is not None and committed in consumer._acked_index.get(tp, ()):
+                continue  # the record at the committed offset was handled: the commit is on its way
+            if acked and committed is not None:
+                state = (committed, "skipped")  # later records handled, not that one: the end may move meanwhile
+            elif not acked and not group & busy:
+                state = (committed, end)  # nothing handled, nothing in flight, nothing moving
+            else:
+                continue
+            self.seen[tp] = state
+            if seen.get(tp) != state or self.rewound.get(tp) == state:
+                continue  # first sighting, changed since, or already read again (a trailing control record)
+            offset = committed if committed is not None else (await consumer.earliest_offsets(tp))[tp]
+            log.warning("%s: records from %s on were fetched but never handled; reading them again", tp, offset)
+            self.metrics.consumer_rewinds.labels(tp.topic).inc()
+            await consumer.seek(tp, offset)
+            self.rewound[tp] = state

@@ -1,0 +1,142 @@
+"""The fixes to Faust's consumer: a skipped record is not acknowledged, and the stall guard's decision
+(pure logic over a consumer shaped like Faust's). The real case, records Faust dropped around a
+recovery and read again, is tests/faults/test_kills.py[10-late]."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from faust.types import TP
+from faust.types.tuples import ConsumerMessage
+
+from streams.worker.app import make_app
+from streams.worker.metrics import Metrics
+from streams.worker.transport import StallGuard
+from uno_models import Settings
+
+INTERACTIONS, TICKS, REFRESH = TP("interactions", 1), TP("ticks", 1), TP("refresh", 1)
+
+
+class Consumer:
+    """What the guard reads of `faust.transport.consumer.Consumer`, and its `seek`."""
+
+    def __init__(self, committed: dict, ends: dict, unacked=(), acked=None):
+        self._committed_offset = committed
+        self.ends = ends
+        self.unacked = [SimpleNamespace(tp=tp, offset=offset) for tp, offset in unacked]  # in flight
+        self._acked = acked or {}  # handled, not yet committed
+        self._acked_index = {tp: set(offsets) for tp, offsets in self._acked.items()}
+        self.flow_active = True
+        self.sought: list[tuple[TP, int]] = []
+
+    def assignment(self):
+        return set(self.ends)
+
+    def highwater(self, tp):
+        return self.ends[tp]
+
+    async def earliest_offsets(self, *tps):
+        return dict.fromkeys(tps, 0)
+
+    async def seek(self, tp, offset):
+        self.sought.append((tp, offset))
+
+
+def checks(consumer: Consumer, n: int, **app) -> StallGuard:
+    guard = StallGuard([{"interactions", "ticks"}, {"refresh"}], Metrics())
+    app = SimpleNamespace(**({"consumer": consumer, "rebalancing": False, "in_recovery": False} | app))
+    for _ in range(n):
+        asyncio.run(guard.check(app))
+    return guard
+
+
+def test_records_left_unread_by_an_idle_agent_are_read_again_from_the_committed_offset_once():
+    consumer = Consumer({INTERACTIONS: 44, TICKS: 169}, {INTERACTIONS: 60, TICKS: 169})
+    checks(consumer, 1)
+    assert consumer.sought == []  # one sighting is not a stall
+    guard = checks(consumer, 4)
+    assert consumer.sought == [(INTERACTIONS, 44)]  # not again while nothing changes (a trailing control record)
+    assert guard.metrics.consumer_rewinds.labels("interactions")._value.get() == 1
+
+
+def test_a_partition_never_committed_is_read_from_its_beginning():
+    consumer = Consumer({}, {INTERACTIONS: 60})
+    checks(consumer, 2)
+    assert consumer.sought == [(INTERACTIONS, 0)]
+
+
+def test_nothing_is_sought_while_the_agent_holds_records_or_the_partition_moves_or_the_group_rebalances():
+    busy = Consumer({INTERACTIONS: 44}, {INTERACTIONS: 60}, unacked=[(TICKS, 9)])  # the same agent is working
+    checks(busy, 3)
+    handling = Consumer(
+        {INTERACTIONS: 44}, {INTERACTIONS: 60}, unacked=[(INTERACTIONS, 44)], acked={INTERACTIONS: [45]}
+    )
+    checks(handling, 3)  # the record at the committed offset is in flight (waiting for the embedder, say)
+    caught_up = Consumer({INTERACTIONS: 60, REFRESH: 3}, {INTERACTIONS: 60, REFRESH: 9}, unacked=[(REFRESH, 3)])
+    checks(caught_up, 3)
+    rebalancing = Consumer({INTERACTIONS: 44}, {INTERACTIONS: 60})
+    checks(rebalancing, 3, rebalancing=True)
+    broker_away = Consumer({INTERACTIONS: 44}, {INTERACTIONS: 60}, acked={INTERACTIONS: list(range(44, 60))})
+    checks(broker_away, 3)  # everything handled, the commits failing: nothing to read again
+    assert busy.sought == handling.sought == broker_away.sought == caught_up.sought == rebalancing.sought == []
+
+    # another agent's work does not hold this one back
+    other_busy = Consumer({INTERACTIONS: 44}, {INTERACTIONS: 60}, unacked=[(REFRESH, 3)])
+    checks(other_busy, 2)
+    assert other_busy.sought == [(INTERACTIONS, 44)]
+
+
+def test_a_skipped_record_is_read_again_while_the_partition_keeps_flowing_past_it():
+    """Later records handled, the commit held at the skipped one, the end moving, the agent busy."""
+    consumer = Consumer({TICKS: 169}, {TICKS: 180}, unacked=[(TICKS, 179)], acked={TICKS: [170, 171]})
+    guard = StallGuard([{"interactions", "ticks"}], Metrics())
+    app = SimpleNamespace(consumer=consumer, rebalancing=False, in_recovery=False)
+    for end in (180, 190, 200):
+        consumer.ends[TICKS] = end
+        asyncio.run(guard.check(app))
+    assert consumer.sought == [(TICKS, 169)]
+
+
+def test_a_partition_that_moves_between_checks_is_not_stalled():
+    consumer = Consumer({INTERACTIONS: 44}, {INTERACTIONS: 60})
+    guard = StallGuard([{"interactions"}], Metrics())
+    app = SimpleNamespace(consumer=consumer, rebalancing=False, in_recovery=False)
+    for committed in (44, 50, 56):
+        consumer._committed_offset[INTERACTIONS] = committed
+        asyncio.run(guard.check(app))
+    assert consumer.sought == []
+
+
+def test_a_record_no_agent_was_given_is_not_acknowledged_so_the_commit_stops_at_it():
+    app = make_app(Settings(app_id="ack-test"), "127.0.0.1:9")  # builds the consumer; connects to nothing
+    app.topics._acking_topics.add("interactions")  # as when an agent subscribes to it
+    consumer = app.consumer
+
+    def message(offset: int) -> ConsumerMessage:
+        return ConsumerMessage("interactions", 1, offset, 0.0, 0, None, b"k", b"v", None, tp=INTERACTIONS)
+
+    skipped, handled = message(7), message(8)
+    handled.tracked = True  # what a stream does before it gives a record to its agent
+    assert consumer.ack(skipped) is False
+    assert consumer.ack(handled) is True
+    assert list(consumer._acked[INTERACTIONS]) == [8]
+
+    consumer._committed_offset[INTERACTIONS] = 7  # 7 is next: no commit past it (Faust's own check lets 8 by)
+    assert consumer._new_offset(INTERACTIONS) is None
+    seven = message(7)
+    seven.tracked = True  # read again and handled
+    assert consumer.ack(seven) is True
+    assert consumer._new_offset(INTERACTIONS) == 9
+
+
+def test_records_gone_from_the_log_do_not_hold_the_commit_back():
+    app = make_app(Settings(app_id="ack-test"), "127.0.0.1:9")
+    app.topics._acking_topics.add("interactions")
+    consumer = app.consumer
+    consumer._committed_offset[INTERACTIONS] = 100  # retention deleted 100-149: the fetch jumps to 150
+    asyncio.run(consumer._add_gap(INTERACTIONS, 101, 150))  # what Faust notes (from the offset after the seek)
+    first = ConsumerMessage("interactions", 1, 150, 0.0, 0, None, b"k", b"v", None, tp=INTERACTIONS)
+    first.tracked = True
+    consumer.ack(first)
+    assert consumer._new_offset(INTERACTIONS) == 151
