@@ -143,7 +143,7 @@ class StallGuard:
             self.seen[tp] = state
             if seen.get(tp) != state or self.rewound.get(tp) == state:
                 continue  # first sighting, changed since, or already read again (a trailing control record)
-            offset = committed if committed is not None else (await consumer.earliest_offsets(tp))[tp]
+            offset = committed if committed is not None else 0  # 0: reset to the earliest, as in ConsumerThread
             log.warning("%s: records from %s on were fetched but never handled; reading them again", tp, offset)
             self.metrics.consumer_rewinds.labels(tp.topic).inc()
             await consumer.seek(tp, offset)

@@ -36,9 +36,6 @@ class Consumer:
     def highwater(self, tp):
         return self.ends[tp]
 
-    async def earliest_offsets(self, *tps):
-        return dict.fromkeys(tps, 0)
-
     async def seek(self, tp, offset):
         self.sought.append((tp, offset))
 
