@@ -16,20 +16,49 @@ restart), each fix here closes one way that went wrong:
 3. `StallGuard`: a partition whose records were dropped after that seek (a fetch racing it) is sought
    back to its committed offset when the guard sees it stalled.
 
+And one fix for CPU: a broker that answers a fetch at once when there is nothing to read, instead of
+holding it up to ``fetch_max_wait_ms`` (the embedded noida-db does: ~2,400 empty fetches a second,
+~0.8 of a core spent by an *idle* consumer), is asked again no sooner than `EMPTY_FETCH_FLOOR_S` after
+the last ask. A broker that long-polls answers an empty fetch only after its wait, so nothing changes.
+
 Records read twice are de-duplicated by event id (refresh requests by batch id).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import faust
 from faust.transport.drivers import aiokafka as driver
 
 log = logging.getLogger(__name__)
 
+EMPTY_FETCH_FLOOR_S = 0.05  # at most 20 empty fetches a second per broker; a new record waits at most this
+
+
+def paced(fetch):
+    """``Fetcher._proc_fetch_request`` that, when it added no records, returns no sooner than
+    `EMPTY_FETCH_FLOOR_S` after it started (aiokafka sends a broker its next fetch when the last one
+    returns)."""
+
+    async def paced_fetch(assignment, node_id, request):
+        started = time.monotonic()
+        added = await fetch(assignment, node_id, request)
+        if not added and (rest := EMPTY_FETCH_FLOOR_S - (time.monotonic() - started)) > 0:
+            await asyncio.sleep(rest)
+        return added
+
+    return paced_fetch
+
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
+    async def on_start(self) -> None:
+        await super().on_start()
+        fetcher = self._consumer._fetcher  # created by start(); its fetch loop looks the method up each time
+        fetcher._proc_fetch_request = paced(fetcher._proc_fetch_request)
+
     async def seek_to_committed(self):
         return await self.call_thread(self._seek_to_committed)
 

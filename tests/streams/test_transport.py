@@ -5,14 +5,16 @@ recovery and read again, is tests/faults/test_kills.py[10-late]."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import SimpleNamespace
 
+import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
 from streams.worker.app import make_app
 from streams.worker.metrics import Metrics
-from streams.worker.transport import StallGuard
+from streams.worker.transport import EMPTY_FETCH_FLOOR_S, StallGuard, paced
 from uno_models import Settings
 
 INTERACTIONS, TICKS, REFRESH = TP("interactions", 1), TP("ticks", 1), TP("refresh", 1)
@@ -137,3 +139,54 @@ def test_records_gone_from_the_log_do_not_hold_the_commit_back():
     first.tracked = True
     consumer.ack(first)
     assert consumer._new_offset(INTERACTIONS) == 151
+
+
+@pytest.mark.infra
+def test_an_idle_consumer_does_not_spin_on_a_broker_that_answers_empty_fetches_at_once(broker, unique):
+    """The embedded broker answers a fetch at once when there is nothing to read (it does not hold it
+    for ``fetch_max_wait_ms``): aiokafka then asks again at once, thousands of times a second, which
+    cost a worker most of a core while idle. Paced, an idle consumer asks about 20 times a second,
+    and a record produced later is still read."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.conn import AIOKafkaConnection
+
+    fetches = 0
+    send = AIOKafkaConnection.send
+
+    def counting(self, request, expect_response=True):
+        nonlocal fetches
+        fetches += type(request).__name__.startswith("FetchRequest")
+        return send(self, request, expect_response)
+
+    async def idle_fetches(pace: bool) -> tuple[int, bytes]:
+        nonlocal fetches
+        topic = f"paced-{unique}-{pace}"
+        producer = AIOKafkaProducer(bootstrap_servers=broker)
+        await producer.start()
+        await producer.send_and_wait(topic, b"first")
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=broker, auto_offset_reset="earliest", fetch_max_wait_ms=1500
+        )
+        await consumer.start()
+        if pace:
+            consumer._fetcher._proc_fetch_request = paced(consumer._fetcher._proc_fetch_request)
+        try:
+            await consumer.getone()
+            fetches = 0
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(consumer.getone(), 1.0)  # nothing to read: idle for a second
+            idle = fetches
+            await producer.send_and_wait(topic, b"later")
+            record = await asyncio.wait_for(consumer.getone(), 10)
+            return idle, record.value
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AIOKafkaConnection, "send", counting)
+        unpaced, _ = asyncio.run(idle_fetches(pace=False))
+        paced_count, later = asyncio.run(idle_fetches(pace=True))
+    assert later == b"later"
+    assert paced_count <= 1.0 / EMPTY_FETCH_FLOOR_S + 5, (paced_count, unpaced)
+    assert paced_count * 10 < unpaced or unpaced <= 1.0 / EMPTY_FETCH_FLOOR_S + 5  # a long-polling broker
