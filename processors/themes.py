@@ -136,8 +136,10 @@ class ThemeBook:
                 applied["chatter"] += 1
                 if (record := knowledge.users.get(user)) is not None:
                     record.chatter += 1
-        vectors = self.embedder.embed([s.core for _, s in fresh]) if fresh else np.zeros((0, self.embedder.dim))
-        for (log, statement), vector in zip(fresh, vectors, strict=True):
+        cores = list(dict.fromkeys(s.core for _, s in fresh))  # feedback repeats itself: embed each text once
+        by_core = dict(zip(cores, self.embedder.embed(cores), strict=True)) if cores else {}
+        for log, statement in fresh:
+            vector = by_core[statement.core]
             theme, opened = self._theme_for(knowledge, vector, now)
             if any(v[0] == log.event_id for v in theme.votes):
                 applied["duplicate"] += 1  # one log supports a theme once, also when late feedback re-sends it
@@ -154,7 +156,7 @@ class ThemeBook:
             for e, tids in log_rules.items()
         }
         touched = {tid for tids in log_rules.values() for tid in tids}
-        embedded = len(fresh) + self._choose_texts(knowledge, touched)
+        embedded = len(cores) + self._choose_texts(knowledge, touched)
         _weigh(knowledge, self.rounds)
         return ThemeOutcome(knowledge, {e: t for e, t in log_rules.items() if t}, applied, embedded)
 

