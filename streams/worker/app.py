@@ -161,8 +161,9 @@ def table(app: faust.App, s: Settings, name: str) -> faust.Table:
 
 
 def local_tables(s: Settings) -> Path:
-    """Where a worker keeps its tables on disk (``store = "rocksdb"``)."""
-    return Path(s.data_dir) / "faust" / "tables"
+    """Where a worker keeps its tables on disk (``store = "rocksdb"``). Absolute: Faust puts a relative
+    ``tabledir`` under its own versioned data directory, which doubled a relative ``UNO_DATA_DIR``."""
+    return Path(s.data_dir).absolute() / "faust" / "tables"
 
 
 def rocksdb_options(s: Settings) -> dict:
