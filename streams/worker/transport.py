@@ -27,6 +27,7 @@ Records read twice are de-duplicated by event id (refresh requests by batch id).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -47,7 +48,9 @@ def paced(fetch):
         started = time.monotonic()
         added = await fetch(assignment, node_id, request)
         if not added and (rest := EMPTY_FETCH_FLOOR_S - (time.monotonic() - started)) > 0:
-            await asyncio.sleep(rest)
+            # cancelled (a close, an unassignment): end as aiokafka's own fetch does, `Fetcher.close` awaits it
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(rest)
         return added
 
     return paced_fetch

@@ -5,7 +5,6 @@ recovery and read again, is tests/faults/test_kills.py[10-late]."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from types import SimpleNamespace
 
 import pytest
@@ -142,51 +141,32 @@ def test_records_gone_from_the_log_do_not_hold_the_commit_back():
 
 
 @pytest.mark.infra
-def test_an_idle_consumer_does_not_spin_on_a_broker_that_answers_empty_fetches_at_once(broker, unique):
+def test_an_idle_consumer_does_not_spin_on_a_broker_that_answers_empty_fetches_at_once(broker):
     """The embedded broker answers a fetch at once when there is nothing to read (it does not hold it
     for ``fetch_max_wait_ms``): aiokafka then asks again at once, thousands of times a second, which
-    cost a worker most of a core while idle. Paced, an idle consumer asks about 20 times a second,
-    and a record produced later is still read."""
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-    from aiokafka.conn import AIOKafkaConnection
+    cost a worker most of a core while idle. Paced, an idle consumer asks about 20 times a second, a
+    record produced later is still read, and the consumer closes while idle."""
+    from bench.idle import bare_consumer
 
-    fetches = 0
-    send = AIOKafkaConnection.send
+    unpaced = bare_consumer(broker, 1.0, pace=False)
+    with_pacing = bare_consumer(broker, 1.0, pace=True)
+    assert unpaced["later"] == with_pacing["later"] == "later"
+    ceiling = 1.0 / EMPTY_FETCH_FLOOR_S + 5
+    assert with_pacing["fetches_per_s"] <= ceiling, (with_pacing, unpaced)
+    assert with_pacing["fetches_per_s"] * 10 < unpaced["fetches_per_s"] or unpaced["fetches_per_s"] <= ceiling
 
-    def counting(self, request, expect_response=True):
-        nonlocal fetches
-        fetches += type(request).__name__.startswith("FetchRequest")
-        return send(self, request, expect_response)
 
-    async def idle_fetches(pace: bool) -> tuple[int, bytes]:
-        nonlocal fetches
-        topic = f"paced-{unique}-{pace}"
-        producer = AIOKafkaProducer(bootstrap_servers=broker)
-        await producer.start()
-        await producer.send_and_wait(topic, b"first")
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=broker, auto_offset_reset="earliest", fetch_max_wait_ms=1500
-        )
-        await consumer.start()
-        if pace:
-            consumer._fetcher._proc_fetch_request = paced(consumer._fetcher._proc_fetch_request)
-        try:
-            await consumer.getone()
-            fetches = 0
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(consumer.getone(), 1.0)  # nothing to read: idle for a second
-            idle = fetches
-            await producer.send_and_wait(topic, b"later")
-            record = await asyncio.wait_for(consumer.getone(), 10)
-            return idle, record.value
-        finally:
-            await consumer.stop()
-            await producer.stop()
+def test_a_paced_fetch_cancelled_while_it_waits_ends_as_aiokafkas_own_does():
+    """aiokafka's `Fetcher.close` cancels its fetch tasks and awaits them; its own fetch returns False
+    when cancelled. A paced fetch cancelled in its wait must too, or closing the consumer raises."""
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(AIOKafkaConnection, "send", counting)
-        unpaced, _ = asyncio.run(idle_fetches(pace=False))
-        paced_count, later = asyncio.run(idle_fetches(pace=True))
-    assert later == b"later"
-    assert paced_count <= 1.0 / EMPTY_FETCH_FLOOR_S + 5, (paced_count, unpaced)
-    assert paced_count * 10 < unpaced or unpaced <= 1.0 / EMPTY_FETCH_FLOOR_S + 5  # a long-polling broker
+    async def empty(assignment, node_id, request):
+        return False
+
+    async def cancelled_in_the_wait():
+        task = asyncio.create_task(paced(empty)(None, 0, None))
+        await asyncio.sleep(EMPTY_FETCH_FLOOR_S / 5)  # the fetch returned at once: the task is in its wait
+        task.cancel()
+        return await task
+
+    assert asyncio.run(cancelled_in_the_wait()) is False

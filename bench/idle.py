@@ -1,0 +1,134 @@
+"""What an idle consumer costs on the embedded broker: aiokafka as it is vs paced empty fetches.
+
+    python -m bench.idle [--seconds 5]
+
+The embedded broker (noida-db) answers a fetch at once when there is nothing to read instead of
+holding it for ``fetch_max_wait_ms``, so aiokafka asks again at once. A bare aiokafka consumer at the
+end of a topic, for ``--seconds``: fetch requests per second and CPU seconds per second of this
+process, unpaced (the baseline, in the same run) and with `streams.worker.transport.paced`; then a
+real worker (null embedder, no LLM) left idle, and the broker's CPU meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import resource
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.conn import AIOKafkaConnection
+
+from bench.common import emit
+from streams.devstack.launcher import LocalStack
+from streams.devstack.workerproc import WorkerProc
+from streams.worker.transport import EMPTY_FETCH_FLOOR_S, paced
+
+
+def cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def bare_consumer(address: str, seconds: float, pace: bool) -> dict:
+    """A consumer at the end of a fresh topic, idle for ``seconds``: its fetch requests and CPU per
+    second; then a record produced after the idle time, read back (``later``)."""
+    fetches = 0
+    send = AIOKafkaConnection.send
+
+    def counting(self, request, expect_response=True):
+        nonlocal fetches
+        fetches += type(request).__name__.startswith("FetchRequest")
+        return send(self, request, expect_response)
+
+    async def run() -> dict:
+        nonlocal fetches
+        topic = f"idle-{uuid.uuid4().hex[:8]}"
+        producer = AIOKafkaProducer(bootstrap_servers=address)
+        await producer.start()
+        await producer.send_and_wait(topic, b"one")
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=address, auto_offset_reset="earliest")
+        await consumer.start()
+        if pace:
+            consumer._fetcher._proc_fetch_request = paced(consumer._fetcher._proc_fetch_request)
+        try:
+            await consumer.getone()
+            fetches, before, started = 0, resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(consumer.getone(), seconds)  # nothing comes
+            after, elapsed = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - started
+            idle = fetches
+            await producer.send_and_wait(topic, b"later")
+            later = (await asyncio.wait_for(consumer.getone(), 10)).value
+            await asyncio.sleep(EMPTY_FETCH_FLOOR_S / 5)  # idle again: the close below cancels a paced wait
+        finally:
+            await consumer.stop()
+            await producer.stop()
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return {
+            "fetches_per_s": round(idle / elapsed, 1),
+            "cpu_s_per_s": round(cpu / elapsed, 3),
+            "later": later.decode(),
+        }
+
+    AIOKafkaConnection.send = counting
+    try:
+        return asyncio.run(run())
+    finally:
+        AIOKafkaConnection.send = send
+
+
+def idle_worker(address: str, broker: psutil.Process, seconds: float) -> dict:
+    tag = uuid.uuid4().hex[:8]
+    root = Path(tempfile.mkdtemp(prefix="uno-idle-"))
+    w = WorkerProc(root, address, None, f"idle-{tag}", f"idle{tag}.", f"idle-{tag}", embedder="hashing")
+    w.start(timeout=120)
+    try:
+        time.sleep(5)  # past the start-up
+        worker = psutil.Process(w.proc.pid)
+        before = cpu_s(worker), cpu_s(broker)
+        time.sleep(seconds)
+        after = cpu_s(worker), cpu_s(broker)
+    finally:
+        w.stop()
+    return {
+        "worker_cpu_s_per_s": round((after[0] - before[0]) / seconds, 3),
+        "broker_cpu_s_per_s": round((after[1] - before[1]) / seconds, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="uno-bench-") as tmp:
+        stack = LocalStack(Path(tmp) / "stack")
+        try:
+            service = stack.up(["broker"])["broker"]
+            broker = psutil.Process(service.pid)
+            unpaced = bare_consumer(service.address, args.seconds, pace=False)
+            with_pacing = bare_consumer(service.address, args.seconds, pace=True)
+            worker = idle_worker(service.address, broker, args.seconds * 2)
+        finally:
+            stack.down()
+    emit(
+        {
+            "benchmark": "idle",
+            "empty_fetch_floor_s": EMPTY_FETCH_FLOOR_S,
+            "bare_consumer": {"unpaced": unpaced, "paced": with_pacing},
+            "ratios": {
+                "fetches_unpaced_vs_paced": round(unpaced["fetches_per_s"] / max(with_pacing["fetches_per_s"], 0.1), 1),
+                "cpu_unpaced_vs_paced": round(unpaced["cpu_s_per_s"] / max(with_pacing["cpu_s_per_s"], 0.001), 1),
+            },
+            "idle_worker_paced": worker,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
