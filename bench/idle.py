@@ -25,14 +25,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.conn import AIOKafkaConnection
 
 from bench.common import emit
+from bench.ingest import cpu_seconds
 from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
 from streams.worker.transport import EMPTY_FETCH_FLOOR_S, paced
-
-
-def cpu_s(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def bare_consumer(address: str, seconds: float, pace: bool) -> dict:
@@ -91,9 +87,9 @@ def idle_worker(address: str, broker: psutil.Process, seconds: float) -> dict:
     try:
         time.sleep(5)  # past the start-up
         worker = psutil.Process(w.proc.pid)
-        before = cpu_s(worker), cpu_s(broker)
+        before = cpu_seconds(worker), cpu_seconds(broker)
         time.sleep(seconds)
-        after = cpu_s(worker), cpu_s(broker)
+        after = cpu_seconds(worker), cpu_seconds(broker)
     finally:
         w.stop()
     return {
