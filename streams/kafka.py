@@ -122,7 +122,17 @@ def produce(
 
 
 def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[tuple[bytes | None, bytes, int, int]]:
-    """Every record on a topic right now, from the beginning: (key, value, partition, offset).
+    """Every record on a topic right now, from the beginning: (key, value, partition, offset)."""
+    return [(m.key(), m.value(), m.partition(), m.offset()) for m in _read(bootstrap, topic, timeout)]
+
+
+def read_timed(bootstrap: str, topic: str, timeout: float = 10.0) -> list[tuple[bytes | None, bytes, float]]:
+    """Every record on a topic right now, from the beginning: (key, value, its timestamp in seconds)."""
+    return [(m.key(), m.value(), m.timestamp()[1] / 1000) for m in _read(bootstrap, topic, timeout)]
+
+
+def _read(bootstrap: str, topic: str, timeout: float) -> list:
+    """The messages of every partition of ``topic``, from the beginning to the end as it is now.
 
     Assigns the partitions directly (no consumer group, nothing committed) and stops at their ends.
     """
@@ -151,7 +161,7 @@ def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[tuple[by
                 if msg.error().code() == KafkaError._PARTITION_EOF:
                     done.add(msg.partition())
                 continue
-            out.append((msg.key(), msg.value(), msg.partition(), msg.offset()))
+            out.append(msg)
         if len(done) < len(metadata.partitions):  # a partial read must not pass for the whole topic
             missing = sorted(set(metadata.partitions) - done)
             raise TimeoutError(f"{topic}: partitions {missing} not read to their end within {timeout:.0f} s")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -69,3 +71,17 @@ def test_group_consumes_everything_and_resumes_after_its_commits(address, unique
     finally:
         committed_check.close()
     assert sum(max(tp.offset, 0) for tp in offsets) == len(sent)  # -1001: nothing committed there
+
+
+def test_read_all_and_read_timed_read_a_topic_to_its_end_with_send_times(broker, unique):
+    from streams.kafka import make_producer, produce, read_all, read_timed
+
+    topic = f"smoke-read-{unique}"
+    create_topic(broker, topic)
+    before = time.time()
+    produce(make_producer(broker), topic, [(f"v{i}".encode(), f"k{i % 3}") for i in range(9)])
+    after = time.time()
+    records, timed = read_all(broker, topic), read_timed(broker, topic)
+    assert sorted(v for _, v, _, _ in records) == sorted(f"v{i}".encode() for i in range(9))
+    assert sorted((k, v) for k, v, _ in timed) == sorted((k, v) for k, v, _, _ in records)
+    assert all(before - 1 <= at <= after + 1 for _, _, at in timed)  # the producer's send time (1 s of clock slack)
