@@ -132,6 +132,7 @@ def summary(runs: list[dict]) -> dict:
         "evidence_precision": mean(["rules", "evidence_precision"]),
         "evidence_recall": mean(["rules", "evidence_recall"]),
         "published": mean(["rules", "published"]),
+        "duplicate_rules": mean(["rules", "duplicate_rules"]),
         "adversarial_published": mean(["rules", "adversarial_published"]),
         "sybil_published": mean(["rules", "sybil_published"]),
         "noise_published": mean(["rules", "noise_published"]),

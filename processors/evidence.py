@@ -77,7 +77,7 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
 
 _DO_THIS = re.compile(r"^(?:do\s+)?(?:this|that|it)\s*[:,-]\s*", re.I)  # "Don't do this: X" -> X
 _EXCESS = re.compile(r"^(?:be\s+)?(?:too|so|overly)\b|^太", re.I)
-_LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)[,\s]+|^请", re.I)
+_LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.I)
 
 # Chatter: laughter, thanks, acknowledgements, emoji; never a request.
 _CHATTER = re.compile(
@@ -222,12 +222,16 @@ def is_cjk(text: str) -> bool:
 
 
 def polarity(text: str) -> tuple[int, str]:
-    """(+1 or -1, the core): -1 when a clause of the statement is a negated request, whose core is that
-    clause without its negation ("Good, but don't use a table" -> "use a table")."""
+    """(+1 or -1, the core): the polarity of the statement's first request. -1 when that is a negated
+    request, whose core is its clause without the negation ("Good, but don't use a table" -> "use a
+    table": "Good" asks for nothing); +1 when a request comes first, whatever follows ("Use prose, don't
+    use lists" and "用连贯的文字,不要分点" ask for prose: they support it, not oppose lists)."""
     for pattern, replacement in _NEGATIONS:
         m = pattern.search(text)
         if m is None:
             continue
+        if _asks_before(text[: m.start()]):
+            break
         rest = re.split(r"[.!?;。！？；]", text[m.end() :], maxsplit=1)[0]
         core = _DO_THIS.sub("", " ".join((m.expand(replacement) + rest).split())).strip(" ,.;:!?，。！？；：")
         if _EXCESS.match(core):  # "don't be too long" complains like "too long": the same request
@@ -235,6 +239,16 @@ def polarity(text: str) -> tuple[int, str]:
         if core:
             return -1, core
     return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text
+
+
+def _asks_before(head: str) -> bool:
+    """Whether ``head`` (the text before a negation) holds a request of its own: a clause that, without
+    its "please", is directive and not chatter."""
+    for clause in re.split(r"[,，;；.。!！?？:：\n]+", head):
+        clause = _LEADING_PLEASE.sub("", clause.strip()).strip()
+        if clause and is_directive(clause):
+            return True
+    return False
 
 
 def is_chatter(text: str) -> bool:

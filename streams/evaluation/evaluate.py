@@ -177,17 +177,22 @@ def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -
     This separates what the pipeline found from how close the embedder finds two wordings of a request."""
     phrasing = {normalise(text): pref for pref, texts in POOL for text in texts}
     own = {(t.topic, p) for t in truth.topics for p in t.preferences}
-    found, correct = set(), 0
+    found, correct, stated = set(), 0, Counter()
     for rule in rules:
         prefs = Counter(phrasing.get(normalise(e)) for e in rule.get("evidence", []))
         pref, _ = prefs.most_common(1)[0] if prefs else (None, 0)
         topic = topic_of.get(rule["cluster_id"])
+        if pref is not None:
+            stated[(rule["cluster_id"], pref)] += 1
         if pref is not None and (topic, pref) in own:
             correct += 1
             found.add((topic, pref))
     return {
         "evidence_precision": round(correct / len(rules), 4) if rules else None,
         "evidence_recall": round(len(found) / max(1, len(own)), 4),
+        # rules of one module that state a preference another of its rules states already (e.g. the
+        # same request in English and in Chinese, as two rules)
+        "duplicate_rules": sum(n - 1 for n in stated.values()),
     }
 
 
@@ -431,7 +436,8 @@ def print_report(console: Console, report: dict) -> None:
         if "evidence_precision" in rules:
             table.add_row(
                 "rule precision / recall (by evidence)",
-                f"{_pct(rules['evidence_precision'])} / {_pct(rules['evidence_recall'])}",
+                f"{_pct(rules['evidence_precision'])} / {_pct(rules['evidence_recall'])}"
+                f" ({rules['duplicate_rules']} duplicates within a module)",
             )
         bad = f"{rules['adversarial_published']} / {rules.get('sybil_published', 0)} / {rules['noise_published']}"
         table.add_row("adversarial / sybil / noise rules published", bad)

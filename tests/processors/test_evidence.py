@@ -21,6 +21,9 @@ from processors.evidence import promotes, statement_of
         ("请不要先说结论。", "先说结论"),
         ("别加小标题", "加小标题"),
         ("No uses listas numeradas.", "uses listas numeradas"),
+        ("Please, don't use a table.", "use a table"),  # a "please" alone asks for nothing
+        ("Thanks, but never add a summary.", "add a summary"),
+        ("不要用连贯的文字，不要分点", "用连贯的文字,不要分点"),  # the whole request negated (NFKC: ，-> ,)
     ],
 )
 def test_negated_requests_are_against_their_core(text, core):
@@ -39,6 +42,12 @@ def test_negated_requests_are_against_their_core(text, core):
         "先说结论，再解释。",
         "太长了，一百字以内。",
         "I don't understand the jargon, explain it.",
+        # a request first, then what to avoid instead: the statement asks for the request
+        "Use prose, don't use bullet points.",
+        "Give me the answer first, don't bury it.",
+        "用连贯的文字，不要分点。",
+        "请用段落写，不要用列表。",
+        "太长了，不要啰嗦。",
     ],
 )
 def test_requests_and_complaints_are_for_their_core(text):
