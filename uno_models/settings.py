@@ -83,6 +83,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     user_id_key: str = ""  # keys the user-id pseudonyms (secret, environment only); "" = derived from app_id
     ingest_batch_max: Annotated[int, Meta(ge=1, le=1_000)] = 64  # records embedded and applied together
     ingest_batch_within_s: Annotated[float, Meta(gt=0, le=10)] = 0.05  # wait at most this long to fill a batch
+    ingest_embed_chunk: Annotated[int, Meta(ge=1, le=1_000)] = 8  # texts per embedding call, applied meanwhile
     app_id: str = "uno"  # Kafka consumer group and prefix of the changelog topics
     worker_id: str = ""  # static group membership id; "" = derived from the host and data_dir
     feedback_ttl_s: Seconds = 86_400.0  # keep logs (and orphan feedback) this long for late feedback

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import NamedTuple
 
 import msgspec
+import numpy as np
 
 from processors.embedders import Embedder
 from processors.ingest import DependencyError, EmbedderMismatchError, Ingest
@@ -61,8 +62,9 @@ class Record(NamedTuple):
 
 
 class IngestHandler:
-    """Feeds batches of raw records to `Ingest`: decoded, embedded in one call off the event loop,
-    then applied in one state transaction per namespace (one write per touched key).
+    """Feeds batches of raw records to `Ingest`: decoded, embedded off the event loop while the loop
+    applies those already embedded (`Ahead`), in one state transaction per namespace (one write per
+    touched key).
 
     ``table``: the ingest side's state (a Faust table in the worker); ``send`` must return once the
     broker has acknowledged the record (a refresh request is durable before the work it takes).
@@ -111,34 +113,31 @@ class IngestHandler:
                 groups.setdefault(event.namespace, []).append((record, event))
         await self._until_done("broker", self._send_letters, letters)
         events = [e for group in groups.values() for _, e in group if not isinstance(e, Tick)]
-        await self._until_done("embedder", self._preload, events)
+        ahead = Ahead(self.embedder, self.core.settings.ingest_embed_chunk, self.metrics.embed_batch)
+        await self._until_done("embedder", self._embed_ahead, ahead, events)
+        self.core.preload(ahead.vectors)  # filled as the chunks are embedded
         try:
             for namespace, group in groups.items():
-                await self._until_done("state", self._apply, namespace, group)
+                await self._until_done("state", self._apply, namespace, group, ahead)
         finally:
+            ahead.close()
             self.core.preload({})
 
     # ------------------------------------------------------------------ steps
 
-    async def _preload(self, events: list) -> None:
-        texts = list(dict.fromkeys(t for e in events for t in self.core.texts(e)))
-        if not texts:
-            return
-        start = time.perf_counter()
-        try:
-            vectors = await asyncio.to_thread(self.embedder.embed, texts)
-        except Exception as err:
-            raise DependencyError("embedder", err) from err
-        self.metrics.embed_batch(len(texts), time.perf_counter() - start)
-        self.core.preload(dict(zip(texts, vectors, strict=True)))
+    async def _embed_ahead(self, ahead: Ahead, events: list) -> None:
+        for event in events:
+            ahead.add(event, self.core.texts(event))
+        ahead.start()
 
-    async def _apply(self, namespace: str, group: list[tuple[Record, object]]) -> None:
+    async def _apply(self, namespace: str, group: list[tuple[Record, object]], ahead: Ahead) -> None:
         letters: list[tuple[str, bytes, str]] = []
         self.enter(group[0][0])  # a namespace's records share a partition: its state is written there
         with self.core.txn(namespace):
             for record, event in group:
                 try:
-                    with self.core.savepoint(namespace):
+                    with self.core.savepoint(namespace):  # a failure undoes the record (and the cached clusterer)
+                        await ahead.ready(event)  # its texts are embedded (later records' go on embedding)
                         self._handle(record, event)
                 except DependencyError:
                     raise
@@ -245,6 +244,64 @@ class IngestHandler:
             original_sha256=None if whole else hashlib.sha256(original).hexdigest(),
         )
         return (key, encode(letter), reason)
+
+
+class Ahead:
+    """A batch's texts, embedded in order off the event loop, ``chunk`` at a time, so that the
+    loop applies the first records while the later ones are embedded (one call for the whole batch
+    would leave the loop idle while it embeds, then the embedder idle while the loop applies).
+
+    ``ready(event)`` waits until the texts of ``event`` are embedded; if the embedder failed it
+    raises `DependencyError` once, and the next ``ready`` embeds what is missing again (the caller
+    retries with backoff)."""
+
+    def __init__(self, embedder: Embedder, chunk: int, timed: Callable[[int, float], None]):
+        self.vectors: dict[str, np.ndarray] = {}
+        self._embedder, self._chunk, self._timed = embedder, chunk, timed
+        self._texts: dict[str, None] = {}  # every text of the batch, in order
+        self._needs: dict[int, list[str]] = {}  # id(event) -> its texts
+        self._task: asyncio.Task | None = None
+        self._failed: BaseException | None = None
+        self._progress = asyncio.Condition()
+
+    def add(self, event: object, texts: list[str]) -> None:
+        self._needs[id(event)] = texts
+        self._texts.update(dict.fromkeys(texts))
+
+    def start(self) -> None:
+        self._failed = None
+        missing = [t for t in self._texts if t not in self.vectors]
+        if missing:
+            self._task = asyncio.create_task(self._run(missing))
+
+    async def ready(self, event: object) -> None:
+        texts = self._needs.get(id(event), [])
+        if self._failed is not None:  # the retry after a failure
+            self.start()
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._failed is not None or all(t in self.vectors for t in texts))
+        if self._failed is not None:
+            raise DependencyError("embedder", self._failed) from self._failed
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self, texts: list[str]) -> None:
+        for i in range(0, len(texts), self._chunk):
+            chunk = texts[i : i + self._chunk]
+            start = time.perf_counter()
+            try:
+                vectors = await asyncio.to_thread(self._embedder.embed, chunk)
+            except Exception as err:
+                async with self._progress:
+                    self._failed = err
+                    self._progress.notify_all()
+                return
+            self._timed(len(chunk), time.perf_counter() - start)
+            async with self._progress:
+                self.vectors.update(zip(chunk, vectors, strict=True))
+                self._progress.notify_all()
 
 
 def decode_tick(raw: bytes) -> Tick:

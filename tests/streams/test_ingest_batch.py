@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import threading
+import time
 
 import msgspec
 
@@ -14,6 +17,7 @@ from streams.worker.ingest import IngestHandler, Record, Source
 from streams.worker.metrics import Metrics
 from tests.streams.sample import interactions
 from tests.streams.test_state import SETTINGS, outcome
+from uno_models import decode_interaction
 from uno_models.stream import DeadLetter, RefreshRequest
 
 EVENTS = interactions("legal", n_legal=8, n_cooking=6)
@@ -77,15 +81,53 @@ def one_at_a_time() -> tuple[dict, list]:
     return outcome(handler.core), sent
 
 
-def test_a_batch_gives_the_state_of_one_record_at_a_time_with_one_embedding_call():
+class TimedEmbedder(HashingEmbedder):
+    """Notes when each call ran and on which thread; takes ``seconds`` per call."""
+
+    def __init__(self, seconds: float):
+        super().__init__(64)
+        self.seconds = seconds
+        self.calls: list[tuple[float, float, str]] = []
+
+    def embed(self, texts):
+        start = time.perf_counter()
+        time.sleep(self.seconds)
+        out = super().embed(texts)
+        self.calls.append((start, time.perf_counter(), threading.current_thread().name))
+        return out
+
+
+def test_a_batch_gives_the_state_of_one_record_at_a_time_embedded_off_the_loop_in_chunks():
     expected, expected_sent = one_at_a_time()
     sent: list = []
-    embedder = FlakyEmbedder()
+    embedder = TimedEmbedder(0.0)
     handler = handler_for(embedder, sent)
+    texts = {t for r in records(EVENTS) for t in handler.core.texts(decode_interaction(r.raw))}
     asyncio.run(handler.on_batch(records(EVENTS)))
     assert outcome(handler.core) == expected
     assert refreshes(sent) == refreshes(expected_sent) and refreshes(sent)
-    assert embedder.calls == 1  # every text of the batch in one call
+    assert len(embedder.calls) == math.ceil(
+        len(texts) / SETTINGS.ingest_embed_chunk
+    )  # each distinct text once, by chunks
+    assert all(thread != threading.main_thread().name for _, _, thread in embedder.calls)  # never on the loop
+
+
+def test_the_loop_applies_the_first_records_while_the_rest_of_the_batch_embeds():
+    sent: list = []
+    embedder = TimedEmbedder(0.05)
+    handler = handler_for(embedder, sent)
+    applied: list[float] = []
+    interaction = handler.core.interaction
+
+    def timed(*args):
+        applied.append(time.perf_counter())
+        return interaction(*args)
+
+    handler.core.interaction = timed
+    asyncio.run(handler.on_batch(records(EVENTS)))
+    assert len(embedder.calls) >= 2 and len(applied) == len(EVENTS)
+    last_call_started = max(start for start, _, _ in embedder.calls)
+    assert applied[0] < last_call_started  # overlap: a record was applied before the last chunk embedded
 
 
 def test_an_embedder_outage_blocks_the_batch_and_loses_nothing():
@@ -98,6 +140,26 @@ def test_an_embedder_outage_blocks_the_batch_and_loses_nothing():
     assert handler.metrics.ingest_retries.labels("embedder")._value.get() == 5
     assert handler.metrics.ingest_blocked.labels("embedder")._value.get() == 0  # no longer blocked
     assert not [s for s in sent if s[0] == "dlq"]
+
+
+def test_an_embedder_failing_after_part_of_the_batch_was_applied_loses_and_double_counts_nothing():
+    expected, expected_sent = one_at_a_time()
+    sent: list = []
+    embedder = FlakyEmbedder()
+    embed = embedder.embed
+
+    def second_call_fails(texts):  # the first chunk embeds and its records are applied, then the embedder fails
+        if embedder.calls == 1:
+            embedder.calls += 1
+            raise ConnectionError("503 Service Unavailable")
+        return embed(texts)
+
+    embedder.embed = second_call_fails
+    handler = handler_for(embedder, sent)
+    asyncio.run(handler.on_batch(records(EVENTS)))
+    assert outcome(handler.core) == expected
+    assert sorted(refreshes(sent)) == sorted(refreshes(expected_sent))  # each request once
+    assert handler.metrics.ingest_retries.labels("embedder")._value.get() == 1
 
 
 def test_a_broker_that_refuses_refresh_requests_is_retried_without_double_counting():
