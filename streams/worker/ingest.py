@@ -292,15 +292,15 @@ class Ahead:
             chunk = texts[i : i + self._chunk]
             start = time.perf_counter()
             try:
-                vectors = await asyncio.to_thread(self._embedder.embed, chunk)
-            except Exception as err:
+                vectors = dict(zip(chunk, await asyncio.to_thread(self._embedder.embed, chunk), strict=True))
+            except Exception as err:  # also a wrong number of vectors: whoever waits must hear of it
                 async with self._progress:
                     self._failed = err
                     self._progress.notify_all()
                 return
             self._timed(len(chunk), time.perf_counter() - start)
             async with self._progress:
-                self.vectors.update(zip(chunk, vectors, strict=True))
+                self.vectors.update(vectors)
                 self._progress.notify_all()
 
 

@@ -162,6 +162,23 @@ def test_an_embedder_failing_after_part_of_the_batch_was_applied_loses_and_doubl
     assert handler.metrics.ingest_retries.labels("embedder")._value.get() == 1
 
 
+def test_an_embedder_answering_with_too_few_vectors_is_retried_not_waited_for_forever():
+    expected, _ = one_at_a_time()
+    sent: list = []
+    embedder = FlakyEmbedder()
+    embed = embedder.embed
+
+    def short_once(texts):  # an embeddings endpoint that dropped an item once
+        out = embed(texts)
+        return out[:-1] if embedder.calls == 1 else out
+
+    embedder.embed = short_once
+    handler = handler_for(embedder, sent)
+    asyncio.run(asyncio.wait_for(handler.on_batch(records(EVENTS)), 30))
+    assert outcome(handler.core) == expected
+    assert handler.metrics.ingest_retries.labels("embedder")._value.get() == 1
+
+
 def test_a_broker_that_refuses_refresh_requests_is_retried_without_double_counting():
     expected, expected_sent = one_at_a_time()
     sent: list = []
