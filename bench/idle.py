@@ -7,6 +7,13 @@ holding it for ``fetch_max_wait_ms``, so aiokafka asks again at once. A bare aio
 end of a topic, for ``--seconds``: fetch requests per second and CPU seconds per second of this
 process, unpaced (the baseline, in the same run) and with `streams.worker.transport.paced`; then a
 real worker (null embedder, no LLM) left idle, and the broker's CPU meanwhile.
+
+    python -m bench.idle --namespaces 500 [--tick-seconds 120]
+
+Also: a worker holding ``--namespaces`` namespaces with nothing pending (one event each, no
+feedback): ticks handled per second, and the worker's and the broker's CPU, with quiet namespaces
+ticked every ``UNO_QUIET_TICK_INTERVAL_S`` (the default) against every ``UNO_TICK_INTERVAL_S``
+(how every namespace was ticked before: the baseline, in the same run).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import resource
 import tempfile
 import time
@@ -28,7 +36,9 @@ from bench.common import emit
 from bench.ingest import cpu_seconds
 from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
+from streams.kafka import make_producer, produce
 from streams.worker.transport import EMPTY_FETCH_FLOOR_S, paced
+from uno_models import Settings
 
 
 def bare_consumer(address: str, seconds: float, pace: bool) -> dict:
@@ -98,9 +108,43 @@ def idle_worker(address: str, broker: psutil.Process, seconds: float) -> dict:
     }
 
 
+def quiet_namespaces(address: str, broker: psutil.Process, n: int, seconds: float, every_tick: bool) -> dict:
+    """A worker whose ``n`` namespaces have nothing pending: ticks handled and CPU over ``seconds``."""
+    tag = uuid.uuid4().hex[:8]
+    root = Path(tempfile.mkdtemp(prefix="uno-quiet-"))
+    settings = {"quiet_tick_interval_s": Settings().tick_interval_s} if every_tick else {}
+    w = WorkerProc(root, address, None, f"q-{tag}", f"q{tag}.", f"q-{tag}", embedder="hashing", **settings)
+    w.start(timeout=120)
+    try:
+        events = [
+            {"event_id": f"q{i}", "namespace": f"ns{i}", "timestamp": time.time(), "query": "How do I appeal?"}
+            for i in range(n)
+        ]
+        produce(
+            make_producer(address), w.topic("interactions"), [(json.dumps(e).encode(), e["namespace"]) for e in events]
+        )
+        w.wait_for(lambda: w.metric("uno_events_total", kind="interaction") >= n, 300, "every namespace written")
+        time.sleep(2 * Settings().tick_interval_s)  # every namespace ticked once: known to be quiet
+        worker = psutil.Process(w.proc.pid)
+        ticks, cpu = w.metric("uno_events_total", kind="tick"), (cpu_seconds(worker), cpu_seconds(broker))
+        time.sleep(seconds)
+        ticks = w.metric("uno_events_total", kind="tick") - ticks
+        cpu = (cpu_seconds(worker) - cpu[0], cpu_seconds(broker) - cpu[1])
+    finally:
+        w.stop()
+    return {
+        "namespaces": n,
+        "ticks_per_s": round(ticks / seconds, 1),
+        "worker_cpu_s_per_s": round(cpu[0] / seconds, 3),
+        "broker_cpu_s_per_s": round(cpu[1] / seconds, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--namespaces", type=int, default=500, help="quiet namespaces held by one worker")
+    parser.add_argument("--tick-seconds", type=float, default=120.0, help="how long to count ticks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="uno-bench-") as tmp:
         stack = LocalStack(Path(tmp) / "stack")
@@ -110,6 +154,8 @@ def main() -> None:
             unpaced = bare_consumer(service.address, args.seconds, pace=False)
             with_pacing = bare_consumer(service.address, args.seconds, pace=True)
             worker = idle_worker(service.address, broker, args.seconds * 2)
+            every_tick = quiet_namespaces(service.address, broker, args.namespaces, args.tick_seconds, True)
+            quiet = quiet_namespaces(service.address, broker, args.namespaces, args.tick_seconds, False)
         finally:
             stack.down()
     emit(
@@ -120,7 +166,9 @@ def main() -> None:
             "ratios": {
                 "fetches_unpaced_vs_paced": round(unpaced["fetches_per_s"] / max(with_pacing["fetches_per_s"], 0.1), 1),
                 "cpu_unpaced_vs_paced": round(unpaced["cpu_s_per_s"] / max(with_pacing["cpu_s_per_s"], 0.001), 1),
+                "ticks_every_tick_vs_quiet": round(every_tick["ticks_per_s"] / max(quiet["ticks_per_s"], 0.1), 1),
             },
+            "quiet_namespaces": {"every_tick_interval": every_tick, "quiet_tick_interval": quiet},
             "idle_worker_paced": worker,
         }
     )

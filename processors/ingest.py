@@ -79,7 +79,7 @@ class IngestObserver(Protocol):
     """Where ingest reports what it did (the worker's metrics implement it; `NullObserver` ignores it)."""
 
     def counted(self, kind: str, result: str, n: int = 1) -> None:
-        """An event of ``kind`` (interaction, feedback) ended as ``result`` (ok, duplicate, joined, ...)."""
+        """An event of ``kind`` (interaction, feedback, tick) ended as ``result`` (ok, duplicate, joined, ...)."""
 
     def timed(self, stage: str, seconds: float) -> None:
         """How long a step took: ``embed`` or ``assign``."""
@@ -172,12 +172,17 @@ class Ingest:
         self._vectors: dict[str, np.ndarray] = {}  # embedded ahead of time for the batch in hand (`preload`)
         self.refresh_scale: Callable[[], int] = lambda: 1  # more logs per refresh while refreshes queue up
         self.partitions: dict[str, int] = {}  # namespace -> input partition, as this process last wrote it
+        self.quiet: dict[str, float] = {}  # namespace -> when its last tick found no pending work (`tick_due`)
 
     @contextmanager
     def txn(self, namespace: str) -> Iterator[None]:
         """One record's changes to a namespace: all of them survive a hard kill, or none (`State.txn`)."""
-        with self.state.txn(namespace):
-            yield
+        try:
+            with self.state.txn(namespace):
+                yield
+        except BaseException:
+            self.partitions.pop(namespace, None)  # its metadata may not be written: `_known` looks again
+            raise
 
     @contextmanager
     def savepoint(self, namespace: str) -> Iterator[None]:
@@ -190,6 +195,7 @@ class Ingest:
         except BaseException:
             del self.outbox[outbox:]
             self._clusterers.pop(namespace, None)  # mutated in memory: rebuilt from the state
+            self.partitions.pop(namespace, None)  # as `txn`
             raise
 
     def texts(self, event: InteractionEvent | FeedbackEvent) -> list[str]:
@@ -289,11 +295,20 @@ class Ingest:
             self.orphans.put(key(ns, fe.event_id), orphan)
             self.observer.counted("feedback", "orphaned")
 
+    def tick_due(self, ns: str) -> bool:
+        """Whether a tick of ``ns`` is due: every ``tick_interval_s`` while it has pending work (the age
+        trigger), every ``quiet_tick_interval_s`` while it has none (TTL purges, idle clusters), so that
+        many quiet namespaces do not turn ticks into steady traffic. Unknown (after a restart): due."""
+        since = self.quiet.get(ns)
+        return since is None or self.clock() - since >= self.settings.quiet_tick_interval_s
+
     def tick(self, ns: str) -> None:
         """Time-based work of a namespace: retire idle clusters, the age trigger, TTL purges."""
         self._partition = -1
         now = self.clock()
+        self.observer.counted("tick", "ok")
         if self.namespaces.get(ns) is None:
+            self.quiet[ns] = now
             return
         clusterer = self._clusterer(ns)
         retired = clusterer.retire_idle(now)
@@ -302,7 +317,7 @@ class Ingest:
             self._lifecycle(ns, cid, "retired", now)
         if retired:
             self._save(ns, clusterer, changed=())
-        backlog = 0.0
+        backlog, waiting = 0.0, False
         for cid in clusterer.active_ids:
             work = self.work.get(key(ns, cid))
             if work and work.pending:
@@ -310,8 +325,14 @@ class Ingest:
                 backlog = max(backlog, age)
                 if age >= self.settings.refresh_max_age_s:
                     self._request_refresh(ns, cid, "age", now)
+                    work = self.work.get(key(ns, cid))  # logs past one request's cap still wait
+                waiting = waiting or bool(work and work.pending)
         self.observer.backlog(ns, backlog)
         self._purge(ns, now)
+        if waiting:
+            self.quiet.pop(ns, None)
+        else:
+            self.quiet[ns] = now
 
     def describe(self, ns: str) -> list[dict]:
         """The namespace's clusters as this state holds them (for the operators' /v1/clusters view)."""
@@ -345,7 +366,20 @@ class Ingest:
         now = self.clock()
         self.seen.put(key(ns, suffix), now)
         self.expiring["seen"].add(ns, suffix, now + self.settings.dedupe_ttl_s)
+        self._known(ns)
         return True
+
+    def _known(self, ns: str) -> None:
+        """Give a namespace its metadata on its first record, clustered or not: the ticks that purge its
+        TTLs go to the namespaces (and partitions) the metadata lists. Before, a namespace whose records
+        never carried feedback had none, was never ticked, and kept its logs and ids for good."""
+        if self.partitions.get(ns) == self._partition:
+            return
+        meta = self.namespaces.get(ns)
+        if meta is None or meta.partition != self._partition:
+            meta = meta or NamespaceMeta(embedder_id=self.embedder.id)
+            self.namespaces.put(ns, msgspec.structs.replace(meta, partition=self._partition))
+        self.partitions[ns] = self._partition
 
     # ------------------------------------------------------------------ clustering
 
@@ -445,6 +479,7 @@ class Ingest:
     # ------------------------------------------------------------------ refresh triggers
 
     def _add_pending(self, ns: str, cid: int, event_id: str, now: float) -> None:
+        self.quiet.pop(ns, None)  # work for the age trigger: ticks at the normal rate again
         work = self.work.get(key(ns, cid)) or ClusterWork()
         if event_id not in work.pending:
             work.pending.append(event_id)

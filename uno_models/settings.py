@@ -94,6 +94,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_clusters: PositiveInt = 256  # per namespace
     cluster_idle_ttl_s: Annotated[float, Meta(ge=0)] = 0.0  # retire clusters idle this long (0 = never)
     tick_interval_s: Seconds = 5.0  # how often age triggers and TTLs are evaluated
+    quiet_tick_interval_s: Seconds = 60.0  # how often a namespace with no pending work is ticked (TTL purges)
     web_port: Annotated[int, Meta(ge=0, le=65535)] = 6066  # the worker's HTTP API, /metrics and /healthz
     spool_max_bytes: Annotated[int, Meta(ge=0)] = 64 * 1024 * 1024  # proxy interactions kept while the broker is down
     spool_send_timeout_s: Seconds = 10.0  # a proxy interaction not acknowledged within this goes to the spool

@@ -374,7 +374,7 @@ def add_timers(
             core.partitions = {ns: meta.partition for ns, meta in core.namespaces.items_with_prefix("")}
             listed[0] = time.monotonic()
         for ns, partition in list(core.partitions.items()):
-            if partition >= 0:
+            if partition >= 0 and core.tick_due(ns):
                 await send("ticks", ns, tick_bytes(ns, time.time()), partition=partition)
 
     @app.task

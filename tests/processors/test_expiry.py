@@ -97,8 +97,7 @@ def test_state_written_before_the_ledgers_is_backfilled_once_and_then_expires():
     with ingest.txn("legal"):  # as an older version left it: the keys, no ledgers
         for k in [k for k in ingest.state if k.startswith("expiry:")]:
             del ingest.state[k]
-    assert not ingest.namespaces.get("legal")  # no clustered event yet: no metadata
-    feed(ingest, interactions("legal", prefix="y", n_legal=1), clock)  # now it has metadata
+    feed(ingest, interactions("legal", prefix="y", n_legal=1), clock)  # one to refresh
     meta = ingest.namespaces.get("legal")
     with ingest.txn("legal"):
         ingest.namespaces.put("legal", msgspec.structs.replace(meta, expiry_ledger=False))
@@ -120,3 +119,53 @@ def test_the_ledger_walks_its_chunks_in_order_and_stops_at_the_first_not_due():
         rest = ledger.expire("n", now=1e9)
     assert rest == [f"k{i}" for i in range(CHUNK + 12, 3 * CHUNK + 5)]
     assert [k for k in state if k.startswith("expiry:n/seen/")] == []  # used-up chunks are deleted
+
+
+def test_a_namespace_with_nothing_pending_is_ticked_rarely_until_work_arrives():
+    clock = [1_000.0]
+    ingest = ingest_with({}, clock)
+    quiet_s = ingest.settings.quiet_tick_interval_s
+    assert ingest.tick_due("legal")  # never ticked (a new worker): due
+    feed(ingest, interactions("legal", n_legal=3), clock)
+    tick(ingest, "legal")
+    assert ingest.tick_due("legal")  # logs wait for the age trigger: ticked at the normal rate
+
+    clock[0] += ingest.settings.refresh_max_age_s  # the age trigger takes them: nothing pending
+    tick(ingest, "legal")
+    assert not ingest.tick_due("legal")
+    clock[0] += quiet_s - 1
+    assert not ingest.tick_due("legal")  # quiet: TTL purges and idle clusters can wait a minute
+    clock[0] += 1
+    assert ingest.tick_due("legal")
+    tick(ingest, "legal")
+    assert not ingest.tick_due("legal")
+
+    feed(ingest, interactions("legal", prefix="y", n_legal=1), clock)  # new work: due again at once
+    assert ingest.tick_due("legal")
+
+
+def test_a_namespace_whose_records_never_carry_feedback_is_ticked_and_purged():
+    clock = [1_000.0]
+    ingest = ingest_with({}, clock)
+    feed(ingest, interactions("quiet", n_legal=4, feedback=False), clock)
+    assert ingest.partitions == {"quiet": 0}  # the worker's tick timer sends its ticks there
+    assert ingest.namespaces.get("quiet") is not None  # and lists it again after a restart
+    clock[0] += 2 * TTL + 10  # past both TTLs
+    tick(ingest, "quiet")
+    assert list(ingest.logs.items_with_prefix("quiet/")) == []
+    assert list(ingest.seen.items_with_prefix("quiet/")) == []
+
+
+def test_a_namespace_whose_first_record_is_undone_gets_its_metadata_from_the_next():
+    clock = [1_000.0]
+    ingest = ingest_with({}, clock)
+    first, second = interactions("quiet", n_legal=2, feedback=False)
+    try:
+        with ingest.txn("quiet"):  # the batch's transaction discarded (a dependency failed): retried
+            ingest.interaction(decode_interaction(msgspec.json.encode(first)), Provenance("in", 0, 0, 0))
+            raise ConnectionError("the broker did not acknowledge")
+    except ConnectionError:
+        pass
+    assert ingest.namespaces.get("quiet") is None
+    feed(ingest, [first, second], clock)
+    assert ingest.namespaces.get("quiet") is not None and ingest.partitions == {"quiet": 0}

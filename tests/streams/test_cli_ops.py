@@ -79,7 +79,7 @@ def test_modules_pairs_and_dlq_commands(worker_factory, tmp_path):
 def test_a_retired_cluster_is_withdrawn_everywhere_and_a_rebuild_agrees(worker_factory):
     """Lifecycle against the real broker and Qdrant: an idle cluster's module is withdrawn from the store
     and tombstoned on the compacted modules topic, so `uno modules rebuild` gives the same store."""
-    w = worker_factory(llm=None, cluster_idle_ttl_s=15, refresh_min_logs=4).start()
+    w = worker_factory(llm=None, cluster_idle_ttl_s=15, refresh_min_logs=4, quiet_tick_interval_s=2).start()
     now = time.time()
     events = [dict(e, timestamp=now + i) for i, e in enumerate(interactions("legal", n_legal=4))]
     w.produce("interactions", [(b"legal", json.dumps(e).encode()) for e in events])

@@ -108,7 +108,7 @@ def test_bad_records_go_to_the_dlq_with_reasons_and_the_partition_keeps_flowing(
 
 
 def test_late_feedback_joins_and_orphans_expire_counted(worker_factory):
-    w = worker_factory(feedback_ttl_s=3).start()
+    w = worker_factory(feedback_ttl_s=3, quiet_tick_interval_s=1).start()  # TTL purges on a short clock too
     silent = interactions("legal", n_legal=4, feedback=False)
     w.produce("interactions", records(silent))
     w.wait_for(lambda: w.metric("uno_events_total", result="no_signal") == 4, 60, "four logs without feedback")
