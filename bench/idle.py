@@ -89,11 +89,18 @@ def bare_consumer(address: str, seconds: float, pace: bool) -> dict:
         AIOKafkaConnection.send = send
 
 
-def idle_worker(address: str, broker: psutil.Process, seconds: float) -> dict:
+def started_worker(root: Path, address: str, **settings) -> WorkerProc:
+    """A worker with the null embedder and no LLM, on topics and a group of its own."""
     tag = uuid.uuid4().hex[:8]
-    root = Path(tempfile.mkdtemp(prefix="uno-idle-"))
-    w = WorkerProc(root, address, None, f"idle-{tag}", f"idle{tag}.", f"idle-{tag}", embedder="hashing")
+    w = WorkerProc(
+        root / tag, address, None, f"idle-{tag}", f"idle{tag}.", f"idle-{tag}", embedder="hashing", **settings
+    )
     w.start(timeout=120)
+    return w
+
+
+def idle_worker(root: Path, address: str, broker: psutil.Process, seconds: float) -> dict:
+    w = started_worker(root, address)
     try:
         time.sleep(5)  # past the start-up
         worker = psutil.Process(w.proc.pid)
@@ -108,13 +115,12 @@ def idle_worker(address: str, broker: psutil.Process, seconds: float) -> dict:
     }
 
 
-def quiet_namespaces(address: str, broker: psutil.Process, n: int, seconds: float, every_tick: bool) -> dict:
+def quiet_namespaces(
+    root: Path, address: str, broker: psutil.Process, n: int, seconds: float, every_tick: bool
+) -> dict:
     """A worker whose ``n`` namespaces have nothing pending: ticks handled and CPU over ``seconds``."""
-    tag = uuid.uuid4().hex[:8]
-    root = Path(tempfile.mkdtemp(prefix="uno-quiet-"))
     settings = {"quiet_tick_interval_s": Settings().tick_interval_s} if every_tick else {}
-    w = WorkerProc(root, address, None, f"q-{tag}", f"q{tag}.", f"q-{tag}", embedder="hashing", **settings)
-    w.start(timeout=120)
+    w = started_worker(root, address, **settings)
     try:
         events = [
             {"event_id": f"q{i}", "namespace": f"ns{i}", "timestamp": time.time(), "query": "How do I appeal?"}
@@ -147,15 +153,16 @@ def main() -> None:
     parser.add_argument("--tick-seconds", type=float, default=120.0, help="how long to count ticks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="uno-bench-") as tmp:
-        stack = LocalStack(Path(tmp) / "stack")
+        root = Path(tmp)
+        stack = LocalStack(root / "stack")
         try:
             service = stack.up(["broker"])["broker"]
             broker = psutil.Process(service.pid)
             unpaced = bare_consumer(service.address, args.seconds, pace=False)
             with_pacing = bare_consumer(service.address, args.seconds, pace=True)
-            worker = idle_worker(service.address, broker, args.seconds * 2)
-            every_tick = quiet_namespaces(service.address, broker, args.namespaces, args.tick_seconds, True)
-            quiet = quiet_namespaces(service.address, broker, args.namespaces, args.tick_seconds, False)
+            worker = idle_worker(root, service.address, broker, args.seconds * 2)
+            every_tick = quiet_namespaces(root, service.address, broker, args.namespaces, args.tick_seconds, True)
+            quiet = quiet_namespaces(root, service.address, broker, args.namespaces, args.tick_seconds, False)
         finally:
             stack.down()
     emit(

@@ -109,11 +109,7 @@ def latencies(w: WorkerProc, sent_at: dict[str, float]) -> dict:
         "new_version": new_version,
         "in_module": in_module,
         "in_module_before_the_tail": steady,
-        "timeline": [
-            {"sent_from_s": w * TIMELINE_S, "events": len(v)}
-            | dict(zip(("p50_s", "p95_s", "max_s"), spread(v), strict=True))
-            for w, v in sorted(timeline.items())
-        ],
+        "timeline": [{"sent_from_s": w * TIMELINE_S} | spread(v) for w, v in sorted(timeline.items())],
         "never_requested": unrequested,
         "refreshed_without_module": without_module,
     }
@@ -192,7 +188,8 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
         finally:
             w.stop()
             stack.down()
-    p50, p95 = spread(lat["in_module"])[:2]
+    in_module = spread(lat["in_module"])
+    p50, p95 = in_module["p50_s"], in_module["p95_s"]
     return {
         "benchmark": "event_to_module_latency",
         "data": {
@@ -208,15 +205,10 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
         },
         "results": {
             "ingested_per_s": round(len(events) / ingested_s, 2),
-            "in_module": dict(zip(("p50_s", "p95_s", "max_s"), spread(lat["in_module"]), strict=True))
-            | {"events": len(lat["in_module"])},
+            "in_module": in_module,
             # events sent more than the age trigger before the last: no tail of the stream waiting for it
-            "in_module_before_the_tail": dict(
-                zip(("p50_s", "p95_s", "max_s"), spread(lat["in_module_before_the_tail"]), strict=True)
-            )
-            | {"events": len(lat["in_module_before_the_tail"])},
-            "new_version": dict(zip(("p50_s", "p95_s", "max_s"), spread(lat["new_version"]), strict=True))
-            | {"events": len(lat["new_version"])},
+            "in_module_before_the_tail": spread(lat["in_module_before_the_tail"]),
+            "new_version": spread(lat["new_version"]),
             "in_module_by_send_time": lat["timeline"],
             "never_requested": lat["never_requested"],
             "refreshed_without_module": lat["refreshed_without_module"],
@@ -232,12 +224,12 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
     }
 
 
-def spread(values: list[float]) -> tuple[float | None, float | None, float | None]:
-    """p50, p95 and max, rounded; None for no values."""
+def spread(values: list[float]) -> dict:
+    """p50, p95 and max (None for no values), rounded, and how many."""
     if not values:
-        return None, None, None
+        return {"p50_s": None, "p95_s": None, "max_s": None, "events": 0}
     p50, p95 = (round(float(np.percentile(values, q)), 1) for q in (50, 95))
-    return p50, p95, round(max(values), 1)
+    return {"p50_s": p50, "p95_s": p95, "max_s": round(max(values), 1), "events": len(values)}
 
 
 if __name__ == "__main__":
