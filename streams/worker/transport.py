@@ -145,11 +145,13 @@ class StallGuard:
         self.metrics = metrics
         self.seen: dict = {}  # tp -> what it looked like at the last check, when it looked stalled
         self.rewound: dict = {}  # tp -> the same, when it was last sought back (once per stall)
+        self.recovering: dict = {}  # changelog tp -> (offset recovered to, consumer position) at the last check
 
     async def check(self, app: faust.App) -> None:
         consumer = app.consumer
         if app.rebalancing or getattr(app, "in_recovery", False) or not consumer.flow_active:
             self.seen.clear()
+            await self.check_recovery(app)
             return
         in_flight = [(m.tp, m.offset) for m in consumer.unacked]  # handed to an agent, not yet done
         busy = {tp.topic for tp, _ in in_flight}
@@ -180,3 +182,38 @@ class StallGuard:
             self.metrics.consumer_rewinds.labels(tp.topic).inc()
             await consumer.seek(tp, offset)
             self.rewound[tp] = state
+
+    async def check_recovery(self, app: faust.App) -> None:
+        """Reads a changelog partition again from where the table recovery stopped, when the records
+        after it were fetched but never reached the recovery.
+
+        Seen on a worker that kept its partition through a rebalance (one of two workers replaced):
+        its recovery had to read offsets 0-39 of the changelog again (the memory store keeps no
+        offsets), the consumer's position went to 40, and not one record reached the recovery, which
+        then waited for them for good (1 run in 4 of tests/streams/test_worker.py's move test; the
+        same drop as `ConsumerThread` describes, on a changelog). Seen so at two checks in a row (the
+        recovery's offset and the position unchanged, past it, nothing queued for the recovery), the
+        partition is sought back to the record after the last one recovered, counted in
+        ``uno_consumer_rewinds_total``. A changelog read twice rewrites the same keys with the same
+        values."""
+        seen, self.recovering = self.recovering, {}
+        if app.rebalancing or not getattr(app, "in_recovery", False) or app.tables.changelog_queue.qsize():
+            return
+        recovery = app.tables.recovery
+        for tp in list(recovery.active_tps):
+            offset, end = recovery.active_offsets.get(tp), recovery.active_highwaters.get(tp)
+            if offset is None or end is None or offset >= end:
+                continue  # recovered (or nothing to recover)
+            try:
+                position = await asyncio.wait_for(app.consumer.position(tp), 5.0)
+            except Exception:  # no valid position yet, the broker away: the next check looks again
+                continue
+            if position is None or position <= offset + 1:
+                continue  # the next record is yet to be fetched
+            state = self.recovering[tp] = (offset, position)
+            if seen.get(tp) != state:
+                continue  # first sighting, or the recovery moved on since
+            log.warning("%s: records from %s on were fetched but never recovered; reading them again", tp, offset + 1)
+            self.metrics.consumer_rewinds.labels(tp.topic).inc()
+            await app.consumer.seek(tp, offset + 1)
+            self.recovering.pop(tp)

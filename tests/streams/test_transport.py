@@ -170,3 +170,66 @@ def test_a_paced_fetch_cancelled_while_it_waits_ends_as_aiokafkas_own_does():
         return await task
 
     assert asyncio.run(cancelled_in_the_wait()) is False
+
+
+class Recovering(Consumer):
+    """A consumer whose fetch position is ``positions``, under a table recovery shaped like Faust's."""
+
+    def __init__(self, positions: dict):
+        super().__init__({}, {})
+        self.positions = positions
+
+    async def position(self, tp):
+        return self.positions[tp]
+
+    async def seek(self, tp, offset):
+        await super().seek(tp, offset)
+        self.positions[tp] = offset
+
+
+def recovering(consumer, offsets: dict, ends: dict, queued: int = 0):
+    recovery = SimpleNamespace(
+        in_recovery=True, active_tps=set(offsets), active_offsets=offsets, active_highwaters=ends
+    )
+    queue = SimpleNamespace(qsize=lambda: queued)
+    tables = SimpleNamespace(recovery=recovery, changelog_queue=queue)
+    return SimpleNamespace(consumer=consumer, rebalancing=False, in_recovery=True, tables=tables)
+
+
+CHANGELOG, OTHER = TP("ingest-changelog", 1), TP("knowledge-changelog", 1)
+
+
+def test_a_changelog_fetched_past_what_the_recovery_got_is_read_again_from_there():
+    """What a worker showed (the recovery at -1 of 39, the position at 40, nothing queued, for minutes)."""
+    consumer = Recovering({CHANGELOG: 40, OTHER: 1})
+    app = recovering(consumer, {CHANGELOG: -1, OTHER: 0}, {CHANGELOG: 39, OTHER: 0})
+    guard = StallGuard([{"interactions"}], Metrics())
+    asyncio.run(guard.check(app))
+    assert consumer.sought == []  # one sighting is not a stall
+    asyncio.run(guard.check(app))
+    assert consumer.sought == [(CHANGELOG, 0)]  # OTHER is recovered
+    assert guard.metrics.consumer_rewinds.labels("ingest-changelog")._value.get() == 1
+    app.tables.recovery.active_offsets[CHANGELOG] = 20  # reading again; then stuck once more
+    consumer.positions[CHANGELOG] = 40
+    asyncio.run(guard.check(app))
+    asyncio.run(guard.check(app))
+    assert consumer.sought == [(CHANGELOG, 0), (CHANGELOG, 21)]  # from the record after the last recovered
+
+
+def test_a_recovery_that_moves_waits_for_records_or_has_them_queued_is_left_alone():
+    moving = Recovering({CHANGELOG: 40})
+    app = recovering(moving, {CHANGELOG: 5}, {CHANGELOG: 39})
+    guard = StallGuard([{"interactions"}], Metrics())
+    for offset in (5, 12, 30):
+        app.tables.recovery.active_offsets[CHANGELOG] = offset
+        asyncio.run(guard.check(app))
+    fetching = Recovering({CHANGELOG: 6})  # the next record is not fetched yet
+    queued = Recovering({CHANGELOG: 40})  # fetched, waiting in the recovery's queue
+    for app in (
+        recovering(fetching, {CHANGELOG: 5}, {CHANGELOG: 39}),
+        recovering(queued, {CHANGELOG: 5}, {CHANGELOG: 39}, queued=34),
+    ):
+        guard = StallGuard([{"interactions"}], Metrics())
+        for _ in range(3):
+            asyncio.run(guard.check(app))
+    assert moving.sought == fetching.sought == queued.sought == []
