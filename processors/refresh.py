@@ -40,6 +40,7 @@ from processors.themes import ThemeBook
 from uno_models import (
     ClusterKnowledge,
     ClusterSnapshot,
+    ExperienceModule,
     LogRecord,
     ModuleKind,
     ModulePublished,
@@ -137,9 +138,11 @@ class ClusterRefresh:
         reservoir: Sequence[LogRecord] = (),
         now: float | None = None,
         force: bool = False,
+        batch_id: str | None = None,
     ) -> RefreshResult:
         """Refresh the cluster with new logs; ``force`` publishes a new version even if the rules did not
-        change (after a merge the cluster's centre, which serving routes on, did)."""
+        change (after a merge the cluster's centre, which serving routes on, did). ``batch_id``: the
+        refresh request's, noted on the published record."""
         now = time.time() if now is None else now
         logs = [redact_log(log) for log in logs]  # nothing unredacted reaches a prompt or a rule
         calls = 0
@@ -202,13 +205,32 @@ class ClusterRefresh:
             calls += verify_calls
             if previous is not None and not self.verifier.passes(win_rate):
                 return result("kept_previous", win_rate=win_rate)
-        oldest = min((log.timestamp for log in logs), default=None)
-        record = ModulePublished(
-            module=module, centroid=list(snapshot.query_centroid), published_at=now, oldest_event_at=oldest
-        )
+        record = _published(module, snapshot, logs, now, batch_id)
         publish = self.store.publish(record)
         knowledge = msgspec.structs.replace(knowledge, module_version=publish.version, module_digest=digest)
         return result("published", record, publish, win_rate)
+
+    def preview(
+        self,
+        knowledge: ClusterKnowledge,
+        snapshot: ClusterSnapshot,
+        logs: Sequence[LogRecord],
+        now: float | None = None,
+        batch_id: str | None = None,
+    ) -> ModulePublished | None:
+        """The module the users' own words give for ``logs``, before any LLM step: what a cluster with no
+        module yet can serve while the LLM steps of its first refresh run. Nothing is kept (``knowledge``
+        is not changed; `run` applies the same logs); None when no rule passes the filters. The gap is
+        not judged yet, so the kind is the one the cluster's gap score so far gives."""
+        now = time.time() if now is None else now
+        logs = [redact_log(log) for log in logs]
+        knowledge = self.themes.update(knowledge, logs, now).knowledge
+        published, _ = self.noise.apply(knowledge.rules)
+        if not published:
+            return None
+        kind = GapEstimator.kind_for(knowledge.gap_score or 0.0, self.gap_threshold)
+        module = self.builder.build(knowledge, snapshot, published, kind, now)
+        return _published(module, snapshot, logs, now, batch_id)
 
     def _prior_is_stale(self, knowledge: ClusterKnowledge, snapshot: ClusterSnapshot) -> bool:
         if len(knowledge.prior_centroid) != len(snapshot.query_centroid):
@@ -216,6 +238,19 @@ class ClusterRefresh:
         a, b = np.asarray(knowledge.prior_centroid), np.asarray(snapshot.query_centroid)
         cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0))
         return cos < self.prior_moved_below
+
+
+def _published(
+    module: ExperienceModule, snapshot: ClusterSnapshot, logs: Sequence[LogRecord], now: float, batch_id: str | None
+) -> ModulePublished:
+    oldest = min((log.timestamp for log in logs), default=None)
+    return ModulePublished(
+        module=module,
+        centroid=list(snapshot.query_centroid),
+        published_at=now,
+        oldest_event_at=oldest,
+        batch_id=batch_id,
+    )
 
 
 def _typical_query(embedder: Embedder, snapshot: ClusterSnapshot, logs: Sequence[LogRecord]) -> str:

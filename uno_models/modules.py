@@ -70,13 +70,15 @@ class ModulePublished(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The record on the compacted ``uno.modules`` topic: the durable source of truth.
 
     ``centroid`` is kept with the module so the store can be rebuilt from the topic alone.
-    ``oldest_event_at`` is the timestamp of the oldest log the refresh consumed (freshness).
+    ``oldest_event_at`` is the timestamp of the oldest log the refresh consumed (freshness);
+    ``batch_id`` the refresh request whose logs this version is the first to reflect.
     """
 
     module: ExperienceModule
     centroid: Annotated[list[float], Meta(max_length=MAX_VECTOR)]
     published_at: Timestamp
     oldest_event_at: Timestamp | None = None
+    batch_id: Annotated[str, Meta(max_length=64)] | None = None
 
 
 def module_key(namespace: str, cluster_id: int) -> str:

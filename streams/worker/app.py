@@ -227,6 +227,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
         metrics,
         topic=specs["refresh"].name,
         concurrency=s.refresh_concurrency,
+        preview=s.refresh_preview,
         target_wait_s=s.refresh_max_age_s / 2,
     )
     ingest.core.refresh_scale = lambda: refresher.scale

@@ -120,6 +120,11 @@ class Metrics:
         self.modules_published = Counter(
             "uno_modules_published_total", "Modules published, by kind", ["kind"], registry=r
         )
+        self.module_previews = Counter(
+            "uno_module_previews_total",
+            "First modules of clusters published from the users' words before the LLM steps of their first refresh",
+            registry=r,
+        )
         self.modules_withdrawn = Counter(
             "uno_modules_withdrawn_total",
             "Modules no longer served, by reason (merged into another cluster, retired)",

@@ -71,6 +71,7 @@ class Refresher:
         max_backoff_s: float = 15.0,  # a dependency back is used again within ~22 s (jitter: up to 1.5x)
         concurrency: int = 1,
         target_wait_s: float = 60.0,
+        preview: bool = True,
     ):
         self.refresh = refresh
         self.knowledge = TypedTable(knowledge_table, KnowledgeRecord)
@@ -83,6 +84,7 @@ class Refresher:
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="uno-refresh")
         self._locks: dict[str, list] = {}  # cluster key -> [its lock, requests holding or awaiting it]
         self.target_wait_s = target_wait_s
+        self.preview = preview  # a cluster's first module before the LLM steps of its first refresh
         self.scale = 1  # ingest asks for a refresh after refresh_min_logs * scale logs (`adapt_scale`)
 
     def evidence(self, namespace: str) -> list[dict]:
@@ -139,6 +141,8 @@ class Refresher:
         knowledge = record.knowledge
         if request.reason == "fold" and request.carried is not None:
             knowledge = self.refresh.themes.fold(knowledge, request.carried)
+        elif self.preview and self.refresh.llm is not None and request.logs and not knowledge.module_version:
+            await self._preview(request, k, knowledge)
         attempt = 0
         while True:
             attempt += 1
@@ -147,7 +151,12 @@ class Refresher:
                 result = await asyncio.get_running_loop().run_in_executor(
                     self._executor,
                     lambda: self.refresh.run(
-                        knowledge, request.snapshot, request.logs, request.reservoir, force=request.reason == "fold"
+                        knowledge,
+                        request.snapshot,
+                        request.logs,
+                        request.reservoir,
+                        force=request.reason == "fold",
+                        batch_id=request.batch_id,
                     ),
                 )
                 break
@@ -188,6 +197,29 @@ class Refresher:
                 knowledge=result.knowledge, applied_batches=[*record.applied_batches, request.batch_id][-256:]
             ),
         )
+
+    async def _preview(self, request: RefreshRequest, k: str, knowledge: ClusterKnowledge) -> None:
+        """A cluster's first module from the users' own words (`ClusterRefresh.preview`), served while the
+        LLM steps of its first refresh run (the first modules came ~25 s later with them on a small
+        local model: docs/benchmarks.md). Only for a cluster with no module in its state or in the store:
+        a replay after a crash does not publish it again, and the refresh that follows publishes the
+        next version, with the LLM's steps, and records the batch. Best effort: if it fails, the refresh
+        publishes as it always did."""
+        store = self.refresh.store
+        try:
+            if await self._in_thread(store.get, request.namespace, request.cluster_id) is not None:
+                return
+            record = await self._in_thread(
+                self.refresh.preview, knowledge, request.snapshot, request.logs, None, request.batch_id
+            )
+            if record is None or not (await self._in_thread(store.publish, record)).published:
+                return
+        except Exception as err:
+            log.warning("preview of %s failed: %r; the refresh publishes without it", k, err)
+            return
+        await self._durably("broker", self.send, "modules", k, encode(record))
+        self.metrics.modules_published.labels(record.module.kind.value).inc()
+        self.metrics.module_previews.inc()
 
     async def _end(self, request: RefreshRequest, k: str, record: KnowledgeRecord) -> None:
         """A cluster merged away or retired: its knowledge goes to the survivor (merged), its module stops

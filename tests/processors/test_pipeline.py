@@ -115,3 +115,23 @@ def test_an_llm_outage_degrades_to_the_extractive_path_without_touching_the_call
     assert result.outcome == "published" and store.count() == 1  # the users' words need no LLM
     assert llm.ledger.calls[("prior", "transport")] == 1
     store.close()
+
+
+def test_a_preview_is_the_module_of_the_users_words_and_changes_nothing(embedder, tmp_path):
+    """What a cluster with no module serves while its first refresh waits for the LLM (an LLM that is
+    not even there: the preview never calls it)."""
+    llm = ChatLLM(f"http://127.0.0.1:{free_port()}/v1", LLM_ALIAS, max_retries=1, backoff_s=0.01, timeout_s=2)
+    store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
+    snapshot, logs = legal_logs(embedder)
+    knowledge = ClusterKnowledge(namespace="legal", cluster_id=snapshot.cluster_id)
+    before = msgspec.json.encode(knowledge)
+    noise = NoiseFilter(min_support=1, min_users=1, max_user_share=1.0, min_reliable_users=0, independent_quorum=1)
+    refresh = ClusterRefresh(llm, embedder, store, noise=noise)
+    preview = refresh.preview(knowledge, snapshot, logs, now=1.0, batch_id="b1")
+    assert msgspec.json.encode(knowledge) == before and store.count() == 0 and not llm.ledger.calls
+    assert preview is not None and preview.module.version == 1 and preview.batch_id == "b1"
+    full = refresh.run(knowledge, snapshot, logs, now=1.0)  # the same logs, the same rules (no LLM answered)
+    assert [r.text for r in preview.module.rules] == [r.text for r in full.record.module.rules]
+    strict = ClusterRefresh(llm, embedder, store, noise=NoiseFilter(min_support=99))
+    assert strict.preview(knowledge, snapshot, logs, now=1.0) is None  # nothing passes the filters
+    store.close()

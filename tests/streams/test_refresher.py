@@ -8,17 +8,21 @@ import asyncio
 import json
 
 import msgspec
+import pytest
 
 from processors.embedders.hashing import HashingEmbedder
+from processors.llm import LLMError
+from processors.refresh import ClusterRefresh
 from processors.store import ModuleStore, StoreUnavailableError
 from streams.worker.app import make_refresh
 from streams.worker.ingest import IngestHandler, Record, Source
 from streams.worker.metrics import Metrics
 from streams.worker.refresher import Refresher, adapt_scale
+from tests.processors.fakes import ScriptedLLM
 from tests.streams.conftest import TEST_SETTINGS
 from tests.streams.sample import interactions
-from uno_models import Settings
-from uno_models.stream import DeadLetter
+from uno_models import ModulePublished, Settings, decode
+from uno_models.stream import DeadLetter, RefreshRequest
 
 SETTINGS = Settings(**TEST_SETTINGS)
 EMBEDDER = HashingEmbedder(64)
@@ -63,7 +67,27 @@ class FullDisk(ModuleStore):
         return super().publish(record)
 
 
-def refresher(log: list, refuse: int = 0, store: ModuleStore | None = None) -> Refresher:
+class Noted(ScriptedLLM):
+    """An LLM whose every call is noted in the shared log and fails as a server that is down does (the
+    refresh goes on without the step: the calls are what this test watches)."""
+
+    def __init__(self, log: list, die: bool = False):
+        super().__init__()
+        self.log = log
+        self.die = die  # the worker is killed during the first LLM call
+
+    def _next(self, queue, purpose, messages):
+        self.log.append(("llm", purpose, None))
+        if self.die:
+            raise Killed
+        raise LLMError(purpose, "transport", 1, "connection refused")
+
+
+class Killed(BaseException):
+    pass
+
+
+def refresher(log: list, refuse: int = 0, store: ModuleStore | None = None, llm=None) -> Refresher:
     refused = [refuse]
 
     async def deliver(role: str, key: str, value: bytes | None) -> None:
@@ -74,6 +98,10 @@ def refresher(log: list, refuse: int = 0, store: ModuleStore | None = None) -> R
 
     store = store or ModuleStore(EMBEDDER.id, EMBEDDER.dim)
     refresh = make_refresh(SETTINGS, "", EMBEDDER, store, Metrics())
+    if llm is not None:  # the same filters and themes, with an LLM
+        refresh = ClusterRefresh(
+            llm, EMBEDDER, store, noise=refresh.noise, themes=refresh.themes, builder=refresh.builder
+        )
     return Refresher(refresh, Recorded(log), deliver, Metrics(), max_backoff_s=0.01, concurrency=2)
 
 
@@ -167,3 +195,46 @@ def test_refreshes_grow_while_requests_queue_and_shrink_back():
     assert "refresh" not in sent  # refresh_min_logs logs no longer suffice
     asyncio.run(handler.on_batch(batch[SETTINGS.refresh_min_logs : 2 * SETTINGS.refresh_min_logs]))
     assert "refresh" in sent
+
+
+def test_a_clusters_first_module_is_served_from_the_users_words_before_any_llm_call():
+    (k, raw), *_ = refresh_requests()
+    request = msgspec.msgpack.decode(raw, type=RefreshRequest)
+    log: list = []
+    r = refresher(log, llm=Noted(log))
+    asyncio.run(r.on_request(raw, 0, 0, k.encode()))
+    roles = [entry[0] for entry in log]
+    modules = [decode(entry[2], ModulePublished) for entry in log if entry[0] == "modules"]
+    assert roles[0] == "modules" and "llm" in roles and roles[-1] == "table"  # preview, LLM steps, applied
+    assert [m.module.version for m in modules] == [1, 2] and r.metrics.module_previews._value.get() == 1
+    assert all(m.batch_id == request.batch_id for m in modules)
+    evidence = {e.lower() for rule in modules[0].module.rules for e in rule.evidence}
+    assert modules[0].module.rules and all(
+        rule.text.lower().rstrip(".") in str(evidence) for rule in modules[0].module.rules
+    )
+
+    # Killed after the preview, before the batch was recorded: the replay finds the module in the store
+    # and publishes the next version only (a module per version, none twice).
+    killed: list = []
+    dying = refresher(killed, llm=Noted(killed, die=True))
+    with pytest.raises(Killed):
+        asyncio.run(dying.on_request(raw, 0, 0, k.encode()))
+    assert [e[0] for e in killed] == ["modules", "llm"]
+    replayed: list = []
+    again = refresher(replayed, store=dying.refresh.store, llm=Noted(replayed))
+    asyncio.run(again.on_request(raw, 0, 0, k.encode()))
+    assert [decode(e[2], ModulePublished).module.version for e in replayed if e[0] == "modules"] == [2]
+    assert again.metrics.module_previews._value.get() == 0
+
+
+def test_no_preview_without_an_llm_or_once_the_cluster_has_a_module():
+    requests = refresh_requests()
+    log: list = []
+    r = refresher(log)  # no LLM: the refresh itself is the extractive one
+    asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))
+    assert r.metrics.module_previews._value.get() == 0 and [e for e in log if e[0] == "modules"]
+    with_llm: list = []
+    r = refresher(with_llm, llm=Noted(with_llm))
+    for offset, (k, raw) in enumerate(requests[:1] * 2 + requests[1:]):
+        asyncio.run(r.on_request(raw, 0, offset, k.encode()))
+    assert r.metrics.module_previews._value.get() == len({k for k, _ in requests})  # one per cluster, ever
