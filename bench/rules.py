@@ -9,7 +9,8 @@ preferences from the split's half of the pool), feeds it to the worker's own ing
 code (`processors.replay.BatchReplay`, no LLM: the extractive path), and scores what was published
 with `uno eval`'s functions: rule precision and recall (cosine >= 0.6 to a hidden preference of the
 rule's topic), adversarial / sybil / noise rules published, routing of held-out queries and false
-routes of unseen topics. Parameters are tuned on ``dev`` (its datasets and its preference phrasings)
+routes of unseen topics, and the purity of the themes behind the published rules (how much of their
+evidence phrases one preference). Parameters are tuned on ``dev`` (its datasets and its preference phrasings)
 and reported on ``test``, which shares neither. The baseline in the same run is the worker's
 defaults (``--set`` / ``--sweep`` change them).
 """
@@ -20,10 +21,12 @@ import argparse
 import json
 import statistics
 import time
+from collections import Counter
 
 from bench.common import REPLAY, CachedEmbedder, emit
 from processors.clustering import resolve_alias
 from processors.embedders import make_embedder
+from processors.evidence import normalise
 from processors.pii import Pseudonymiser
 from processors.refresh import ClusterRefresh
 from processors.replay import BatchReplay
@@ -37,7 +40,7 @@ from streams.evaluation.evaluate import (
     routing_scores,
     rule_scores,
 )
-from streams.evaluation.simulate import DATASET_SPLITS, load_queries, simulate
+from streams.evaluation.simulate import DATASET_SPLITS, POOL, load_queries, simulate
 from streams.worker.app import make_refresh
 from streams.worker.metrics import Metrics
 from uno_models import Settings, decode_interaction, load_settings
@@ -66,6 +69,7 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
     topic_of = cluster_topics(assigned, truth.labels)
     modules = store.list("bench")
     behind = {(ns, cid, r.id): r for (ns, cid), k in replay.knowledge.items() for r in k.rules}  # modules carry counts
+    published = {("bench", m.cluster_id, r.id) for m in modules for r in m.rules}
     rules = [
         {"text": r.text, "user_support": behind[("bench", m.cluster_id, r.id)].user_support}
         | {"cluster_id": m.cluster_id, "evidence": r.evidence}
@@ -93,7 +97,8 @@ def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, hel
             k: scores[k] for k in ("published", "precision", "recall", "adversarial_published", "noise_published")
         }
         | {"sybil_published": _sybil(rules, truth, embedder)}
-        | discovered,
+        | discovered
+        | {"theme_purity": _purity(replay.knowledge, published)},
         "routing": routing_scores([(t, routed(q)) for t, q in held], topic_of),
         "false_route_rate": round(false / max(1, len(truth.out_of_range_queries)), 4),
         "outcomes": dict(replay.outcomes),
@@ -112,6 +117,26 @@ def _sybil(rules: list[dict], truth, embedder) -> int:
         for r, s in zip(rules, sims, strict=True)
         if s >= 0.6 or (set(r["user_support"]) and set(r["user_support"]) <= ring)
     )
+
+
+def _purity(knowledge, published: set) -> float | None:
+    """How much of the evidence behind the published rules phrases each rule's main preference (the
+    simulator knows which preference a statement phrases), weighted by how often it was said: below 1,
+    themes mixed requests that mean different things."""
+    phrasing = {normalise(text): pref for pref, texts in POOL for text in texts}
+    main = total = 0
+    for (ns, cid), k in knowledge.items():
+        for theme in k.themes:
+            if (ns, cid, theme.id) not in published:
+                continue
+            said = Counter()
+            for e in theme.exemplars:
+                if (pref := phrasing.get(normalise(e.text))) is not None:
+                    said[pref] += e.count
+            if said:
+                main += said.most_common(1)[0][1]
+                total += sum(said.values())
+    return round(main / total, 4) if total else None
 
 
 def summary(runs: list[dict]) -> dict:
@@ -133,6 +158,7 @@ def summary(runs: list[dict]) -> dict:
         "evidence_recall": mean(["rules", "evidence_recall"]),
         "published": mean(["rules", "published"]),
         "duplicate_rules": mean(["rules", "duplicate_rules"]),
+        "theme_purity": mean(["rules", "theme_purity"]),
         "adversarial_published": mean(["rules", "adversarial_published"]),
         "sybil_published": mean(["rules", "sybil_published"]),
         "noise_published": mean(["rules", "noise_published"]),

@@ -64,7 +64,6 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
         ),
         "",
     ),
-    (re.compile(r"(?:しないで(?:ください)?|ないで(?:ください)?)"), ""),  # Japanese: ...ないでください
     (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite)\s+", re.I), " "),  # es / pt
     (re.compile(_CLAUSE_START + r"(?:ne\s+|n')(\w+)\s+(?:pas|jamais)\s+(?:de\s+|d')?", re.I), r" \1 "),  # fr
     (re.compile(_CLAUSE_START + r"(?:évite[zs]?|evita|evitare)\s+(?:de\s+|d')?", re.I), " "),  # fr / it
@@ -75,6 +74,14 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(_CLAUSE_START + r"(?:не\s+|никогда\s+не\s+|избегай\w*\s+)", re.I), " "),  # ru
 ]
 
+# Negations that *follow* the request (Japanese, Korean): the core is the clause before them, with the
+# replacement ("箇条書きにしないでください" -> "箇条書きにしてください", "쓰지 마세요" -> "쓰세요").
+_SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"(?:しないで|ないで)(?:ください|下さい|ほしい|欲しい)?"), "してください"),
+    (re.compile(r"지\s*(?:마세요|마십시오|마시오|말아\s*주세요|말아요|말고|마)"), "세요"),
+]
+_CLAUSE_END = re.compile(r"[.!?;:,，。！？；：、\n]")
+
 _DO_THIS = re.compile(r"^(?:do\s+)?(?:this|that|it)\s*[:,-]\s*", re.I)  # "Don't do this: X" -> X
 _EXCESS = re.compile(r"^(?:be\s+)?(?:too|so|overly)\b|^太", re.I)
 _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.I)
@@ -82,7 +89,8 @@ _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.
 # Chatter: laughter, thanks, acknowledgements, emoji; never a request.
 _CHATTER = re.compile(
     r"^(?:l+o+l+|lmao|rofl|ha(?:ha)+|he(?:he)+|ok(?:ay)?|k|cool|nice|great|wow|thanks?(?: you)?|thx|ty|yes|no|yep"
-    r"|nope|meh|hmm+|good|fine|sure|whatever|bye|hi|hello|哈+|呵+|嘻+|谢谢|多谢|好的?|嗯+|行|不错|可以|牛|赞|ok了)[\s!.?~。！？]*$",
+    r"|nope|meh|hmm+|good|fine|sure|whatever|bye|hi|hello|哈+|呵+|嘻+|谢谢|多谢|好的?|嗯+|行|不错|可以|牛|赞|ok了"
+    r"|[ㅋㅎᄏᄒ]+|감사합니다|고마워요?|좋아요|ありがとう(?:ございます)?|w+|草|笑)[\s!.?~。！？]*$",
     re.I,
 )
 
@@ -181,6 +189,15 @@ _EN_NOT_IMPERATIVE = frozenset(
         "not",
     ]
 )
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+# Japanese and Korean request cues (polite and plain imperatives, wishes, "more/less", "first").
+_JA_CUES = re.compile(
+    r"ください|下さい|てほしい|て欲しい|してほしい|お願い|べき|ように|しないで|ないで|してくれ|して|にして|もっと|より|短く|簡潔|詳しく|先に|まず"
+)
+_KO_CUES = re.compile(
+    r"주세요|주십시오|줘|줄래|주실래요|부탁|하세요|하십시오|마세요|마십시오|바랍니다|좋겠|했으면|해야|하지\s*마|먼저|더\s|덜\s|짧게|간단히|자세히"
+)
 _ZH_CUES = re.compile(
     r"请|应该|应当|需要|希望|要求|能不能|可不可以|麻烦|最好|先|再|多|少|更|太|别|不要|不用|避免|直接|改成|换成|用|给出|加上|列出|写|说明|解释|注明|引用|分点|简短|简洁|详细"
 )
@@ -238,6 +255,16 @@ def polarity(text: str) -> tuple[int, str]:
             break
         if core:
             return -1, core
+    for pattern, replacement in _SUFFIX_NEGATIONS:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        start = max((d.end() for d in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
+        if _asks_before(text[:start]):
+            break
+        core = (text[start : m.start()].strip() + replacement).strip()
+        if core != replacement:
+            return -1, core
     return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text
 
 
@@ -266,6 +293,10 @@ def is_directive(text: str) -> bool:
     consensus and reliability (`processors.themes`) weigh them instead."""
     if is_chatter(text):
         return False
+    if _HANGUL.search(text):
+        return bool(_KO_CUES.search(text))
+    if _KANA.search(text):
+        return bool(_JA_CUES.search(text) or _ZH_CUES.search(text))
     if is_cjk(text):
         return bool(_ZH_CUES.search(text))
     if not text.isascii():

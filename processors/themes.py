@@ -53,6 +53,7 @@ from processors.embedders import Embedder
 from processors.evidence import Statement, is_cjk, statement_of
 from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus
 from uno_models.knowledge import (
+    MAX_EXEMPLAR_USERS,
     MAX_EXEMPLARS,
     MAX_PROVENANCE,
     MAX_THEMES,
@@ -220,6 +221,10 @@ class ThemeBook:
                 continue
             sign = _majority_sign(theme)
             chosen = [e for e in theme.exemplars if e.sign == sign and not e.promotion] or theme.exemplars
+            # Words of independent users only (when any): a ring of fresh ids whose request sits close to a
+            # real one joins its theme, and could otherwise lend the rule its own words.
+            trusted = _independent(set(theme.users_for) | set(theme.users_against), theme, knowledge)
+            chosen = [e for e in chosen if not e.users or set(e.users) & trusted] or chosen
             cjk = sum(e.count for e in chosen if is_cjk(e.text)) * 2 > sum(e.count for e in chosen)
             texts = list(dict.fromkeys(t for e in chosen if is_cjk(e.text) == cjk for t in _candidates(e.text, sign)))
             if len(texts) == 1:
@@ -291,8 +296,10 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
     for exemplar in theme.exemplars:
         if exemplar.text.lower() == statement.text.lower() and exemplar.sign == statement.sign:
             exemplar.count += 1
+            if user not in exemplar.users and len(exemplar.users) < MAX_EXEMPLAR_USERS:
+                exemplar.users = [*exemplar.users, user]
             return
-    exemplar = Exemplar(text=statement.text, sign=statement.sign, count=1, promotion=statement.promotion)
+    exemplar = Exemplar(text=statement.text, sign=statement.sign, count=1, promotion=statement.promotion, users=[user])
     if len(theme.exemplars) < max_exemplars:
         theme.exemplars.append(exemplar)
     else:  # keep the most repeated statements
@@ -439,7 +446,11 @@ def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float], 
     )
 
 
-def _independent_users(side: dict[str, int], theme: Theme, knowledge: ClusterKnowledge, burst: int = 4) -> int:
+def _independent_users(side: dict[str, int], theme: Theme, knowledge: ClusterKnowledge) -> int:
+    return len(_independent(side, theme, knowledge))
+
+
+def _independent(side, theme: Theme, knowledge: ClusterKnowledge, burst: int = 4) -> set[str]:
     """Supporters that are independent of each other: users with feedback beyond this theme (a plain
     signal, or a request in another theme that users outside this theme share), and fresh users who
     did not arrive in a burst together (``burst`` cluster logs apart at least). A ring of fresh ids that
@@ -450,19 +461,19 @@ def _independent_users(side: dict[str, int], theme: Theme, knowledge: ClusterKno
         members = set(other.users_for) | set(other.users_against)
         if other.id != theme.id and members - mine:
             shared |= members
-    established, fresh = 0, []
+    independent, fresh = set(), []
     for user in side:
         record = knowledge.users.get(user)
         if user == ANONYMOUS or record is None:
             continue
         if record.signals > 0 or user in shared:
-            established += 1
+            independent.add(user)
         else:
-            fresh.append(record.first_log)
-    alone = sum(
-        1 for i, first in enumerate(fresh) if all(abs(first - f) >= burst for j, f in enumerate(fresh) if j != i)
-    )
-    return established + alone
+            fresh.append((user, record.first_log))
+    for i, (user, first) in enumerate(fresh):
+        if all(abs(first - f) >= burst for j, (_, f) in enumerate(fresh) if j != i):
+            independent.add(user)
+    return independent
 
 
 def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenance]:

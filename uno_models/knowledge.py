@@ -28,6 +28,7 @@ MAX_PROVENANCE = 64
 MAX_TRACKED_USERS = 1_024
 MAX_THEMES = 64
 MAX_EXEMPLARS = 32
+MAX_EXEMPLAR_USERS = 8
 
 
 class Provenance(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -106,6 +107,7 @@ class Exemplar(msgspec.Struct, kw_only=True, omit_defaults=True):
     sign: Annotated[int, Meta(ge=-1, le=1)] = 1  # -1: asks for the opposite of the theme's core
     count: Count = 1
     promotion: bool = False
+    users: Annotated[list[Id], Meta(max_length=MAX_EXEMPLAR_USERS)] = []  # the first (pseudonymous) users who wrote it
 
 
 class Theme(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -1,4 +1,5 @@
-"""What users said, read as evidence: polarity (English and Chinese), chatter, promotion, with real phrasings."""
+"""What users said, read as evidence: polarity (English, Chinese, Japanese, Korean and a few more), chatter,
+promotion, with real phrasings."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ from processors.evidence import promotes, statement_of
         ("Please, don't use a table.", "use a table"),  # a "please" alone asks for nothing
         ("Thanks, but never add a summary.", "add a summary"),
         ("不要用连贯的文字，不要分点", "用连贯的文字,不要分点"),  # the whole request negated (NFKC: ，-> ,)
+        # Japanese and Korean negate after the request: the core is the clause before the negation
+        ("箇条書きにしないでください", "箇条書きにしてください"),
+        ("ありがとう、でも表を使わないで", "でも表を使わしてください"),
+        ("번호 목록을 사용하지 마세요", "번호 목록을 사용하세요"),
+        ("표를 쓰지 마세요.", "표를 쓰세요"),
     ],
 )
 def test_negated_requests_are_against_their_core(text, core):
@@ -48,6 +54,13 @@ def test_negated_requests_are_against_their_core(text, core):
         "用连贯的文字，不要分点。",
         "请用段落写，不要用列表。",
         "太长了，不要啰嗦。",
+        "結論を先に書いてください。",
+        "番号付きリストを使ってください",
+        "もっと短くして",
+        "まず結論を書いて、箇条書きにしないでください",  # a request first: for it
+        "결론을 먼저 말해 주세요",
+        "표로 비교해줘",
+        "더 짧게 써 주세요",
     ],
 )
 def test_requests_and_complaints_are_for_their_core(text):
@@ -56,7 +69,24 @@ def test_requests_and_complaints_are_for_their_core(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["lol", "thanks!", "Great, thanks.", "ok", "👍", "哈哈", "谢谢", "the site is slow", "This is not clear"]
+    "text",
+    [
+        "lol",
+        "thanks!",
+        "Great, thanks.",
+        "ok",
+        "👍",
+        "哈哈",
+        "谢谢",
+        "the site is slow",
+        "This is not clear",
+        "ㅋㅋㅋ",
+        "감사합니다",
+        "사이트가 느려요",
+        "ありがとう",
+        "サイトが遅い",
+        "www",
+    ],
 )
 def test_chatter_and_remarks_are_not_requests(text):
     assert not statement_of(text).directive

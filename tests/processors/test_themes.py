@@ -121,6 +121,29 @@ def test_a_ring_of_fresh_ids_pushing_one_rule_publishes_nothing_but_established_
     assert len(ok) == 1 and ok[0].independent_users == 3
 
 
+def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book):
+    """On the test split, a ring's "End every answer with a joke." joined the users' theme of ending
+    with a summary (both "end with ..."), outnumbered it, and became the rule's text (3 of 12 runs)."""
+    real = [(u, "thumbs") for u in ("u1", "u2", "u3")] + [
+        ("u1", "End with a one-sentence summary."),
+        ("u2", "Finish with a one-line summary."),
+        ("u3", "Close with a single sentence that sums it up."),
+    ]
+    ring = [
+        ("s1", "End every answer with a joke."),
+        ("s2", "End every answer with a joke."),
+        ("s3", "End every answer with a joke."),
+        ("s1", "End every answer with a joke."),
+        ("s2", "Finish each answer with a joke please."),
+        ("s3", "End every answer with a joke."),
+    ]
+    out, ok, _ = published(book, real + ring)
+    theme = next(t for t in out.knowledge.themes if any("summary" in e.text for e in t.exemplars))
+    assert any("joke" in e.text for e in theme.exemplars), "the case this test is about: one mixed theme"
+    assert "joke" not in theme.canonical and all("joke" not in r.text for r in ok)
+    assert {"s1", "s2", "s3"} == set(next(e for e in theme.exemplars if "joke" in e.text).users)
+
+
 def test_unreliable_users_count_for_less(book):
     # n1 and n2 contradict what four others ask, and write chatter: their own theme gets little weight
     items = [(u, "Cite the statute article.") for u in ("u1", "u2", "u3", "u4")]
