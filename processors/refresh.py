@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import msgspec
@@ -139,11 +139,21 @@ class ClusterRefresh:
         now: float | None = None,
         force: bool = False,
         batch_id: str | None = None,
+        yield_llm: Callable[[], bool] = lambda: False,
     ) -> RefreshResult:
         """Refresh the cluster with new logs; ``force`` publishes a new version even if the rules did not
         change (after a merge the cluster's centre, which serving routes on, did). ``batch_id``: the
-        refresh request's, noted on the published record."""
+        refresh request's, noted on the published record. ``yield_llm`` is asked before each LLM call
+        (another request of the cluster waiting, say): once it says so, the LLM steps left (rephrasing
+        a rule, the prior, judging a rule) are left to a later refresh, which tries them again, and the
+        refresh publishes the users' words it has, counted in ``skipped["deferred"]``."""
         now = time.time() if now is None else now
+        stopped = [False]
+
+        def stop() -> bool:
+            stopped[0] = stopped[0] or yield_llm()
+            return stopped[0]
+
         logs = [redact_log(log) for log in logs]  # nothing unredacted reaches a prompt or a rule
         calls = 0
         skipped: Counter = Counter()  # LLM steps that failed and were left for a later refresh
@@ -152,12 +162,12 @@ class ClusterRefresh:
         was_published = {r.id for r in knowledge.rules if r.status is RuleStatus.PUBLISHED}
         published, rejected = self.noise.apply(knowledge.rules)
         if self.rephraser is not None and published:
-            n, worded = self.rephraser.rephrase(knowledge, {r.id for r in published})
+            n, worded = self.rephraser.rephrase(knowledge, {r.id for r in published}, stop)
             calls += n
             skipped["rephrase"] += worded["llm_failed"]
             self.themes.relabel(knowledge)
             published, rejected = self.noise.apply(knowledge.rules)
-        if self.llm is not None and published and self._prior_is_stale(knowledge, snapshot):
+        if self.llm is not None and published and self._prior_is_stale(knowledge, snapshot) and not stop():
             # the gap's reference, asked only once the cluster has rules to judge against it
             calls += 1
             try:
@@ -172,14 +182,17 @@ class ClusterRefresh:
         ids = {r.id for r in published}
         on_published = {e: [t for t in tids if t in ids] for e, tids in themed.log_rules.items()}
         try:
-            knowledge, judge_calls = self.gap.update(knowledge, {e: t for e, t in on_published.items() if t})
+            knowledge, judge_calls = self.gap.update(knowledge, {e: t for e, t in on_published.items() if t}, stop)
             calls += judge_calls
         except LLMError:
             skipped["judge"] += 1
         new = ids - was_published
         revise = {e for e, tids in on_published.items() if set(tids) & new}
+        if revise and self.pairs.revisions_per_refresh and stop():
+            revise = set()
         pairs = self.pairs.build(knowledge.namespace, knowledge.cluster_id, logs, published, now, revise=revise)
         calls += pairs.llm_calls
+        skipped["deferred"] += int(stopped[0] and self.llm is not None)
         knowledge = msgspec.structs.replace(knowledge, refreshes=knowledge.refreshes + 1)
 
         def result(outcome: str, record=None, publish=None, win_rate=None) -> RefreshResult:

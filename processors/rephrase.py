@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated
 
 import msgspec
@@ -53,8 +54,12 @@ class Rephraser:
         self.min_similarity = min_similarity
         self.max_evidence = max_evidence
 
-    def rephrase(self, knowledge: ClusterKnowledge, rule_ids: set[str]) -> tuple[int, Counter]:
-        """Rephrase the themes in ``rule_ids`` not tried yet (in place); return the calls and outcomes."""
+    def rephrase(
+        self, knowledge: ClusterKnowledge, rule_ids: set[str], stop: Callable[[], bool] = lambda: False
+    ) -> tuple[int, Counter]:
+        """Rephrase the themes in ``rule_ids`` not tried yet (in place); return the calls and outcomes.
+        ``stop`` is asked before each call: once it says so, the themes left are tried at a later refresh
+        (outcome ``deferred``)."""
         calls, outcomes = 0, Counter()
         for theme in knowledge.themes:
             if theme.id not in rule_ids or not theme.canonical:
@@ -65,6 +70,9 @@ class Rephraser:
                 moved = theme.rephrased and theme.rephrased_from != theme.canonical
                 if moved and self.unfaithful(theme.rephrased, theme.canonical, evidence) is None:
                     theme.rephrased_from = theme.canonical
+                continue
+            if stop():
+                outcomes["deferred"] += 1
                 continue
             theme.rephrase_tried = theme.canonical
             listed = "\n".join(f"- {text}" for text in evidence[: self.max_evidence])

@@ -105,6 +105,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     refresh_concurrency: Annotated[int, Meta(ge=1, le=64)] = 4  # refreshes at once per worker (never 2 of a cluster)
     refresh_revisions: Annotated[int, Meta(ge=0, le=16)] = 0  # LLM-revised pairs per refresh (logs of new rules)
     refresh_preview: bool = True  # a cluster's first module from the users' words, before its first LLM steps
+    refresh_llm_yield: bool = True  # LLM steps left to a later refresh while another request of the cluster waits
     win_rate_gate: bool = False  # judge new modules on held-out logs before publishing (3 calls per log)
     gap_threshold: Share = 0.45  # UNO paper default: mean novelty >= this -> reflective
     min_support: PositiveInt = 3  # logs behind a rule before it is published

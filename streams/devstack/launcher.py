@@ -154,6 +154,10 @@ def llm_command(port: int) -> list[str]:
         str(port),
         "--n_ctx",
         "4096",
+        # A new request must not cut a stream short: with the default (True) every refresh call the
+        # worker makes ended the proxy's stream in flight (the client got the role chunk and nothing).
+        "--interrupt_requests",
+        "False",
     ]
 
 

@@ -228,6 +228,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
         topic=specs["refresh"].name,
         concurrency=s.refresh_concurrency,
         preview=s.refresh_preview,
+        yield_llm=s.refresh_llm_yield,
         target_wait_s=s.refresh_max_age_s / 2,
     )
     ingest.core.refresh_scale = lambda: refresher.scale

@@ -98,7 +98,8 @@ class Metrics:
         )
         self.llm_skipped = Counter(
             "uno_llm_steps_skipped_total",
-            "LLM steps of a refresh that failed (LLM down) and wait for the cluster's next refresh, by step",
+            "LLM steps of a refresh that failed (LLM down), or were deferred while another request of the cluster"
+            " waited, and wait for the cluster's next refresh, by step",
             ["step"],
             registry=r,
         )

@@ -72,6 +72,7 @@ class Refresher:
         concurrency: int = 1,
         target_wait_s: float = 60.0,
         preview: bool = True,
+        yield_llm: bool = True,
     ):
         self.refresh = refresh
         self.knowledge = TypedTable(knowledge_table, KnowledgeRecord)
@@ -85,6 +86,7 @@ class Refresher:
         self._locks: dict[str, list] = {}  # cluster key -> [its lock, requests holding or awaiting it]
         self.target_wait_s = target_wait_s
         self.preview = preview  # a cluster's first module before the LLM steps of its first refresh
+        self.yield_llm = yield_llm  # LLM steps left to a later refresh while another request of the cluster waits
         self.scale = 1  # ingest asks for a refresh after refresh_min_logs * scale logs (`adapt_scale`)
 
     def evidence(self, namespace: str) -> list[dict]:
@@ -117,7 +119,7 @@ class Refresher:
                     self.metrics.refresh_scale.set(self.scale)
                 self.metrics.refresh_running.inc()
                 try:
-                    await self._handle(request, k, raw, partition, offset)
+                    await self._handle(request, k, raw, partition, offset, waiting=lambda: entry[1] > 1)
                 finally:
                     self.metrics.refresh_running.dec()
         finally:
@@ -125,7 +127,11 @@ class Refresher:
             if entry[1] == 0:  # nobody holds or awaits it: forget it (a waiter keeps it alive)
                 del self._locks[k]
 
-    async def _handle(self, request: RefreshRequest, k: str, raw: bytes, partition: int, offset: int) -> None:
+    async def _handle(
+        self, request: RefreshRequest, k: str, raw: bytes, partition: int, offset: int, waiting=lambda: False
+    ) -> None:
+        """``waiting``: whether another request of the cluster waits for this one (read from the refresh's
+        thread before each LLM call: with ``yield_llm``, the LLM steps left go to a later refresh)."""
         try:
             record = self.knowledge.get(k)
         except (msgspec.DecodeError, msgspec.ValidationError) as err:  # a value this version cannot read
@@ -157,6 +163,7 @@ class Refresher:
                         request.reservoir,
                         force=request.reason == "fold",
                         batch_id=request.batch_id,
+                        yield_llm=waiting if self.yield_llm else lambda: False,
                     ),
                 )
                 break

@@ -65,6 +65,17 @@ def test_gap_is_mean_over_logs_of_min_novelty_and_falls_back_to_embeddings():
     assert calls == 0 and again.gap_logs == 3 and again.gap_score == pytest.approx(1.6 / 3)
 
 
+def test_with_an_llm_but_no_prior_asked_yet_nothing_is_judged_and_a_yielding_refresh_judges_nothing():
+    rules = [Rule(id="a", text="Cite the statute article."), Rule(id="b", text="Use plain language.")]
+    gap = GapEstimator(ScriptedLLM(), KeywordEmbedder())  # no answer scripted: a call would fail the test
+    unasked = ClusterKnowledge(namespace="n", cluster_id=1, rules=rules)  # the prior failed, or was left for later
+    updated, calls = gap.update(unasked, {"e1": ["a"]})
+    assert calls == 0 and updated.rules[0].novelty is None and updated.gap_score is None  # not "fully novel"
+    asked = ClusterKnowledge(namespace="n", cluster_id=1, rules=rules, priors=["Be brief."], prior_centroid=[1.0])
+    updated, calls = gap.update(asked, {"e1": ["a"], "e2": ["b"]}, stop=lambda: True)
+    assert calls == 0 and [r.novelty for r in updated.rules] == [None, None] and updated.gap_logs == 0
+
+
 def test_without_an_llm_there_is_no_prior_so_no_gap_and_the_module_is_primary():
     rules = [Rule(id="a", text="Cite the statute article.")]
     gap = GapEstimator(None, KeywordEmbedder())

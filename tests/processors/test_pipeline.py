@@ -102,13 +102,20 @@ def test_feedback_logs_become_a_module_that_serves_its_queries_and_only_them(llm
     store.close()
 
 
-def test_an_llm_outage_degrades_to_the_extractive_path_without_touching_the_callers_state(embedder, tmp_path):
+def offline(embedder, tmp_path):
+    """An LLM that is not there (connection refused), a store, the legal cluster, its knowledge, a
+    filter that lets one user's rule through."""
     llm = ChatLLM(f"http://127.0.0.1:{free_port()}/v1", LLM_ALIAS, max_retries=1, backoff_s=0.01, timeout_s=2)
     store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
     snapshot, logs = legal_logs(embedder)
     knowledge = ClusterKnowledge(namespace="legal", cluster_id=snapshot.cluster_id)
-    before = msgspec.json.encode(knowledge)
     noise = NoiseFilter(min_support=1, min_users=1, max_user_share=1.0, min_reliable_users=0, independent_quorum=1)
+    return llm, store, snapshot, logs, knowledge, noise
+
+
+def test_an_llm_outage_degrades_to_the_extractive_path_without_touching_the_callers_state(embedder, tmp_path):
+    llm, store, snapshot, logs, knowledge, noise = offline(embedder, tmp_path)
+    before = msgspec.json.encode(knowledge)
     result = ClusterRefresh(llm, embedder, store, noise=noise).run(knowledge, snapshot, logs, now=1.0)
     assert msgspec.json.encode(knowledge) == before  # the caller's state is never mutated
     assert result.skipped["prior"] == 1 and result.knowledge.prior_centroid == []  # asked again next time
@@ -120,12 +127,8 @@ def test_an_llm_outage_degrades_to_the_extractive_path_without_touching_the_call
 def test_a_preview_is_the_module_of_the_users_words_and_changes_nothing(embedder, tmp_path):
     """What a cluster with no module serves while its first refresh waits for the LLM (an LLM that is
     not even there: the preview never calls it)."""
-    llm = ChatLLM(f"http://127.0.0.1:{free_port()}/v1", LLM_ALIAS, max_retries=1, backoff_s=0.01, timeout_s=2)
-    store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
-    snapshot, logs = legal_logs(embedder)
-    knowledge = ClusterKnowledge(namespace="legal", cluster_id=snapshot.cluster_id)
+    llm, store, snapshot, logs, knowledge, noise = offline(embedder, tmp_path)
     before = msgspec.json.encode(knowledge)
-    noise = NoiseFilter(min_support=1, min_users=1, max_user_share=1.0, min_reliable_users=0, independent_quorum=1)
     refresh = ClusterRefresh(llm, embedder, store, noise=noise)
     preview = refresh.preview(knowledge, snapshot, logs, now=1.0, batch_id="b1")
     assert msgspec.json.encode(knowledge) == before and store.count() == 0 and not llm.ledger.calls
@@ -134,4 +137,17 @@ def test_a_preview_is_the_module_of_the_users_words_and_changes_nothing(embedder
     assert [r.text for r in preview.module.rules] == [r.text for r in full.record.module.rules]
     strict = ClusterRefresh(llm, embedder, store, noise=NoiseFilter(min_support=99))
     assert strict.preview(knowledge, snapshot, logs, now=1.0) is None  # nothing passes the filters
+    store.close()
+
+
+def test_a_refresh_asked_to_yield_makes_no_llm_call_and_leaves_the_steps_to_the_next(embedder, tmp_path):
+    llm, store, snapshot, logs, knowledge, noise = offline(embedder, tmp_path)
+    refresh = ClusterRefresh(llm, embedder, store, noise=noise)
+    yielded = refresh.run(knowledge, snapshot, logs, now=1.0, yield_llm=lambda: True)
+    assert not llm.ledger.calls and yielded.skipped["deferred"] == 1 and yielded.outcome == "published"
+    assert not any(t.rephrase_tried for t in yielded.knowledge.themes)  # to be tried, not given up
+    assert yielded.knowledge.prior_centroid == []  # the prior too (novelty is judged again once it comes)
+    later = refresh.run(yielded.knowledge, snapshot, [], now=2.0)  # nobody waiting: the steps are taken up
+    assert llm.ledger.calls[("rephrase", "transport")] >= 1 and llm.ledger.calls[("prior", "transport")] == 1
+    assert later.skipped["deferred"] == 0
     store.close()

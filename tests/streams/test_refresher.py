@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import msgspec
 import pytest
@@ -155,12 +156,12 @@ def test_two_requests_of_one_cluster_never_run_at_once():
     running, overlap = set(), []
     real = r._handle
 
-    async def handle(request, k, *args):
+    async def handle(request, k, *args, **kwargs):
         overlap.append(k in running)
         running.add(k)
         await asyncio.sleep(0.01)
         try:
-            return await real(request, k, *args)
+            return await real(request, k, *args, **kwargs)
         finally:
             running.discard(k)
 
@@ -238,3 +239,48 @@ def test_no_preview_without_an_llm_or_once_the_cluster_has_a_module():
     for offset, (k, raw) in enumerate(requests[:1] * 2 + requests[1:]):
         asyncio.run(r.on_request(raw, 0, offset, k.encode()))
     assert r.metrics.module_previews._value.get() == len({k for k, _ in requests})  # one per cluster, ever
+
+
+class Slow(Noted):
+    """Each call takes a while (a small model on a busy CPU), then fails like a server that is down."""
+
+    def _next(self, queue, purpose, messages):
+        time.sleep(0.3)
+        return super()._next(queue, purpose, messages)
+
+
+def two_requests_of_one_cluster(yield_llm: bool) -> tuple[list, Refresher]:
+    """A cluster's request, and the next one arriving while the first is in its first (slow) LLM call."""
+    (k, raw), *_ = refresh_requests()
+    second = msgspec.msgpack.encode(
+        msgspec.structs.replace(msgspec.msgpack.decode(raw, type=RefreshRequest), batch_id="the-next-batch")
+    )
+    log: list = []
+    r = refresher(log, llm=Slow(log))
+    r.yield_llm = yield_llm
+
+    async def run():
+        first = asyncio.create_task(r.on_request(raw, 0, 0, k.encode()))
+        await asyncio.sleep(0.1)
+        await asyncio.gather(first, r.on_request(second, 0, 1, k.encode()))
+
+    asyncio.run(run())
+    return log, r
+
+
+def test_a_refresh_leaves_its_llm_steps_to_a_later_one_while_another_request_of_its_cluster_waits():
+    log, r = two_requests_of_one_cluster(yield_llm=True)
+    tables = [i for i, entry in enumerate(log) if entry[0] == "table"]
+    calls_first = [e for e in log[: tables[0]] if e[0] == "llm"]
+    calls_second = [e for e in log[tables[0] :] if e[0] == "llm"]
+    assert len(calls_first) <= 1  # at most the call in flight; the rest waited for the next refresh
+    assert r.metrics.llm_skipped.labels("deferred")._value.get() == 1
+    assert len(calls_second) > 1  # nobody waiting: it takes up the steps left
+    assert len(tables) == 2 and all(e[0] != "dlq" for e in log)
+
+
+def test_with_yield_off_a_refresh_makes_its_llm_calls_whoever_waits():
+    log, r = two_requests_of_one_cluster(yield_llm=False)
+    first_table = next(i for i, entry in enumerate(log) if entry[0] == "table")
+    assert len([e for e in log[:first_table] if e[0] == "llm"]) > 1
+    assert r.metrics.llm_skipped.labels("deferred")._value.get() == 0
