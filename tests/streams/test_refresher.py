@@ -284,3 +284,16 @@ def test_with_yield_off_a_refresh_makes_its_llm_calls_whoever_waits():
     first_table = next(i for i, entry in enumerate(log) if entry[0] == "table")
     assert len([e for e in log[:first_table] if e[0] == "llm"]) > 1
     assert r.metrics.llm_skipped.labels("deferred")._value.get() == 0
+
+
+def test_a_store_failing_under_the_preview_skips_it_and_the_refresh_still_publishes():
+    """The preview is best effort: the store refusing it (a full disk) costs the early module, never
+    the request; the refresh that follows publishes as before."""
+    (k, raw), *_ = refresh_requests()
+    log: list = []
+    store = FullDisk(failures=1)  # the preview's publish fails; the refresh's succeeds
+    r = refresher(log, store=store, llm=Noted(log))
+    asyncio.run(r.on_request(raw, 0, 0, k.encode()))
+    versions = [decode(e[2], ModulePublished).module.version for e in log if e[0] == "modules"]
+    assert versions == [1] and r.metrics.module_previews._value.get() == 0
+    assert [e[0] for e in log][-1] == "table" and not [e for e in log if e[0] == "dlq"]
