@@ -1,15 +1,18 @@
 """A bounded local spool for records the request path must not lose nor wait for (the proxy's
 interaction events).
 
-`Spool.emit` hands a record to the broker in the background (the answer never waits for it). A record
-the broker does not acknowledge within ``timeout_s``, and every record emitted while older ones
-wait, goes to an SQLite file under the data directory (stdlib, crash-safe with WAL); `drain` sends
-them in order once the broker is back and deletes each only after its acknowledgement. Delivery is
-at least once (ingest de-duplicates by event id). The spool holds at most ``max_bytes``: past that a
-record is dropped and counted (``uno_spool_records_total{result="dropped"}``), never blocking the
-request. The file is written (and fsynced) on a thread of its own, in order, never on the event loop.
-A record in flight when the worker stops goes to the spool; one in the producer's memory when the
-process is killed (SIGKILL) can be lost, as with any producer buffer.
+`Spool.emit` writes the record ahead to a local SQLite file (stdlib, WAL) and hands it to the broker
+in the background: the answer waits for that local write (~0.1 ms, not fsynced: it must outlive the
+process, and a SIGKILL does not lose what the kernel was given), never for the broker. The copy is
+deleted once the broker acknowledges the record. A record the broker does not acknowledge within
+``timeout_s``, and every record emitted while older ones wait, is *spooled* (fsynced); `drain` sends
+those in order once the broker is back and deletes each only after its acknowledgement. A record in
+flight when the worker stops, or when it is killed, is spooled at the next start (one the producer
+delivered anyway goes twice: delivery is at least once, and ingest de-duplicates by event id). The
+spool holds at most ``max_bytes``: past that a record is dropped and counted
+(``uno_spool_records_total{result="dropped"}``), never blocking the request; a disk that cannot take
+the write-ahead copy (full) only leaves that record unprotected against a kill. Every write runs on
+a thread of its own, in order, never on the event loop.
 
 >>> import asyncio, tempfile
 >>> async def down(role, key, value):
@@ -57,13 +60,25 @@ class Spool:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, role TEXT, key TEXT, value BLOB)"
-        )
+        for table in ("spool", "inflight"):
+            columns = "id INTEGER PRIMARY KEY AUTOINCREMENT, role TEXT, key TEXT, value BLOB"
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        with self.db:  # records in flight when the process ended (killed, or stopped): spooled, in their order
+            self.db.execute("BEGIN")
+            moved = self.db.execute(
+                "INSERT INTO spool (role, key, value) SELECT role, key, value FROM inflight ORDER BY id"
+            ).rowcount
+            self.db.execute("DELETE FROM inflight")
+        if moved:
+            self.metrics.spool_records.labels("spooled").inc(moved)
+            log.warning("spool: %d record(s) were in flight when the worker last stopped: spooled", moved)
+        # The write-ahead copies: a connection of their own, not fsynced (a kill keeps what the kernel has).
+        self.ahead = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.ahead.execute("PRAGMA synchronous=NORMAL")
         self.records, self.bytes = self.db.execute(
             "SELECT count(*), coalesce(sum(length(value)), 0) FROM spool"
         ).fetchone()
-        self._inflight: dict[asyncio.Task, tuple[str, str, bytes]] = {}
+        self._inflight: dict[asyncio.Task, tuple[str, str, bytes, int | None]] = {}  # rowid of its copy
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uno-spool")  # one: keeps the order
         self._show()
 
@@ -72,8 +87,9 @@ class Spool:
         if self.records:
             await self._put(role, key, value)  # keep the order: the drain sends it after the older ones
             return
-        task = asyncio.create_task(self._send(role, key, value))
-        self._inflight[task] = (role, key, value)
+        rowid = await self._write_ahead(role, key, value)
+        task = asyncio.create_task(self._send(role, key, value, rowid))
+        self._inflight[task] = (role, key, value, rowid)
         task.add_done_callback(lambda done: self._inflight.pop(done, None))
 
     async def drain(self, batch: int = 64) -> int:
@@ -99,34 +115,56 @@ class Spool:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
     def close(self) -> None:
-        """The worker stops: records still in flight are spooled for the next start (one the producer
-        delivers anyway is sent twice; ingest de-duplicates)."""
+        """The worker stops: records still in flight keep their write-ahead copies, spooled at the next
+        start (one the producer delivers anyway is sent twice; ingest de-duplicates)."""
         inflight, self._inflight = self._inflight, {}
         self._writer.shutdown(wait=True)
-        for task, record in inflight.items():
+        for task, (role, key, value, rowid) in inflight.items():
             if not task.done():
-                with contextlib.suppress(sqlite3.Error):
-                    if self._reserve(record[0], record[2]):
-                        self._insert(*record)
                 with contextlib.suppress(RuntimeError):  # the loop may be closed already
                     task.cancel()
-        with contextlib.suppress(sqlite3.Error):
-            self.db.close()
+                if rowid is None:  # the disk refused its copy: one more try
+                    with contextlib.suppress(sqlite3.Error):
+                        self.ahead.execute(
+                            "INSERT INTO inflight (role, key, value) VALUES (?, ?, ?)", (role, key, value)
+                        )
+        for db in (self.ahead, self.db):
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
 
-    async def _send(self, role: str, key: str, value: bytes) -> None:
+    async def _write_ahead(self, role: str, key: str, value: bytes) -> int | None:
+        def insert() -> int:
+            return self.ahead.execute(
+                "INSERT INTO inflight (role, key, value) VALUES (?, ?, ?)", (role, key, value)
+            ).lastrowid
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, insert)
+        except (sqlite3.Error, RuntimeError) as err:  # a full disk: sent all the same, unprotected
+            log.error("spool: no write-ahead copy of a %s record (%r)", role, err)
+            return None
+
+    async def _send(self, role: str, key: str, value: bytes, rowid: int | None) -> None:
         try:
             await asyncio.wait_for(self.deliver(role, key, value), self.timeout_s)
         except asyncio.CancelledError:
-            raise  # close() spooled it
+            raise  # close(): the copy stays, spooled at the next start
         except Exception as err:
             log.warning("the broker did not take a %s record (%r): spooled", role, err)
-            await self._put(role, key, value)
+            await self._put(role, key, value, rowid)
+            return
+        if rowid is not None:
+            with contextlib.suppress(sqlite3.Error, RuntimeError):  # a copy left behind is sent twice, at worst
+                await self._db("DELETE FROM inflight WHERE id = ?", (rowid,), self.ahead)
 
-    async def _put(self, role: str, key: str, value: bytes) -> None:
+    async def _put(self, role: str, key: str, value: bytes, rowid: int | None = None) -> None:
         if not self._reserve(role, value):
+            if rowid is not None:
+                with contextlib.suppress(sqlite3.Error, RuntimeError):
+                    await self._db("DELETE FROM inflight WHERE id = ?", (rowid,), self.ahead)
             return
         try:  # queued behind any earlier write or drain read: the spool's order is the emit order
-            await asyncio.get_running_loop().run_in_executor(self._writer, self._insert, role, key, value)
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._insert, role, key, value, rowid)
         except (sqlite3.Error, RuntimeError) as err:  # a full disk; the writer shut down (the worker stops)
             self._release(value, "dropped")
             log.error("spool: a %s record could not be written (%r) and was dropped", role, err)
@@ -149,13 +187,17 @@ class Spool:
         self.metrics.spool_records.labels(result).inc()
         self._show()
 
-    def _insert(self, role: str, key: str, value: bytes) -> None:
-        self.db.execute("INSERT INTO spool (role, key, value) VALUES (?, ?, ?)", (role, key, value))
+    def _insert(self, role: str, key: str, value: bytes, rowid: int | None = None) -> None:
+        """Spool a record (fsynced), dropping its write-ahead copy in the same transaction."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT INTO spool (role, key, value) VALUES (?, ?, ?)", (role, key, value))
+            if rowid is not None:
+                self.db.execute("DELETE FROM inflight WHERE id = ?", (rowid,))
 
-    async def _db(self, sql: str, args: tuple) -> list:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._writer, lambda: self.db.execute(sql, args).fetchall()
-        )
+    async def _db(self, sql: str, args: tuple, db: sqlite3.Connection | None = None) -> list:
+        db = db or self.db
+        return await asyncio.get_running_loop().run_in_executor(self._writer, lambda: db.execute(sql, args).fetchall())
 
     def _show(self) -> None:
         self.metrics.spool_pending.set(self.records)

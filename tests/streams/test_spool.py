@@ -90,11 +90,11 @@ def test_a_slow_disk_never_stalls_the_event_loop(tmp_path):
     broker.up = False
 
     class SlowDisk(Spool):
-        def _insert(self, role: str, key: str, value: bytes) -> None:
+        def _insert(self, role: str, key: str, value: bytes, rowid: int | None = None) -> None:
             import time
 
             time.sleep(0.3)  # an fsync on a busy disk
-            super()._insert(role, key, value)
+            super()._insert(role, key, value, rowid)
 
     async def run() -> tuple[int, int]:
         spool = SlowDisk(tmp_path / "s.sqlite", broker.deliver, timeout_s=0.01)
@@ -146,3 +146,47 @@ def test_a_full_disk_drops_and_counts_and_the_spool_works_again_once_space_is_ba
     asyncio.run(run())
     assert broker.got[0] == b"before" and broker.got[-1] == b"after"
     assert len(broker.got) + dropped._value.get() == 5  # each record either delivered or counted dropped
+
+
+KILLED = """
+import asyncio, sys
+from streams.worker.spool import Spool
+
+async def hang(role, key, value):
+    await asyncio.sleep(3600)  # the broker never acknowledges: the record stays in the producer's hands
+
+async def main():
+    spool = Spool(sys.argv[1], hang, timeout_s=3600)
+    await spool.emit("interactions", "legal", b"answered")
+    print("emitted", flush=True)  # what the proxy does next: answer the client
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+def test_a_record_answered_before_the_broker_took_it_survives_a_sigkill(tmp_path):
+    """A real process killed (SIGKILL) after emit returned, its record in flight: spooled at the next start."""
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "emitted"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    broker = Broker()
+
+    async def restart() -> tuple[int, int]:
+        spool = Spool(path, broker.deliver)
+        records = spool.records
+        sent = await spool.drain()
+        spool.close()
+        return records, sent
+
+    assert asyncio.run(restart()) == (1, 1)
+    assert broker.got == [b"answered"]
+    assert Spool(path, broker.deliver).records == 0  # delivered once, nothing left behind
