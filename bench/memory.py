@@ -1,7 +1,7 @@
 """Worker memory after 10k and after 100k events: does it stay bounded?
 
     python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl SECONDS] [--store memory|rocksdb]
-                           [--no-refresh] [--out FILE]
+                           [--no-refresh] [--set NAME=VALUE ...] [--out FILE]
 
 One worker (null embedder, so the run takes minutes, not hours; refreshes requested every 8 logs as
 usual, their LLM unreachable, so the refresh side waits and retries while ingest goes on) is fed
@@ -18,8 +18,10 @@ is bounded by the settings. ``--store rocksdb`` keeps the tables on disk (``UNO_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +51,25 @@ def records(rows: list[dict], start: int, n: int):
         yield json.dumps(event).encode(), ns
 
 
+class PeakSampler(threading.Thread):
+    """RSS every 0.2 s in the background: one reading at a checkpoint can land on a transient peak or
+    just after one, so each checkpoint also reports the highest reading since the one before."""
+
+    def __init__(self, proc: psutil.Process):
+        super().__init__(daemon=True)
+        self.proc, self.peak, self.stop = proc, 0, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            with contextlib.suppress(psutil.Error):
+                self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def take(self) -> float:
+        peak, self.peak = self.peak, 0
+        return round(max(peak, self.proc.memory_info().rss) / 2**20, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -56,6 +77,7 @@ def main() -> None:
     parser.add_argument("--ttl", type=float, help="feedback and de-duplication TTL (default: the settings' own)")
     parser.add_argument("--store", choices=["memory", "rocksdb"], default="memory", help="where tables live")
     parser.add_argument("--no-refresh", action="store_true", help="request no refreshes (isolates the ingest side)")
+    parser.add_argument("--set", action="append", default=[], help="a worker setting: name=value")
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
     args = parser.parse_args()
     rows = load_replay()
@@ -71,6 +93,7 @@ def main() -> None:
         settings["refresh_max_age_s"] = 10**9
     if args.ttl is not None:
         settings |= {"feedback_ttl_s": args.ttl, "dedupe_ttl_s": args.ttl}
+    settings |= dict(kv.split("=", 1) for kv in args.set)
 
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,9 +101,11 @@ def main() -> None:
         stack = LocalStack(root / "stack")
         broker = stack.up(["broker"])["broker"].url
         w = WorkerProc(root / "w", broker, "http://127.0.0.1:9/v1", "bench-mem", "benchmem.", "bench-mem", **settings)
+        sampler = None
         try:
             w.start(timeout=120)
             proc = psutil.Process(w.proc.pid)
+            sampler = PeakSampler(proc)
             samples.append({"events": 0, "rss_mib": round(proc.memory_info().rss / 2**20, 1), "seconds": 0.0})
             producer, sent, start = make_producer(broker), 0, time.monotonic()
             for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
@@ -91,12 +116,15 @@ def main() -> None:
                     {
                         "events": sent,
                         "rss_mib": round(proc.memory_info().rss / 2**20, 1),
+                        "rss_peak_mib": sampler.take(),  # the highest since the previous checkpoint
                         "seconds": round(time.monotonic() - start, 1),
                         "retained_logs_and_ids": int(w.metric("uno_state_keys")),
                     }
                 )
                 print(json.dumps(samples[-1]), flush=True)
         finally:
+            if sampler is not None:
+                sampler.stop.set()
             w.stop()
             stack.down()
     first = next(s for s in samples if s["events"] == args.checkpoint)
@@ -112,7 +140,10 @@ def main() -> None:
             "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback",
         },
         "results": {"samples": samples, "events_per_s": round(last["events"] / last["seconds"], 1)},
-        "ratios": {f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2)},
+        "ratios": {
+            f"rss_{last['events']}_vs_{first['events']}": round(last["rss_mib"] / first["rss_mib"], 2),
+            f"rss_peak_{last['events']}_vs_{first['events']}": round(last["rss_peak_mib"] / first["rss_peak_mib"], 2),
+        },
     }
     emit(result)
     if args.out:

@@ -49,7 +49,16 @@ def memory(results: dict[str, dict], out: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for label, result in results.items():
         points = result["results"]["samples"]
-        left.plot([p["events"] for p in points], [p["rss_mib"] for p in points], "o-", label=label)
+        (line,) = left.plot([p["events"] for p in points], [p["rss_mib"] for p in points], "o-", label=label)
+        peaks = [p for p in points if "rss_peak_mib" in p]
+        if peaks:  # the highest reading between checkpoints (bench.memory samples every 0.2 s)
+            left.plot(
+                [p["events"] for p in peaks],
+                [p["rss_peak_mib"] for p in peaks],
+                "--",
+                color=line.get_color(),
+                label=f"{label}, peak between checkpoints",
+            )
         rates = [
             (b["events"], (b["events"] - a["events"]) / (b["seconds"] - a["seconds"]))
             for a, b in itertools.pairwise(points)

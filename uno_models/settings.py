@@ -77,7 +77,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # fault test does not pass with it yet): on disk via rocksdict, RSS flat as retained state grows; after an
     # unclean stop the local copy is discarded and recovered from the changelog (docs/streaming.md).
     store: Literal["memory", "rocksdb"] = "memory"
-    rocksdb_cache_mib: Annotated[int, Meta(ge=1, le=65_536)] = 64  # block cache per table partition
+    # RocksDB's memory for all the worker's tables together (one block cache, memtables charged to it)
+    rocksdb_cache_mib: Annotated[int, Meta(ge=1, le=65_536)] = 64
 
     # --- ingest and clustering
     user_id_key: str = ""  # keys the user-id pseudonyms (secret, environment only); "" = derived from app_id

@@ -35,6 +35,7 @@ from processors.themes import ThemeBook
 from streams.kafka import topic_specs
 from streams.serving.api import Api
 from streams.serving.http import web_options
+from streams.worker import rocks
 from streams.worker.ingest import IngestHandler, Record, Source, tick_bytes
 from streams.worker.metrics import Metrics
 from streams.worker.refresher import Refresher
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 INPUTS = ("interactions", "feedback", "ticks")  # co-partitioned, keyed by namespace: one ingest agent
 OUTPUTS = ("interactions", "feedback", "dlq", "refresh", "modules", "pairs", "ticks")
-NAMESPACE_LISTING_S = 60.0  # how often the tick timer lists namespaces from the table
 
 
 class Endpoints(msgspec.Struct, frozen=True):
@@ -90,7 +90,7 @@ def make_app(s: Settings, broker: str) -> faust.App:
         broker=f"kafka://{broker}",
         # memory: state lives in the changelog topics, a restart recovers it from them; rocksdb: on disk
         # too, and a restart after a clean stop reads only the changelog's tail (streams.worker.run)
-        store="rocksdb://" if s.store == "rocksdb" else "memory://",
+        store=f"{rocks.SCHEME}://" if s.store == "rocksdb" else "memory://",
         datadir=str(Path(s.data_dir) / "faust"),
         tabledir=str(local_tables(s)),
         topic_partitions=s.topic_partitions,
@@ -167,8 +167,9 @@ def local_tables(s: Settings) -> Path:
 
 
 def rocksdb_options(s: Settings) -> dict:
-    """Bounded memory per table partition: Faust's defaults (a 2 GiB block cache, 3 x 64 MiB memtables)
-    would make RSS grow to gigabytes before it stays flat."""
+    """One memory budget for all the worker's tables (`streams.worker.rocks`: the block cache is shared and
+    memtables are charged to it); Faust's defaults (a 2 GiB block cache and 3 x 64 MiB memtables per table
+    partition) would make RSS grow to gigabytes before it stays flat."""
     mib = 1024 * 1024
     return {
         "driver": "rocksdict",
@@ -360,21 +361,24 @@ def add_timers(
     """Ticks (time-based work, driven through the stream), the consumer-lag gauge and the stall guard."""
     consumed = set().union(*guard.groups)
 
-    listed = [0.0]  # when the namespaces were last listed from the table
+    listed: list = [None]  # the partitions this worker held when it last listed the namespaces
 
     @app.timer(interval=s.tick_interval_s)
     async def tick() -> None:
         # Tables cannot be changed outside a stream, so time-based work is driven by a record per
         # namespace, sent to the partition the namespace lives on. Not while tables are recovering.
-        # The namespaces come from one scan of the table's keys a minute (and after a rebalance, which
-        # may bring others), plus those ingest has written since: not a scan per tick.
+        # The namespaces come from one scan of the table's keys whenever the partitions this worker
+        # holds have changed (a rebalance brings others, recovered), plus those ingest has written
+        # since. Not a scan per tick, nor a periodic one: a scan reads every key retained (a day of
+        # logs), and did so once a minute before, for RSS peaks that grew with the state
+        # (docs/benchmarks.md, "Worker memory").
         if app.rebalancing or getattr(app, "in_recovery", False):
-            listed[0] = 0.0
             return
         core = ingest.core
-        if time.monotonic() - listed[0] > NAMESPACE_LISTING_S:
+        held = frozenset(app.consumer.assignment())
+        if held != listed[0]:
             core.partitions = {ns: meta.partition for ns, meta in core.namespaces.items_with_prefix("")}
-            listed[0] = time.monotonic()
+            listed[0] = held
         for ns, partition in list(core.partitions.items()):
             if partition >= 0 and core.tick_due(ns):
                 await send("ticks", ns, tick_bytes(ns, time.time()), partition=partition)
