@@ -55,17 +55,7 @@ class Store(faust_rocksdb.Store):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        o = self.rocksdb_options
-        self.rocksdb_options = SharedOptions(
-            max_open_files=o.max_open_files,
-            write_buffer_size=o.write_buffer_size,
-            max_write_buffer_number=o.max_write_buffer_number,
-            target_file_size_base=o.target_file_size_base,
-            block_cache_size=o.block_cache_size,
-            bloom_filter_size=o.bloom_filter_size,
-            use_rocksdict=True,
-            ttl=o.ttl,
-        )
+        self.rocksdb_options = SharedOptions(**self.options, use_rocksdict=True)  # as Faust builds its own
 
 
 STORES.aliases[SCHEME] = f"{__name__}:Store"
