@@ -172,6 +172,7 @@ class Ingest:
         self._vectors: dict[str, np.ndarray] = {}  # embedded ahead of time for the batch in hand (`preload`)
         self.refresh_scale: Callable[[], int] = lambda: 1  # more logs per refresh while refreshes queue up
         self.partitions: dict[str, int] = {}  # namespace -> input partition, as this process last wrote it
+        self._listed_for: frozenset | None = None  # the partitions held when `partitions` was last listed
         self.quiet: dict[str, float] = {}  # namespace -> when its last tick found no pending work (`tick_due`)
 
     @contextmanager
@@ -182,6 +183,7 @@ class Ingest:
                 yield
         except BaseException:
             self.partitions.pop(namespace, None)  # its metadata may not be written: `_known` looks again
+            self._listed_for = None  # and the next tick lists the table's namespaces again
             raise
 
     @contextmanager
@@ -196,6 +198,7 @@ class Ingest:
             del self.outbox[outbox:]
             self._clusterers.pop(namespace, None)  # mutated in memory: rebuilt from the state
             self.partitions.pop(namespace, None)  # as `txn`
+            self._listed_for = None
             raise
 
     def texts(self, event: InteractionEvent | FeedbackEvent) -> list[str]:
@@ -368,6 +371,17 @@ class Ingest:
         self.expiring["seen"].add(ns, suffix, now + self.settings.dedupe_ttl_s)
         self._known(ns)
         return True
+
+    def tick_targets(self, held: frozenset) -> dict[str, int]:
+        """Namespace -> partition, for the tick timer. Listed from the table (a scan of every key: a day
+        of logs) only when ``held``, the partitions this worker holds, changed since the last listing
+        (a rebalance brings namespaces recovered from the changelog) or a failed record made this
+        process forget one; otherwise what ingest wrote since keeps it current. Before 2026-11-30 the
+        timer scanned once a minute: RSS peaks that grew with the state (docs/benchmarks.md)."""
+        if held != self._listed_for:
+            self.partitions = {ns: meta.partition for ns, meta in self.namespaces.items_with_prefix("")}
+            self._listed_for = held
+        return self.partitions
 
     def _known(self, ns: str) -> None:
         """Give a namespace its metadata on its first record, clustered or not: the ticks that purge its

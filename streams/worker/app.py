@@ -361,25 +361,16 @@ def add_timers(
     """Ticks (time-based work, driven through the stream), the consumer-lag gauge and the stall guard."""
     consumed = set().union(*guard.groups)
 
-    listed: list = [None]  # the partitions this worker held when it last listed the namespaces
-
     @app.timer(interval=s.tick_interval_s)
     async def tick() -> None:
         # Tables cannot be changed outside a stream, so time-based work is driven by a record per
         # namespace, sent to the partition the namespace lives on. Not while tables are recovering.
-        # The namespaces come from one scan of the table's keys whenever the partitions this worker
-        # holds have changed (a rebalance brings others, recovered), plus those ingest has written
-        # since. Not a scan per tick, nor a periodic one: a scan reads every key retained (a day of
-        # logs), and did so once a minute before, for RSS peaks that grew with the state
-        # (docs/benchmarks.md, "Worker memory").
+        # The namespaces are listed from the table only when the partitions held change (`tick_targets`).
         if app.rebalancing or getattr(app, "in_recovery", False):
             return
         core = ingest.core
-        held = frozenset(app.consumer.assignment())
-        if held != listed[0]:
-            core.partitions = {ns: meta.partition for ns, meta in core.namespaces.items_with_prefix("")}
-            listed[0] = held
-        for ns, partition in list(core.partitions.items()):
+        targets = core.tick_targets(frozenset(app.consumer.assignment()))
+        for ns, partition in list(targets.items()):
             if partition >= 0 and core.tick_due(ns):
                 await send("ticks", ns, tick_bytes(ns, time.time()), partition=partition)
 

@@ -169,3 +169,36 @@ def test_a_namespace_whose_first_record_is_undone_gets_its_metadata_from_the_nex
     assert ingest.namespaces.get("quiet") is None
     feed(ingest, [first, second], clock)
     assert ingest.namespaces.get("quiet") is not None and ingest.partitions == {"quiet": 0}
+
+
+class CountedScans(dict):
+    """The worker's table, counting full scans of its keys (what listing the namespaces costs)."""
+
+    scans = 0
+
+    def keys(self):
+        self.scans += 1
+        return super().keys()
+
+
+def test_the_tick_timer_lists_namespaces_from_the_table_only_when_its_partitions_change():
+    clock = [1_000.0]
+    table = CountedScans()
+    feed(ingest_with(table, clock), interactions("legal", n_legal=2, feedback=False), clock)
+    ingest = ingest_with(table, clock)  # a restarted worker: nothing in memory, the table recovered
+    held = frozenset({("interactions", 0)})
+    assert ingest.tick_targets(held) == {"legal": 0} and table.scans == 1
+    for _ in range(3):  # tick after tick, a day of logs is not scanned again
+        assert ingest.tick_targets(held) == {"legal": 0}
+    assert table.scans == 1
+    feed(ingest, interactions("quiet", n_legal=1, feedback=False), clock)  # written here: known at once
+    assert ingest.tick_targets(held) == {"legal": 0, "quiet": 0} and table.scans == 1
+    assert ingest.tick_targets(frozenset({("interactions", 0), ("interactions", 1)})) == {"legal": 0, "quiet": 0}
+    assert table.scans == 2  # a rebalance: listed again
+    try:
+        with ingest.txn("legal"):  # a failed record makes the process forget its namespace...
+            raise ConnectionError("the broker did not acknowledge")
+    except ConnectionError:
+        pass
+    assert ingest.tick_targets(frozenset({("interactions", 0), ("interactions", 1)})) == {"legal": 0, "quiet": 0}
+    assert table.scans == 3  # ...so the next tick lists them again instead of leaving it unticked
