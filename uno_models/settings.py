@@ -73,8 +73,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     qdrant_collection: str = "uno_modules"
 
     # --- state
-    # memory: tables in RAM, recovered from their changelogs at start. rocksdb (experimental: a 20-kill
-    # fault test does not pass with it yet): on disk via rocksdict, RSS flat as retained state grows; after an
+    # memory: tables in RAM, recovered from their changelogs at start. rocksdb (opt-in; passes the 20-kill
+    # fault test since 2026-11-29): on disk via rocksdict, RSS flat as retained state grows; after an
     # unclean stop the local copy is discarded and recovered from the changelog (docs/streaming.md).
     store: Literal["memory", "rocksdb"] = "memory"
     # RocksDB's memory for all the worker's tables together (one block cache, memtables charged to it)
