@@ -182,8 +182,7 @@ class Ingest:
             with self.state.txn(namespace):
                 yield
         except BaseException:
-            self.partitions.pop(namespace, None)  # its metadata may not be written: `_known` looks again
-            self._listed_for = None  # and the next tick lists the table's namespaces again
+            self._forget(namespace)
             raise
 
     @contextmanager
@@ -197,9 +196,14 @@ class Ingest:
         except BaseException:
             del self.outbox[outbox:]
             self._clusterers.pop(namespace, None)  # mutated in memory: rebuilt from the state
-            self.partitions.pop(namespace, None)  # as `txn`
-            self._listed_for = None
+            self._forget(namespace)
             raise
+
+    def _forget(self, namespace: str) -> None:
+        """A failed record: its namespace's metadata may not be written, so `_known` looks again, and the
+        next tick lists the table's namespaces again (`tick_targets`)."""
+        self.partitions.pop(namespace, None)
+        self._listed_for = None
 
     def texts(self, event: InteractionEvent | FeedbackEvent) -> list[str]:
         """What handling ``event`` will embed, as far as can be told before its transaction (a batch

@@ -125,21 +125,25 @@ class Spool:
                     task.cancel()
                 if rowid is None:  # the disk refused its copy: one more try
                     with contextlib.suppress(sqlite3.Error):
-                        self.ahead.execute(
-                            "INSERT INTO inflight (role, key, value) VALUES (?, ?, ?)", (role, key, value)
-                        )
+                        self._copy(role, key, value)
         for db in (self.ahead, self.db):
             with contextlib.suppress(sqlite3.Error):
                 db.close()
 
-    async def _write_ahead(self, role: str, key: str, value: bytes) -> int | None:
-        def insert() -> int:
-            return self.ahead.execute(
-                "INSERT INTO inflight (role, key, value) VALUES (?, ?, ?)", (role, key, value)
-            ).lastrowid
+    def _copy(self, role: str, key: str, value: bytes) -> int:
+        """The write-ahead copy of a record in flight; its row id."""
+        return self.ahead.execute(
+            "INSERT INTO inflight (role, key, value) VALUES (?, ?, ?)", (role, key, value)
+        ).lastrowid
 
+    async def _drop_copy(self, rowid: int | None) -> None:
+        if rowid is not None:
+            with contextlib.suppress(sqlite3.Error, RuntimeError):  # a copy left behind is sent twice, at worst
+                await self._db("DELETE FROM inflight WHERE id = ?", (rowid,), self.ahead)
+
+    async def _write_ahead(self, role: str, key: str, value: bytes) -> int | None:
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._writer, insert)
+            return await asyncio.get_running_loop().run_in_executor(self._writer, self._copy, role, key, value)
         except (sqlite3.Error, RuntimeError) as err:  # a full disk: sent all the same, unprotected
             log.error("spool: no write-ahead copy of a %s record (%r)", role, err)
             return None
@@ -153,15 +157,11 @@ class Spool:
             log.warning("the broker did not take a %s record (%r): spooled", role, err)
             await self._put(role, key, value, rowid)
             return
-        if rowid is not None:
-            with contextlib.suppress(sqlite3.Error, RuntimeError):  # a copy left behind is sent twice, at worst
-                await self._db("DELETE FROM inflight WHERE id = ?", (rowid,), self.ahead)
+        await self._drop_copy(rowid)
 
     async def _put(self, role: str, key: str, value: bytes, rowid: int | None = None) -> None:
         if not self._reserve(role, value):
-            if rowid is not None:
-                with contextlib.suppress(sqlite3.Error, RuntimeError):
-                    await self._db("DELETE FROM inflight WHERE id = ?", (rowid,), self.ahead)
+            await self._drop_copy(rowid)  # dropped and counted: its copy must not come back at the next start
             return
         try:  # queued behind any earlier write or drain read: the spool's order is the emit order
             await asyncio.get_running_loop().run_in_executor(self._writer, self._insert, role, key, value, rowid)
