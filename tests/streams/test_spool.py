@@ -190,3 +190,23 @@ def test_a_record_answered_before_the_broker_took_it_survives_a_sigkill(tmp_path
     assert asyncio.run(restart()) == (1, 1)
     assert broker.got == [b"answered"]
     assert Spool(path, broker.deliver).records == 0  # delivered once, nothing left behind
+
+
+def test_a_disk_too_full_for_the_write_ahead_copy_still_sends_the_record(small_disk):
+    """A real full filesystem while the broker is up: the record goes out without its copy, nothing raises."""
+    broker, metrics = Broker(), Metrics()
+
+    async def run() -> int:
+        spool = Spool(small_disk.path / "s.sqlite", broker.deliver, metrics, timeout_s=1)
+        small_disk.fill()
+        for i in range(3):
+            await spool.emit("interactions", "legal", b"x" * 200_000 + str(i).encode())
+        await spool.settle()
+        small_disk.free()
+        records = spool.records
+        spool.close()
+        return records
+
+    assert asyncio.run(run()) == 0
+    assert [v[-1:] for v in broker.got] == [b"0", b"1", b"2"]  # all delivered, in order
+    assert metrics.spool_records.labels("dropped")._value.get() == 0
