@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -64,8 +65,17 @@ def post(w: WorkerProc, path: str, body: bytes, token: str | None = None) -> int
         return exc.code
 
 
-def on_topic(w: WorkerProc, role: str, type_, event_id: str):
-    return [e for e in (decode(v, type_) for _, v in read_topic(w.broker, w.topic(role))) if e.event_id == event_id]
+def on_topic(w: WorkerProc, role: str, type_, event_id: str, wait_s: float = 15.0):
+    """The records of ``role`` with this event id, waiting up to ``wait_s`` for one to arrive: the proxy
+    emits its interaction in the background, after the client has its answer (or last chunk)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = [
+            e for e in (decode(v, type_) for _, v in read_topic(w.broker, w.topic(role))) if e.event_id == event_id
+        ]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def test_a_chat_completion_through_the_proxy_applies_the_module_and_closes_the_loop(api):
