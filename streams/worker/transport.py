@@ -14,7 +14,8 @@ restart), each fix here closes one way that went wrong:
 2. `Consumer`: a record no agent was given is not acknowledged, and the commit never passes the
    record at the committed offset until it is handled (Faust's own check lets one missing record by).
 3. `StallGuard`: a partition whose records were dropped after that seek (a fetch racing it) is sought
-   back to its committed offset when the guard sees it stalled.
+   back to its committed offset when the guard sees it stalled; a table recovery whose changelog
+   records stop coming is sought back (and its partition resumed) the same way.
 
 And one fix for CPU: a broker that answers a fetch at once when there is nothing to read, instead of
 holding it up to ``fetch_max_wait_ms`` (the embedded noida-db does: ~2,400 empty fetches a second,
@@ -145,7 +146,7 @@ class StallGuard:
         self.metrics = metrics
         self.seen: dict = {}  # tp -> what it looked like at the last check, when it looked stalled
         self.rewound: dict = {}  # tp -> the same, when it was last sought back (once per stall)
-        self.recovering: dict = {}  # changelog tp -> (offset recovered to, consumer position) at the last check
+        self.recovering: dict = {}  # changelog tp -> ((offset recovered to, position), checks seen so)
 
     async def check(self, app: faust.App) -> None:
         consumer = app.consumer
@@ -184,18 +185,27 @@ class StallGuard:
             self.rewound[tp] = state
 
     async def check_recovery(self, app: faust.App) -> None:
-        """Reads a changelog partition again from where the table recovery stopped, when the records
-        after it were fetched but never reached the recovery.
+        """Reads a changelog partition again from where the table recovery stopped, when its records
+        stop reaching the recovery.
 
         Seen on a worker that kept its partition through a rebalance (one of two workers replaced):
         its recovery had to read offsets 0-39 of the changelog again (the memory store keeps no
-        offsets), the consumer's position went to 40, and not one record reached the recovery, which
-        then waited for them for good (1 run in 4 of tests/streams/test_worker.py's move test; the
-        same drop as `ConsumerThread` describes, on a changelog). Seen so at two checks in a row (the
-        recovery's offset and the position unchanged, past it, nothing queued for the recovery), the
-        partition is sought back to the record after the last one recovered, counted in
-        ``uno_consumer_rewinds_total``. A changelog read twice rewrites the same keys with the same
-        values."""
+        offsets), and not one record reached it, which then waited for them for good. Two shapes:
+
+        - fetched past (1 run in 4 of tests/streams/test_worker.py's move test): the consumer's
+          position went to 40 and the records were dropped (the same drop as `ConsumerThread`
+          describes, on a changelog). Seen at two checks in a row (the recovery's offset and the
+          position unchanged, past it, nothing queued for the recovery), the partition is sought back
+          to the record after the last one recovered;
+        - never fetched (1 suite in 5, 2026-11-30): the position stayed at the record the recovery
+          waits for. Seen at `UNFETCHED_CHECKS` checks in a row (20-30 s without a fetch of a record
+          the broker has), the partition is resumed in Faust's consumer (a partition left out of its
+          active set is never asked for) and sought to that record again, which restarts its fetch.
+
+        Either is counted in ``uno_consumer_rewinds_total`` and logged with what the consumer showed
+        (Faust's paused and active sets, aiokafka's partition state), and done again if the recovery
+        still does not move as many checks later (a broker away meanwhile costs a seek per 30 s). A changelog read
+        twice rewrites the same keys with the same values."""
         seen, self.recovering = self.recovering, {}
         if app.rebalancing or not getattr(app, "in_recovery", False) or app.tables.changelog_queue.qsize():
             return
@@ -205,15 +215,41 @@ class StallGuard:
             if offset is None or end is None or offset >= end:
                 continue  # recovered (or nothing to recover)
             try:
-                position = await asyncio.wait_for(app.consumer.position(tp), 5.0)
-            except Exception:  # no valid position yet, the broker away: the next check looks again
-                continue
-            if position is None or position <= offset + 1:
-                continue  # the next record is yet to be fetched
-            state = self.recovering[tp] = (offset, position)
-            if seen.get(tp) != state:
-                continue  # first sighting, or the recovery moved on since
-            log.warning("%s: records from %s on were fetched but never recovered; reading them again", tp, offset + 1)
+                position = await asyncio.wait_for(app.consumer.position(tp), POSITION_WAIT_S)
+            except Exception:  # no valid position (awaiting a reset): as unfetched, a seek gives it one
+                position = None
+            fetched_past = position is not None and position > offset + 1
+            last, sightings = seen.get(tp, (None, 0))
+            sightings = sightings + 1 if last == (offset, position) else 1
+            self.recovering[tp] = ((offset, position), sightings)
+            if sightings < (2 if fetched_past else UNFETCHED_CHECKS):
+                continue  # first sighting(s), or the recovery moved on since
+            what = "fetched but never recovered" if fetched_past else "never fetched"
+            log.warning(
+                "%s: records from %s on (of %s) were %s; reading them again. %s",
+                tp, offset + 1, end + 1, what, describe(app.consumer, tp),
+            )  # fmt: skip
             self.metrics.consumer_rewinds.labels(tp.topic).inc()
+            if not fetched_past:
+                app.consumer.resume_partitions([tp])
             await app.consumer.seek(tp, offset + 1)
-            self.recovering.pop(tp)
+            self.recovering[tp] = ((offset, offset + 1), 0)  # unmoved after this, acted on again in as many checks
+
+
+POSITION_WAIT_S = 5.0  # aiokafka's position() waits for a partition's reset; longer: none has come
+UNFETCHED_CHECKS = 3  # checks a recovery may wait for its next record, unfetched, before the guard acts
+
+
+def describe(consumer, tp) -> str:
+    """What Faust's consumer and aiokafka's show of ``tp`` (for the log of a stall)."""
+    facts = {
+        "flow_active": getattr(consumer, "flow_active", None),
+        "faust_paused": tp in getattr(consumer, "_paused_partitions", ()),
+        "faust_active": tp in (getattr(consumer, "_active_partitions", None) or ()),
+    }
+    try:
+        state = consumer._thread._ensure_consumer()._subscription.subscription.assignment.state_value(tp)
+        facts |= {"paused": state.paused, "valid_position": state.has_valid_position, "reset": state.awaiting_reset}
+    except Exception as err:  # not the aiokafka driver, or unassigned meanwhile
+        facts["aiokafka"] = repr(err)
+    return " ".join(f"{k}={v}" for k, v in facts.items())

@@ -11,9 +11,10 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
+from streams.worker import transport
 from streams.worker.app import make_app
 from streams.worker.metrics import Metrics
-from streams.worker.transport import EMPTY_FETCH_FLOOR_S, StallGuard, paced
+from streams.worker.transport import EMPTY_FETCH_FLOOR_S, UNFETCHED_CHECKS, StallGuard, paced
 from uno_models import Settings
 
 INTERACTIONS, TICKS, REFRESH = TP("interactions", 1), TP("ticks", 1), TP("refresh", 1)
@@ -178,9 +179,15 @@ class Recovering(Consumer):
     def __init__(self, positions: dict):
         super().__init__({}, {})
         self.positions = positions
+        self._paused_partitions: set[TP] = set()
 
     async def position(self, tp):
+        if self.positions[tp] is None:  # aiokafka waits for a reset that does not come
+            await asyncio.sleep(60)
         return self.positions[tp]
+
+    def resume_partitions(self, tps):
+        self._paused_partitions.difference_update(tps)
 
     async def seek(self, tp, offset):
         await super().seek(tp, offset)
@@ -230,6 +237,32 @@ def test_a_recovery_that_moves_waits_for_records_or_has_them_queued_is_left_alon
         recovering(queued, {CHANGELOG: 5}, {CHANGELOG: 39}, queued=34),
     ):
         guard = StallGuard([{"interactions"}], Metrics())
-        for _ in range(3):
+        for _ in range(UNFETCHED_CHECKS - 1):
             asyncio.run(guard.check(app))
     assert moving.sought == fetching.sought == queued.sought == []
+
+
+def test_a_changelog_never_fetched_is_resumed_and_sought_to_the_record_the_recovery_waits_for(monkeypatch):
+    """What a worker showed on 2026-11-30: the recovery at -1 of 39 for 2 minutes, the position at 0."""
+    monkeypatch.setattr(transport, "POSITION_WAIT_S", 0.05)
+    consumer = Recovering({CHANGELOG: 0})
+    consumer._paused_partitions.add(CHANGELOG)  # left paused by an earlier generation's recovery
+    app = recovering(consumer, {CHANGELOG: -1}, {CHANGELOG: 39})
+    guard = StallGuard([{"interactions"}], Metrics())
+    for _ in range(UNFETCHED_CHECKS - 1):
+        asyncio.run(guard.check(app))
+    assert consumer.sought == [] and consumer._paused_partitions == {CHANGELOG}  # a fetch may be on its way
+    asyncio.run(guard.check(app))
+    assert consumer.sought == [(CHANGELOG, 0)] and consumer._paused_partitions == set()
+    for _ in range(UNFETCHED_CHECKS - 1):  # still nothing: not again at once ...
+        asyncio.run(guard.check(app))
+    assert consumer.sought == [(CHANGELOG, 0)]
+    asyncio.run(guard.check(app))  # ... but as many checks later
+    assert consumer.sought == [(CHANGELOG, 0)] * 2
+    app.tables.recovery.active_offsets[CHANGELOG] = 20  # it moved; a position awaiting a reset for good
+    consumer.positions[CHANGELOG] = None
+    guard.recovering.clear()
+    for _ in range(UNFETCHED_CHECKS):
+        asyncio.run(guard.check(app))
+    assert consumer.sought[-1] == (CHANGELOG, 21)
+    assert guard.metrics.consumer_rewinds.labels("ingest-changelog")._value.get() == 3
