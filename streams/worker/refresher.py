@@ -198,12 +198,10 @@ class Refresher:
             await self._durably("broker", self.send, "pairs", k, encode(pair))
             self.metrics.pairs.labels(pair.source.value).inc()
         # Last: once the batch is recorded as applied, a replay skips it (so everything above is durable).
-        self.knowledge.put(
-            k,
-            KnowledgeRecord(
-                knowledge=result.knowledge, applied_batches=[*record.applied_batches, request.batch_id][-256:]
-            ),
+        done = KnowledgeRecord(
+            knowledge=result.knowledge, applied_batches=[*record.applied_batches, request.batch_id][-256:]
         )
+        await self._durably("state", self._write, self.knowledge.put, k, done)
 
     async def _preview(self, request: RefreshRequest, k: str, knowledge: ClusterKnowledge) -> None:
         """A cluster's first module from the users' own words (`ClusterRefresh.preview`), served while the
@@ -248,7 +246,7 @@ class Refresher:
         withdraw = self.refresh.store.withdraw
         await self._durably("store", self._in_thread, withdraw, request.namespace, request.cluster_id)
         await self._durably("broker", self.send, "modules", k, None)
-        self.knowledge.delete(k)
+        await self._durably("state", self._write, self.knowledge.delete, k)
         self.metrics.modules_withdrawn.labels(request.reason).inc()
         self.metrics.refreshes.labels(request.reason).inc()  # a requested piece of refresh work, done
 
@@ -283,6 +281,12 @@ class Refresher:
                 self.metrics.refresh_failures.labels(dependency).inc()
                 log.warning("refresh: the %s failed (attempt %d): %r; retrying", dependency, attempt, err)
                 await asyncio.sleep(backoff_s(attempt + 1, 0.5, self.max_backoff_s))
+
+    @staticmethod
+    async def _write(step, *args) -> None:
+        """A write of the local table, for `_durably`: RocksDB on a full disk refuses it ("No space left
+        on device") until space comes back; escaping the agent, it lost the request."""
+        step(*args)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -14,10 +14,13 @@ everything else is faust-streaming's RocksDB store.
 
 from __future__ import annotations
 
+import logging
+
 import rocksdict
 from faust.stores import STORES
 from faust.stores import rocksdb as faust_rocksdb
 
+log = logging.getLogger(__name__)
 SCHEME = "uno-rocksdb"
 _SHARED: dict[int, tuple[rocksdict.Cache, rocksdict.WriteBufferManager]] = {}
 
@@ -56,6 +59,21 @@ class Store(faust_rocksdb.Store):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.rocksdb_options = SharedOptions(**self.options, use_rocksdict=True)  # as Faust builds its own
+
+    def set_persisted_offset(self, tp, offset: int) -> None:
+        """Faust calls this from the producer's callback for every changelog record; on a full disk the
+        write fails there (an error and a traceback per record, nothing to retry). An offset left older
+        only makes the next recovery re-read more of the changelog, which rewrites the same values: a
+        warning, once per failing spell."""
+        try:
+            super().set_persisted_offset(tp, offset)
+            self._offset_failing = False
+        except Exception as err:
+            if not getattr(self, "_offset_failing", False):
+                log.warning(
+                    "%s: the changelog offset %s was not persisted (%r); retried with the next", tp, offset, err
+                )
+            self._offset_failing = True
 
 
 STORES.aliases[SCHEME] = f"{__name__}:Store"

@@ -54,6 +54,20 @@ class Recorded(dict):
         super().__setitem__(k, v)
 
 
+class FullTable(Recorded):
+    """A table whose writes fail as RocksDB's do on a full disk (tests/streams/test_rocksdb.py has the real one)."""
+
+    def __init__(self, log: list, failures: int):
+        super().__init__(log)
+        self.failures = failures
+
+    def __setitem__(self, k, v):
+        if self.failures > 0:
+            self.failures -= 1
+            raise Exception("IO error: No space left on device: While appending to file: knowledge-0.db/000004.log")
+        super().__setitem__(k, v)
+
+
 class FullDisk(ModuleStore):
     """Raises as the store does while its disk is full (tests/processors/test_store.py has the real one)."""
 
@@ -137,6 +151,20 @@ def test_a_store_that_cannot_write_is_retried_and_the_request_is_never_dead_lett
     assert not [e for e in log if e[0] == "dlq"]
     assert [e for e in log if e[0] == "modules"] and store.list("legal")
     assert r.metrics.refresh_failures.labels("store")._value.get() == 3
+
+
+def test_a_table_that_cannot_write_is_retried_and_the_request_is_neither_lost_nor_dead_lettered():
+    """Before: the knowledge write raised out of the agent (Faust acknowledged the request; its
+    supervisor restarted the agent until it gave up and the worker exited)."""
+    requests = refresh_requests()
+    log: list = []
+    r = refresher(log)
+    r.knowledge.table = FullTable(log, failures=3)
+    asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))
+    assert [e[0] for e in log if e[0] != "pairs"] == ["modules", "table"]  # published once, recorded once
+    assert r.metrics.refresh_failures.labels("state")._value.get() == 3
+    asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))  # redelivered: a replay
+    assert r.metrics.refreshes.labels("replayed")._value.get() == 1
 
 
 def test_a_request_that_cannot_be_decoded_is_dead_lettered_with_its_cluster_key():
