@@ -207,10 +207,13 @@ class StallGuard:
         still does not move as many checks later (a broker away meanwhile costs a seek per 30 s). A changelog read
         twice rewrites the same keys with the same values."""
         seen, self.recovering = self.recovering, {}
-        if app.rebalancing or not getattr(app, "in_recovery", False) or app.tables.changelog_queue.qsize():
+        # Not gated on ``app.rebalancing``: Faust keeps it set until the recovery completes (it calls
+        # ``on_rebalance_end`` only then), so a guard that waited for it never saw a live recovery.
+        if not getattr(app, "in_recovery", False) or app.tables.changelog_queue.qsize():
             return
         recovery = app.tables.recovery
-        for tp in list(recovery.active_tps):
+        assigned = app.consumer.assignment()
+        for tp in [tp for tp in recovery.active_tps if tp in assigned]:  # a rebalance may be moving them
             offset, end = recovery.active_offsets.get(tp), recovery.active_highwaters.get(tp)
             if offset is None or end is None or offset >= end:
                 continue  # recovered (or nothing to recover)

@@ -200,7 +200,9 @@ def recovering(consumer, offsets: dict, ends: dict, queued: int = 0):
     )
     queue = SimpleNamespace(qsize=lambda: queued)
     tables = SimpleNamespace(recovery=recovery, changelog_queue=queue)
-    return SimpleNamespace(consumer=consumer, rebalancing=False, in_recovery=True, tables=tables)
+    consumer.ends = dict.fromkeys(offsets, 0)  # assigned
+    # Faust keeps ``rebalancing`` set until the recovery that follows the rebalance completes
+    return SimpleNamespace(consumer=consumer, rebalancing=True, in_recovery=True, tables=tables)
 
 
 CHANGELOG, OTHER = TP("ingest-changelog", 1), TP("knowledge-changelog", 1)
