@@ -71,18 +71,29 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         committed = await consumer.seek_to_committed()
         changelogs = self.consumer.app.tables.changelog_topics  # positioned by table recovery, not here
         for tp, offset in committed.items():
-            if (offset or 0) > 0 or tp.topic in changelogs:
-                continue  # sought by aiokafka
+            if tp.topic in changelogs:
+                continue
+            if (offset or 0) > 0:
+                self.consumer.start_offsets.pop(tp, None)  # sought by aiokafka; the commit holds its place
+                continue
             # After the last record given to the streams (what was fetched after it may have been
             # dropped; what was given is not read twice), else from 0: an offset retention removed is
             # out of range and aiokafka resets it to the earliest. A plain seek, never one that waits
             # for the fetcher: this runs on the consumer's thread, which a rebalance may be holding.
             handed = self.consumer._read_offset.get(tp)
-            consumer.seek(tp, handed + 1 if handed is not None else 0)
+            start = self.consumer.start_offsets[tp] = handed + 1 if handed is not None else 0
+            consumer.seek(tp, start)
         return committed
 
 
 class Consumer(driver.Consumer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # tp -> where `ConsumerThread` sought a partition with no committed offset above 0 (Faust keeps
+        # a committed 0 as None, and with None commits past records at the head that no agent was
+        # given); raised to the log's first offset by the `StallGuard` when retention removed the rest
+        self.start_offsets: dict = {}
+
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -101,6 +112,8 @@ class Consumer(driver.Consumer):
         record a stream skipped. A record there that is gone for good (deleted by retention) is inside
         the gap Faust notes when the fetch jumps, which starts one after the offset it sought to."""
         base = self._committed_offset[tp]
+        if base is None:  # none, or 0: the partition's start, where it was sought to (`ConsumerThread`)
+            base = self.start_offsets.get(tp)
         if (
             base is not None
             and self._acked[tp]
@@ -160,6 +173,9 @@ class StallGuard:
         for tp in consumer.assignment():
             group = next((g for g in self.groups if tp.topic in g), None)
             committed = consumer._committed_offset.get(tp)
+            started = committed is None and tp in getattr(consumer, "start_offsets", {})
+            if started:  # none, or 0 (Faust keeps both as None): where it was sought to
+                committed = consumer.start_offsets[tp]
             try:
                 end = consumer.highwater(tp)
             except Exception:  # nothing fetched yet
@@ -178,6 +194,9 @@ class StallGuard:
             self.seen[tp] = state
             if seen.get(tp) != state or self.rewound.get(tp) == state:
                 continue  # first sighting, changed since, or already read again (a trailing control record)
+            if started and acked and (first := await log_start(consumer, tp)) is not None and first > committed:
+                consumer.start_offsets[tp] = first  # retention removed the head: the commit may start there
+                continue
             offset = committed if committed is not None else 0  # 0: reset to the earliest, as in ConsumerThread
             log.warning("%s: records from %s on were fetched but never handled; reading them again", tp, offset)
             self.metrics.consumer_rewinds.labels(tp.topic).inc()
@@ -237,6 +256,14 @@ class StallGuard:
                 app.consumer.resume_partitions([tp])
             await app.consumer.seek(tp, offset + 1)
             self.recovering[tp] = ((offset, offset + 1), 0)  # unmoved after this, acted on again in as many checks
+
+
+async def log_start(consumer, tp) -> int | None:
+    """The offset of the first record ``tp`` still has (None when the broker does not say)."""
+    try:
+        return (await asyncio.wait_for(consumer.earliest_offsets(tp), POSITION_WAIT_S)).get(tp)
+    except Exception:  # the broker away: the next check asks again
+        return None
 
 
 POSITION_WAIT_S = 5.0  # aiokafka's position() waits for a partition's reset; longer: none has come
