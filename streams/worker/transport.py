@@ -10,7 +10,9 @@ restart), each fix here closes one way that went wrong:
 1. `ConsumerThread`: aiokafka's `seek_to_committed` seeks only partitions whose committed offset is
    above 0; a partition the group never committed (a worker killed in its first seconds, a new
    topic) kept its position past the dropped records. It is sought to the record after the last one
-   given to a stream, or to its beginning (where ``consumer_auto_offset_reset="earliest"`` starts it).
+   given to a stream, or to its beginning (where ``consumer_auto_offset_reset="earliest"`` starts it),
+   and that offset is noted (`Consumer.start_offsets`): Faust keeps a committed 0 as None, and with
+   None its commit passed a dropped record at the head (lost for good).
 2. `Consumer`: a record no agent was given is not acknowledged, and the commit never passes the
    record at the committed offset until it is handled (Faust's own check lets one missing record by).
 3. `StallGuard`: a partition whose records were dropped after that seek (a fetch racing it) is sought
@@ -216,10 +218,12 @@ class StallGuard:
           describes, on a changelog). Seen at two checks in a row (the recovery's offset and the
           position unchanged, past it, nothing queued for the recovery), the partition is sought back
           to the record after the last one recovered;
-        - never fetched (1 suite in 5, 2026-11-30): the position stayed at the record the recovery
-          waits for. Seen at `UNFETCHED_CHECKS` checks in a row (20-30 s without a fetch of a record
-          the broker has), the partition is resumed in Faust's consumer (a partition left out of its
-          active set is never asked for) and sought to that record again, which restarts its fetch.
+        - never fetched (not yet seen live: the stall of 1 suite in 5 on 2026-11-30 went unread, the
+          check then waiting for ``app.rebalancing`` to clear): the position stays at the record the
+          recovery waits for, or awaits a reset. Seen at `UNFETCHED_CHECKS` checks in a row (20-30 s
+          without a fetch of a record the broker has), the partition is resumed in Faust's consumer
+          (a partition left out of its active set is never asked for) and sought to that record
+          again, which restarts its fetch.
 
         Either is counted in ``uno_consumer_rewinds_total`` and logged with what the consumer showed
         (Faust's paused and active sets, aiokafka's partition state), and done again if the recovery
