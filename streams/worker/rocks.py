@@ -59,6 +59,7 @@ class Store(faust_rocksdb.Store):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.rocksdb_options = SharedOptions(**self.options, use_rocksdict=True)  # as Faust builds its own
+        self._offset_failing = False
 
     def set_persisted_offset(self, tp, offset: int) -> None:
         """Faust calls this from the producer's callback for every changelog record; on a full disk the
@@ -69,7 +70,7 @@ class Store(faust_rocksdb.Store):
             super().set_persisted_offset(tp, offset)
             self._offset_failing = False
         except Exception as err:
-            if not getattr(self, "_offset_failing", False):
+            if not self._offset_failing:
                 log.warning(
                     "%s: the changelog offset %s was not persisted (%r); retried with the next", tp, offset, err
                 )

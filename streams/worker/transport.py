@@ -88,6 +88,13 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         return committed
 
 
+def held_at(consumer, tp) -> int | None:
+    """The offset ``tp``'s commit waits at: the committed one, else (none, or 0: Faust keeps both as
+    None) where `ConsumerThread` sought the partition, if it did."""
+    committed = consumer._committed_offset.get(tp)
+    return committed if committed is not None else getattr(consumer, "start_offsets", {}).get(tp)
+
+
 class Consumer(driver.Consumer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -113,9 +120,7 @@ class Consumer(driver.Consumer):
         Faust allows one missing record there (it checks ``min(acked) - committed > 1``), which lost the
         record a stream skipped. A record there that is gone for good (deleted by retention) is inside
         the gap Faust notes when the fetch jumps, which starts one after the offset it sought to."""
-        base = self._committed_offset[tp]
-        if base is None:  # none, or 0: the partition's start, where it was sought to (`ConsumerThread`)
-            base = self.start_offsets.get(tp)
+        base = held_at(self, tp)
         if (
             base is not None
             and self._acked[tp]
@@ -174,10 +179,8 @@ class StallGuard:
         seen, self.seen = self.seen, {}
         for tp in consumer.assignment():
             group = next((g for g in self.groups if tp.topic in g), None)
-            committed = consumer._committed_offset.get(tp)
-            started = committed is None and tp in getattr(consumer, "start_offsets", {})
-            if started:  # none, or 0 (Faust keeps both as None): where it was sought to
-                committed = consumer.start_offsets[tp]
+            committed = held_at(consumer, tp)
+            started = committed is not None and consumer._committed_offset.get(tp) is None
             try:
                 end = consumer.highwater(tp)
             except Exception:  # nothing fetched yet
