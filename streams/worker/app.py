@@ -24,6 +24,7 @@ from faust.streams import _current_event
 
 from processors.builder import ModuleBuilder, WinRateVerifier
 from processors.embedders import Embedder, make_embedder
+from processors.embedders.process import ProcessEmbedder
 from processors.llm import ChatLLM, UsageLedger
 from processors.noise import NoiseFilter
 from processors.pairs import PairBuilder
@@ -73,6 +74,7 @@ class Worker:
     ingest: IngestHandler
     refresher: Refresher
     spool: Spool
+    embedder: Embedder
 
 
 def worker_identity(settings: Settings) -> str:
@@ -189,10 +191,17 @@ def table_keys(table) -> int:
     return sum(int(db.property_int_value("rocksdb.estimate-num-keys") or 0) for db in list(dbs.values()))
 
 
+def local_embedder(s: Settings) -> Embedder:
+    """The worker's embedder: a local model in a child process (``embed_process``), else in process."""
+    if s.embed_process and s.embedder != "openai":  # openai waits on HTTP, which releases Python's lock
+        return ProcessEmbedder(s)
+    return make_embedder(s)
+
+
 def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | None = None) -> Worker:
     s = settings
     metrics = Metrics()
-    embedder = embedder or make_embedder(s)
+    embedder = embedder or local_embedder(s)
     store = open_store(s, embedder.id, embedder.dim)
     app = make_app(s, endpoints.broker)
     specs = topic_specs(s)
@@ -289,7 +298,16 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     )
     api.status = status
     app.web.web_app.router.add_routes(api.routes())
-    return Worker(app=app, settings=s, metrics=metrics, store=store, ingest=ingest, refresher=refresher, spool=spool)
+    return Worker(
+        app=app,
+        settings=s,
+        metrics=metrics,
+        store=store,
+        ingest=ingest,
+        refresher=refresher,
+        spool=spool,
+        embedder=embedder,
+    )
 
 
 def add_agents(

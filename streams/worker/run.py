@@ -18,6 +18,7 @@ import time
 
 import faust
 
+from processors.embedders.process import ProcessEmbedder
 from streams.kafka import ensure_topics
 from streams.worker.app import Endpoints, build_worker, local_tables
 from uno_models import Settings
@@ -57,5 +58,7 @@ def run_worker(settings: Settings, endpoints: Endpoints, loglevel: str = "info")
         worker.spool.close()
         worker.refresher.close()
         worker.store.close()
+        if isinstance(worker.embedder, ProcessEmbedder):
+            worker.embedder.close()
         if clean and settings.store == "rocksdb" and local_tables(settings).exists():
             (local_tables(settings) / CLEAN_STOP).write_text(f"{time.time()}\n")

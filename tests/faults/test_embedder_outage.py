@@ -15,10 +15,12 @@ import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import psutil
 import pytest
 
 from processors.embedders.usem3 import USEm3Embedder
 from streams.kafka import read_all
+from tests.processors.test_embedders import embedder_child
 from tests.streams.sample import interactions
 from tests.streams.test_worker import logs_in_clusters, records
 
@@ -128,3 +130,25 @@ def test_serving_answers_without_a_module_while_the_embedder_is_down(worker_fact
         assert w.metric("uno_retrievals_total", result="unavailable") == 2
     finally:
         endpoint.close()
+
+
+def test_the_embedders_process_killed_mid_stream_loses_no_event(worker_factory, broker):
+    """The worker's local embedder runs in a child process (`ProcessEmbedder`). Killed (as the
+    kernel's OOM killer would) while the worker ingests, the batch in hand fails as an embedder
+    outage, is retried, and a new child takes over: every event in the state once, none in the DLQ."""
+    w = worker_factory("child", llm=None, refresh_min_logs=1000).start()
+    w.produce("interactions", records(interactions("legal", prefix="a", n_legal=8)))
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == 8, 120, "the first 8 events")
+    first = embedder_child(psutil.Process(w.proc.pid))
+
+    w.produce("interactions", records(interactions("legal", prefix="b", n_legal=150)))
+    w.wait_for(lambda: logs_in_clusters(w, "legal") >= 20, 120, "ingest under way")
+    first.kill()  # most likely inside an embedding call: the child is busy most of the time now
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == 158, 180, "all 158 events")
+    w.produce("interactions", records(interactions("kitchen", prefix="k", n_legal=0, n_cooking=8)))
+    w.wait_for(lambda: logs_in_clusters(w, "kitchen") == 8, 120, "8 events after the kill")
+
+    assert w.metric("uno_ingest_retries_total", dependency="embedder") >= 1
+    assert w.metric("uno_events_total", kind="interaction", result="ok") == 166  # none twice
+    assert read_all(broker, w.topic("dlq")) == []
+    assert embedder_child(psutil.Process(w.proc.pid)).pid != first.pid

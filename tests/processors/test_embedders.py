@@ -7,10 +7,12 @@ import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 
 from processors.embedders import Embedder
 from streams.devstack.launcher import free_port, llm_healthy, smollm2_gguf
+from uno_models import Settings
 
 TEXTS = [
     "How do I appeal a court ruling?",
@@ -49,6 +51,8 @@ def test_usem3_never_asks_blas_for_more_threads_than_the_process_has(monkeypatch
     assert usem3.USEm3Embedder()._model.threads == 2
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
     assert usem3.blas_threads() == 4
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert usem3.blas_threads(spare=1) == 1 and usem3.blas_threads(spare=5) == 1  # one CPU left to the loop
 
 
 def test_minilm_onnx_is_semantic():
@@ -65,6 +69,56 @@ def test_hashing_embedder_is_deterministic_and_lexical():
     # lexical, not semantic: shared words and trigrams, whatever they mean
     v = HashingEmbedder().embed(["Cite the court ruling.", "Cite the court's ruling!", "Bake bread at night."])
     assert v[0] @ v[1] > 0.7 and v[0] @ v[1] > v[0] @ v[2] + 0.5
+    # what JSON can carry, a lone surrogate included, and texts too short for a trigram
+    odd = HashingEmbedder().embed(["\ud800 broken", "ab", "", "先说结论"])
+    assert odd.shape == (4, 256) and np.isfinite(odd).all()
+
+
+def embedder_child(parent: psutil.Process) -> psutil.Process:
+    (child,) = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    return child
+
+
+def test_an_embedder_in_a_child_process_gives_the_same_vectors_and_survives_the_childs_death():
+    """`ProcessEmbedder`: the same vector space as in process; a killed child fails the call in hand
+    (the caller retries) and the next call starts a new one."""
+    from processors.embedders.hashing import HashingEmbedder
+    from processors.embedders.process import EmbedderProcessError, ProcessEmbedder
+
+    embedder = ProcessEmbedder(Settings(embedder="hashing"))
+    try:
+        local = HashingEmbedder()
+        assert (embedder.id, embedder.dim) == (local.id, local.dim)
+        assert np.array_equal(check_contract(embedder, 256), check_contract(local, 256))
+        child = embedder_child(psutil.Process())
+        child.kill()
+        child.wait(10)
+        with pytest.raises(EmbedderProcessError, match="died"):
+            embedder.embed(TEXTS)
+        assert np.array_equal(embedder.embed(TEXTS), local.embed(TEXTS))
+        assert embedder.restarts == 1 and embedder_child(psutil.Process()).pid != child.pid
+    finally:
+        embedder.close()
+
+
+def test_an_embedder_child_does_not_outlive_a_killed_parent(tmp_path):
+    """A worker killed with SIGKILL runs no cleanup: its embedder's process must notice and exit."""
+    script = (
+        "from processors.embedders.process import ProcessEmbedder\n"
+        "from uno_models import Settings\n"
+        "e = ProcessEmbedder(Settings(embedder='hashing'))\n"
+        "print('ready', flush=True)\n"
+        "import time; time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        child = embedder_child(psutil.Process(parent.pid))
+        parent.kill()
+        parent.wait(10)
+        assert child.wait(10) is not None or not child.is_running()
+    finally:
+        parent.kill()
 
 
 @pytest.mark.infra

@@ -1,0 +1,121 @@
+"""An embedder that runs in a child process, so that embedding and the worker's event loop run at once.
+
+A model that computes in this interpreter (USE-m3 in numpy, the hashing embedder) holds Python's
+global interpreter lock for much of each call: tokenising, and every small array operation between
+the large ones. A thread keeps the event loop responsive, but the loop and the embedder still take
+turns. Measured (2026-11-30, `bench.ingest`): a worker whose USE-m3 had one BLAS thread used 0.9 of
+2 cores while it ingested, the embedder and the handler one after the other. In a child process
+the two run in parallel, and a multi-threaded model leaves one CPU to the event loop (on 2 cores,
+its BLAS threads otherwise wait for each other whenever the loop takes one of them).
+
+The child is started (``spawn``: no copy of the parent's threads or sockets) when this is built,
+loads the embedder named by the settings, and answers one call at a time. It exits within a second
+of its parent (it watches its parent's pid): a worker killed with ``kill -9`` leaves no embedder
+behind. If
+the child dies (killed, out of memory), the call in hand raises `EmbedderProcessError` and the next
+call starts a new child: the caller's retry (ingest retries a failing embedder with backoff) is the
+recovery, and no record is lost.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from uno_models import Settings
+
+_embedder = None  # in the child: the embedder it serves
+
+
+class EmbedderProcessError(RuntimeError):
+    """The embedder's child process died or could not start."""
+
+
+class ProcessEmbedder:
+    """`make_embedder(settings)` in a child process, behind the same `Embedder` interface.
+
+    ``id`` and ``dim`` are those of the embedder in the child, read when it starts (the worker's
+    start waits for the model to load, as it does in process)."""
+
+    def __init__(self, settings: Settings, start_timeout: float = 300.0):
+        self._settings = settings
+        self._timeout = start_timeout
+        self._lock = threading.Lock()
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self.id, self.dim = self._start()
+        self.restarts = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        pool = self._pool or self._restart()
+        try:
+            return pool.submit(_embed, list(texts)).result()
+        except cf.process.BrokenProcessPool as err:
+            self._drop(pool)
+            raise EmbedderProcessError(f"the embedder's process died: {err}") from err
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._drop(self._pool)
+
+    # ------------------------------------------------------------------ the child
+
+    def _start(self) -> tuple[str, int]:
+        pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            described = pool.submit(_load, self._settings, os.getpid()).result(self._timeout)
+        except (cf.process.BrokenProcessPool, cf.TimeoutError) as err:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise EmbedderProcessError(f"the embedder's process did not start: {err!r}") from err
+        self._pool = pool
+        return described
+
+    def _restart(self) -> cf.ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                described = self._start()
+                if described != (self.id, self.dim):  # cannot happen with the same settings; never mix spaces
+                    self.close()
+                    raise EmbedderProcessError(f"the restarted embedder is {described}, not {(self.id, self.dim)}")
+                self.restarts += 1
+            assert self._pool is not None
+            return self._pool
+
+    def _drop(self, pool: cf.ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _load(settings: Settings, parent: int) -> tuple[str, int]:
+    """In the child: die with the parent, ignore the terminal's Ctrl-C (the parent stops the child),
+    build the embedder and wait for its weights."""
+    threading.Thread(target=_exit_with, args=(parent,), name="watch-parent", daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from processors.embedders import make_embedder
+
+    global _embedder
+    _embedder = make_embedder(settings, spare_cpus=1)  # one CPU for the worker's event loop and the broker
+    _embedder.embed(["warm-up"])
+    return _embedder.id, _embedder.dim
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    assert _embedder is not None, "the embedder's process was not started"
+    return _embedder.embed(texts)
+
+
+def _exit_with(parent: int, every_s: float = 1.0) -> None:
+    """In the child: exit as soon as the parent is gone (the child is then adopted: its parent pid
+    changes). Polling, not ``PR_SET_PDEATHSIG``: that signal follows the *thread* that started the
+    child, which may be a pool thread."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(0)
