@@ -201,9 +201,6 @@ def main() -> None:
                 ),
                 "null_handler_alone": handler_alone("hashing", null_records, batch),
                 "null_worker": through_worker("hashing", broker, address, root, null_records, batch),
-                "null_worker_in_process": through_worker(
-                    "hashing", broker, address, root, null_records, batch, process=False
-                ),
                 "null_worker_unbatched": through_worker(
                     "hashing", broker, address, root, null_records[: args.null_events // 5], 1
                 ),
@@ -232,7 +229,6 @@ def main() -> None:
                 "usem3_batched_vs_unbatched": ratio("usem3_worker", "usem3_worker_unbatched"),
                 "null_batched_vs_unbatched": ratio("null_worker", "null_worker_unbatched"),
                 "null_worker_vs_handler_alone": ratio("null_worker", "null_handler_alone"),
-                "null_child_process_vs_in_process": ratio("null_worker", "null_worker_in_process"),
             },
         }
     )

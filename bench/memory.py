@@ -83,7 +83,6 @@ def main() -> None:
     rows = load_replay()
     settings = {
         "embedder": "hashing",
-        "embed_process": False,  # the state's memory, in one process (the null embedder needs no child)
         "topic_partitions": 2,
         "refresh_min_logs": 10**9 if args.no_refresh else 8,
         "tick_interval_s": 5,

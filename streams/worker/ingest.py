@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import msgspec
@@ -91,6 +93,9 @@ class IngestHandler:
         self.enter = enter  # called with a namespace's first record before its state is written
         self.metrics = metrics
         self.embedder = embedder
+        # The embedder's own thread: a batch's chunks wait in its queue, so the next one is embedded as
+        # soon as the last is done, whatever the event loop is busy with (`Ahead`).
+        self.embed_thread = ThreadPoolExecutor(1, thread_name_prefix="uno-embed")
         self.backoff = backoff
         self.blocked: set[str] = set()  # the dependencies ingest is waiting for now (for /readyz)
         self.core = Ingest(settings, embedder, table, observer=metrics, clock=clock)
@@ -113,7 +118,7 @@ class IngestHandler:
                 groups.setdefault(event.namespace, []).append((record, event))
         await self._until_done("broker", self._send_letters, letters)
         events = [e for group in groups.values() for _, e in group if not isinstance(e, Tick)]
-        ahead = Ahead(self.embedder, self.core.settings.ingest_embed_chunk, self.metrics.embed_batch)
+        ahead = Ahead(self.embedder, self.core.settings.ingest_embed_chunk, self.metrics.embed_batch, self.embed_thread)
         for event in events:
             ahead.add(event, self.core.texts(event))
         ahead.start()  # the embedder's failures surface in `ahead.ready`, inside the retried `_apply`
@@ -248,13 +253,16 @@ class Ahead:
     loop applies the first records while the later ones are embedded (one call for the whole batch
     would leave the loop idle while it embeds, then the embedder idle while the loop applies).
 
+    Every chunk is queued at once on ``thread`` (one thread: the chunks run one after another), so the
+    embedder goes from one chunk to the next without waiting for the loop to take the last result.
+
     ``ready(event)`` waits until the texts of ``event`` are embedded; if the embedder failed it
     raises `DependencyError` once, and the next ``ready`` embeds what is missing again (the caller
     retries with backoff)."""
 
-    def __init__(self, embedder: Embedder, chunk: int, timed: Callable[[int, float], None]):
+    def __init__(self, embedder: Embedder, chunk: int, timed: Callable[[int, float], None], thread: ThreadPoolExecutor):
         self.vectors: dict[str, np.ndarray] = {}
-        self._embedder, self._chunk, self._timed = embedder, chunk, timed
+        self._embedder, self._chunk, self._timed, self._thread = embedder, chunk, timed, thread
         self._texts: dict[str, None] = {}  # every text of the batch, in order
         self._needs: dict[int, list[str]] = {}  # id(event) -> its texts
         self._task: asyncio.Task | None = None
@@ -285,20 +293,38 @@ class Ahead:
             self._task.cancel()
 
     async def _run(self, texts: list[str]) -> None:
-        for i in range(0, len(texts), self._chunk):
-            chunk = texts[i : i + self._chunk]
-            start = time.perf_counter()
-            try:
-                vectors = dict(zip(chunk, await asyncio.to_thread(self._embedder.embed, chunk), strict=True))
-            except Exception as err:  # also a wrong number of vectors: whoever waits must hear of it
+        loop = asyncio.get_running_loop()
+        chunks = [texts[i : i + self._chunk] for i in range(0, len(texts), self._chunk)]
+        stop = threading.Event()  # set by the thread at a failure: the chunks queued after it skip the embedder
+        queued = [loop.run_in_executor(self._thread, self._embed, chunk, stop) for chunk in chunks]
+        try:
+            for chunk, result in zip(chunks, queued, strict=True):
+                try:
+                    embedded, seconds = await result
+                    vectors = dict(zip(chunk, embedded, strict=True))
+                except Exception as err:  # also a wrong number of vectors: whoever waits must hear of it
+                    async with self._progress:
+                        self._failed = err
+                        self._progress.notify_all()
+                    return
+                self._timed(len(chunk), seconds)
                 async with self._progress:
-                    self._failed = err
+                    self.vectors.update(vectors)
                     self._progress.notify_all()
-                return
-            self._timed(len(chunk), time.perf_counter() - start)
-            async with self._progress:
-                self.vectors.update(vectors)
-                self._progress.notify_all()
+        finally:  # a failure, or the batch is over: what is still queued is not embedded
+            stop.set()
+            for result in queued:
+                result.cancel()
+
+    def _embed(self, chunk: Sequence[str], stop: threading.Event) -> tuple[np.ndarray, float]:
+        if stop.is_set():
+            raise RuntimeError("an earlier chunk of the batch failed")
+        start = time.perf_counter()
+        try:
+            return self._embedder.embed(chunk), time.perf_counter() - start
+        except BaseException:
+            stop.set()
+            raise
 
 
 def decode_tick(raw: bytes) -> Tick:
