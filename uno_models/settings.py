@@ -69,6 +69,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # USE-m3 runs in a child process of the worker: in process it takes turns with the event loop for
     # Python's lock (processors/embedders/process.py; streams.worker.app.local_embedder)
     embed_process: bool = True
+    embed_timeout_s: Seconds = 120.0  # an embedding call of the child longer than this: killed, restarted
 
     # --- module store
     qdrant_url: str = ""  # "" = local mode under data_dir

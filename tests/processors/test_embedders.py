@@ -101,6 +101,39 @@ def test_an_embedder_in_a_child_process_gives_the_same_vectors_and_survives_the_
         embedder.close()
 
 
+class HangingEmbedder:
+    """The hashing embedder, except that a text "hang" never returns (a stuck model, a swapped-out child)."""
+
+    def __init__(self):
+        from processors.embedders.hashing import HashingEmbedder
+
+        self.inner = HashingEmbedder()
+        self.id, self.dim = self.inner.id, self.inner.dim
+
+    def embed(self, texts):
+        if "hang" in texts:
+            time.sleep(3600)
+        return self.inner.embed(texts)
+
+
+def hanging(settings: Settings) -> HangingEmbedder:
+    return HangingEmbedder()
+
+
+def test_a_hung_embedder_child_is_killed_and_replaced():
+    from processors.embedders.process import EmbedderProcessError, ProcessEmbedder
+
+    embedder = ProcessEmbedder(Settings(embedder="hashing"), call_timeout=2.0, factory=hanging)
+    try:
+        child = embedder_child(psutil.Process())
+        with pytest.raises(EmbedderProcessError, match="did not answer in 2 s"):
+            embedder.embed(["hang"])
+        child.wait(10)  # killed, not left running beside its replacement
+        assert embedder.embed(TEXTS).shape == (3, 256) and embedder.restarts == 1
+    finally:
+        embedder.close()
+
+
 def test_an_embedder_child_does_not_outlive_a_killed_parent(tmp_path):
     """A worker killed with SIGKILL runs no cleanup: its embedder's process must notice and exit."""
     script = (
