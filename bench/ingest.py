@@ -4,7 +4,8 @@
 
 Starts a broker and a worker per configuration (refreshes effectively off: the measure is ingest),
 produces replay queries as InteractionEvents with one **simulated** text feedback each (so every
-event is embedded and clustered), and times from the first record produced until the worker's
+event is embedded and clustered), and times from the first record produced (by a producer already
+connected: a cold one took 0.5-1 s to send its first record, which earlier runs counted) until the worker's
 `uno_events_total{result="ok"}` reaches the count. Baselines in the same run: the embedder alone
 on the same texts at the batch size the worker uses (``ingest_batch_max``); the worker embedding a
 batch's texts in one call and applying the records after it (``ingest_embed_chunk`` = the batch: no
@@ -88,9 +89,11 @@ def through_worker(
     w.start(timeout=120)
     try:
         worker = psutil.Process(w.proc.pid)
+        producer = make_producer(address)
+        producer.list_topics(timeout=30)  # connected before the clock starts: a cold producer took ~0.5-1 s
         cpu = [cpu_seconds(worker), cpu_seconds(broker)]
         start = time.perf_counter()
-        produce(make_producer(address), w.topic("interactions"), records)
+        produce(producer, w.topic("interactions"), records)
         w.wait_for(
             lambda: w.metric("uno_events_total", kind="interaction", result="ok") >= len(records),
             1800,
