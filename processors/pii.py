@@ -178,13 +178,14 @@ def redact(text: str) -> str:
         text = _IPV6.sub(_ipv6, text)
     if six_digits:
         text = _PHONE.sub(_phone, text)
-    if any(street in text for street in _STREET_HINTS) and _EN_ADDRESS_HINT.search(text):
+    if _EN_ADDRESS_HINT.search(text) and any(street in text for street in _STREET_HINTS):  # the rarer first
         text = _EN_ADDRESS.sub("[ADDRESS]", text)
-    if "号" in text and _CN_ADDRESS_HINT.search(text):
+    chinese = not text.isascii()  # the Chinese patterns need a Chinese character
+    if chinese and "号" in text and _CN_ADDRESS_HINT.search(text):
         text = _CN_ADDRESS.sub("[ADDRESS]", text)
     if any(cue in lowered for cue in _NAME_CUES) or any(title in text for title in _TITLES):
         text = _EN_NAME.sub(r"\1[NAME]", text)
-    if any(cue in text for cue in _CN_NAME_CUES):
+    if chinese and any(cue in text for cue in _CN_NAME_CUES):
         text = _CN_NAME.sub(_cn_name, text)
     return text
 
