@@ -205,6 +205,8 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     s = settings
     metrics = Metrics()
     embedder = embedder or local_embedder(s)
+    if isinstance(embedder, ProcessEmbedder):
+        metrics.embedder_restarts.set_function(lambda: embedder.restarts)
     store = open_store(s, embedder.id, embedder.dim)
     app = make_app(s, endpoints.broker)
     specs = topic_specs(s)

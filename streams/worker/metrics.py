@@ -168,6 +168,11 @@ class Metrics:
             "feedback, de-duplication ids, clusters, work, expiry ledgers; every 10 s; RocksDB: its estimate)",
             registry=r,
         )
+        self.embedder_restarts = Gauge(
+            "uno_embedder_restarts",
+            "Times the worker's embedder process was started again after it died or hung (USE-m3 runs in a child)",
+            registry=r,
+        )
         self.refresh_backlog = Gauge(
             "uno_refresh_backlog_seconds",
             "Age of the oldest log waiting for a refresh, by namespace (updated on each tick)",

@@ -149,6 +149,7 @@ def test_the_embedders_process_killed_mid_stream_loses_no_event(worker_factory, 
     w.wait_for(lambda: logs_in_clusters(w, "kitchen") == 8, 120, "8 events after the kill")
 
     assert w.metric("uno_ingest_retries_total", dependency="embedder") >= 1
+    assert w.metric("uno_embedder_restarts") == 1
     assert w.metric("uno_events_total", kind="interaction", result="ok") == 166  # none twice
     assert read_all(broker, w.topic("dlq")) == []
     assert embedder_child(psutil.Process(w.proc.pid)).pid != first.pid
