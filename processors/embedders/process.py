@@ -42,9 +42,10 @@ class EmbedderProcessError(RuntimeError):
 class ProcessEmbedder:
     """`make_embedder(settings)` in a child process, behind the same `Embedder` interface.
 
-    ``id`` and ``dim`` are those of the embedder in the child, read when it starts (the worker's
-    start waits for the model to load, as it does in process). ``factory`` (a module-level function,
-    it is pickled) builds the child's embedder instead of `make_embedder`: for tests."""
+    ``id`` and ``dim`` are those of the embedder in the child, read when it starts (~0.2 s); USE-m3's
+    weights then load in the child while the worker goes on starting, as they did in process.
+    ``factory`` (a module-level function, it is pickled) builds the child's embedder instead of
+    `make_embedder`: for tests."""
 
     def __init__(
         self,
@@ -110,7 +111,7 @@ class ProcessEmbedder:
 
 def _load(settings: Settings, parent: int, factory: Callable[[Settings], object] | None) -> tuple[str, int]:
     """In the child: die with the parent, ignore the terminal's Ctrl-C (the parent stops the child),
-    build the embedder and wait for its weights."""
+    build the embedder (USE-m3 loads its weights in the background: the first call waits for them)."""
     threading.Thread(target=_exit_with, args=(parent,), name="watch-parent", daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from processors.embedders import make_embedder
@@ -118,7 +119,6 @@ def _load(settings: Settings, parent: int, factory: Callable[[Settings], object]
     global _embedder
     # one CPU for the worker's event loop and the broker
     _embedder = factory(settings) if factory else make_embedder(settings, spare_cpus=1)
-    _embedder.embed(["warm-up"])
     return _embedder.id, _embedder.dim
 
 
