@@ -55,7 +55,7 @@ class ProcessEmbedder:
         factory: Callable[[Settings], object] | None = None,
     ):
         self._settings, self._factory = settings, factory
-        self._call_timeout, self._timeout = call_timeout, start_timeout
+        self._call_timeout, self._start_timeout = call_timeout, start_timeout
         self._lock = threading.Lock()
         self._pool: cf.ProcessPoolExecutor | None = None
         self.restarts = 0  # children started after the first
@@ -81,7 +81,7 @@ class ProcessEmbedder:
     def _start(self) -> tuple[str, int]:
         pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            described = pool.submit(_load, self._settings, os.getpid(), self._factory).result(self._timeout)
+            described = pool.submit(_load, self._settings, os.getpid(), self._factory).result(self._start_timeout)
         except (cf.process.BrokenProcessPool, cf.TimeoutError) as err:
             pool.shutdown(wait=False, cancel_futures=True)
             raise EmbedderProcessError(f"the embedder's process did not start: {err!r}") from err
