@@ -173,6 +173,21 @@ def test_a_partition_whose_head_retention_removed_is_not_read_again_for_it():
     assert consumer.sought == [] and consumer.start_offsets == {INTERACTIONS: 1000}
 
 
+def test_a_broker_that_cannot_say_where_the_log_starts_leaves_the_head_to_be_read_again():
+    """The log's start unknown (the broker away): the guard does not move the commit's start on a
+    guess; it reads the partition again from where it was sought (duplicates are recognised), and
+    asks again at the next check."""
+    consumer = Consumer({INTERACTIONS: None}, {INTERACTIONS: 1010}, acked={INTERACTIONS: [1000, 1001]})
+    consumer.start_offsets = {INTERACTIONS: 0}
+
+    async def earliest_offsets(*tps):
+        raise ConnectionError("broker away")
+
+    consumer.earliest_offsets = earliest_offsets
+    checks(consumer, 2)
+    assert consumer.sought == [(INTERACTIONS, 0)] and consumer.start_offsets == {INTERACTIONS: 0}
+
+
 def test_records_gone_from_the_log_do_not_hold_the_commit_back():
     app = make_app(Settings(app_id="ack-test"), "127.0.0.1:9")
     app.topics._acking_topics.add("interactions")
