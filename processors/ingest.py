@@ -93,6 +93,32 @@ class IngestObserver(Protocol):
     def feedback_expired(self, n: int) -> None: ...
 
 
+class Deferred:
+    """An `IngestObserver` that holds the calls made inside a transaction and passes them on when it
+    commits: a record undone (its savepoint) or a batch retried (a dependency failed after part of it
+    was applied) is counted once, as the state has it."""
+
+    def __init__(self, inner: IngestObserver):
+        self.inner = inner
+        self.held: list[tuple[Callable, tuple]] | None = None  # None: outside a transaction
+
+    def __getattr__(self, name: str) -> Callable:
+        method = getattr(self.inner, name)
+
+        def call(*args) -> None:
+            if self.held is None:
+                method(*args)
+            else:
+                self.held.append((method, args))
+
+        return call
+
+    def commit(self) -> None:
+        held, self.held = self.held or [], None
+        for method, args in held:
+            method(*args)
+
+
 class NullObserver:
     """An `IngestObserver` that records nothing (benchmarks, batch replays)."""
 
@@ -155,7 +181,7 @@ class Ingest:
         self.settings = settings
         self.pseudonym = Pseudonymiser(settings.pseudonym_key())
         self.embedder = embedder
-        self.observer = observer or NullObserver()
+        self.observer = Deferred(observer or NullObserver())
         self.clock = clock
         self.state = State(table)
         self.namespaces, self.logs = state_views(self.state)
@@ -177,24 +203,30 @@ class Ingest:
 
     @contextmanager
     def txn(self, namespace: str) -> Iterator[None]:
-        """One record's changes to a namespace: all of them survive a hard kill, or none (`State.txn`)."""
+        """One record's changes to a namespace: all of them survive a hard kill, or none (`State.txn`).
+        What it reports to the observer is reported when it commits."""
+        self.observer.held = []
         try:
             with self.state.txn(namespace):
                 yield
         except BaseException:
+            self.observer.held = None
             self._forget(namespace)
             raise
+        self.observer.commit()
 
     @contextmanager
     def savepoint(self, namespace: str) -> Iterator[None]:
         """One record inside a batch transaction: if it raises, its changes (state, outbox, the cached
         clusterer) are undone and the batch goes on without it."""
-        outbox = len(self.outbox)
+        outbox, held = len(self.outbox), len(self.observer.held or [])
         try:
             with self.state.savepoint():
                 yield
         except BaseException:
             del self.outbox[outbox:]
+            if self.observer.held is not None:
+                del self.observer.held[held:]
             self._clusterers.pop(namespace, None)  # mutated in memory: rebuilt from the state
             self._forget(namespace)
             raise

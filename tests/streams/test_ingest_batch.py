@@ -151,6 +151,7 @@ def test_an_embedder_failing_after_part_of_the_batch_was_applied_loses_and_doubl
     def second_call_fails(texts):  # the first chunk embeds and its records are applied, then the embedder fails
         if embedder.calls == 1:
             embedder.calls += 1
+            time.sleep(0.3)  # the records of the first chunk are applied meanwhile
             raise ConnectionError("503 Service Unavailable")
         return embed(texts)
 
@@ -160,6 +161,10 @@ def test_an_embedder_failing_after_part_of_the_batch_was_applied_loses_and_doubl
     assert outcome(handler.core) == expected
     assert sorted(refreshes(sent)) == sorted(refreshes(expected_sent))  # each request once
     assert handler.metrics.ingest_retries.labels("embedder")._value.get() == 1
+    # the records applied before the failure were undone and applied again: counted once, as the state
+    metrics = handler.metrics
+    assert metrics.events.labels("interaction", "ok")._value.get() == len(EVENTS)
+    assert sum(c._value.get() for c in metrics.refresh_requests._metrics.values()) == len(refreshes(expected_sent))
 
 
 def test_an_embedder_answering_with_too_few_vectors_is_retried_not_waited_for_forever():
