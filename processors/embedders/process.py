@@ -72,8 +72,9 @@ class ProcessEmbedder:
     ):
         # The BLAS threads of the children share the CPUs less one (the worker's event loop, the broker).
         threads = max(1, blas_threads(spare=1) // processes)
-        self._children = [_Child(settings, threads, call_timeout, factory) for _ in range(processes)]
+        self._children: list[_Child] = []
         try:
+            self._children += [_Child(settings, threads, call_timeout, factory) for _ in range(processes)]
             described = {child.started(start_timeout) for child in self._children}  # they start at once
             if len(described) != 1:  # cannot happen with one set of settings; never mix vector spaces
                 raise EmbedderProcessError(f"the embedder's processes disagree: {sorted(described)}")

@@ -96,7 +96,7 @@ class IngestHandler:
         # The embedder's own threads, one per call it can take at once (``parallel``: its child
         # processes): a batch's chunks wait in their queue, so the next one is embedded as soon as one
         # is done, whatever the event loop is busy with (`Ahead`).
-        self.embed_thread = ThreadPoolExecutor(getattr(embedder, "parallel", 1), thread_name_prefix="uno-embed")
+        self.embed_threads = ThreadPoolExecutor(getattr(embedder, "parallel", 1), thread_name_prefix="uno-embed")
         self.backoff = backoff
         self.blocked: set[str] = set()  # the dependencies ingest is waiting for now (for /readyz)
         self.core = Ingest(settings, embedder, table, observer=metrics, clock=clock)
@@ -119,7 +119,9 @@ class IngestHandler:
                 groups.setdefault(event.namespace, []).append((record, event))
         await self._until_done("broker", self._send_letters, letters)
         events = [e for group in groups.values() for _, e in group if not isinstance(e, Tick)]
-        ahead = Ahead(self.embedder, self.core.settings.ingest_embed_chunk, self.metrics.embed_batch, self.embed_thread)
+        ahead = Ahead(
+            self.embedder, self.core.settings.ingest_embed_chunk, self.metrics.embed_batch, self.embed_threads
+        )
         try:
             for event in events:
                 ahead.add(event, self.core.texts(event))  # a full chunk is queued at once
