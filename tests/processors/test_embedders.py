@@ -56,6 +56,32 @@ def test_usem3_never_asks_blas_for_more_threads_than_the_process_has(monkeypatch
     assert usem3.blas_threads(spare=1) == 1 and usem3.blas_threads(spare=5) == 1  # one CPU left to the loop
 
 
+@pytest.mark.parametrize(
+    "files, cpus",
+    [
+        ({"cpu.max": "200000 100000\n"}, 2),  # cgroup v2, docker --cpus 2
+        ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: two threads, one of them part-time
+        ({"cpu.max": "max 100000\n"}, 16),  # no limit: the affinity
+        ({"cpu.max": "6400000 100000\n"}, 16),  # a quota above the affinity
+        ({"cpu.cfs_quota_us": "100000\n", "cpu.cfs_period_us": "100000\n"}, 1),  # cgroup v1
+        ({"cpu.cfs_quota_us": "-1\n", "cpu.cfs_period_us": "100000\n"}, 16),
+        ({}, 16),  # neither: not in a container
+    ],
+)
+def test_the_usable_cpus_honour_a_containers_cpu_quota(tmp_path, monkeypatch, files, cpus):
+    """A container limited to 2 CPUs on a 16-core host sees 16 in its affinity: the embedder's children
+    and BLAS threads are sized from the quota."""
+    from processors.embedders import usem3
+    from processors.embedders.process import default_processes
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(usem3, "CGROUP_QUOTAS", (str(tmp_path / "cpu.max"), str(tmp_path / "cpu.cfs_quota_us")))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert usem3.usable_cpus() == cpus
+    assert default_processes() == min(4, cpus) and usem3.blas_threads() == min(4, cpus)
+
+
 def test_minilm_onnx_is_semantic():
     from processors.embedders.minilm import MiniLMEmbedder
 
