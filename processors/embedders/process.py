@@ -146,12 +146,12 @@ class _Child:
             raise EmbedderProcessError(f"the embedder's process did not answer in {self._call_timeout:.0f} s") from err
 
     def close(self, kill: bool = False) -> None:
-        pool, self._pool, self._pid = self._pool, None, None
+        pool, pid, self._pool, self._pid = self._pool, self._pid, None, None
         if pool is None:
             return
-        if kill:  # a hung child would keep the pool's slot forever (3.11 has no terminate_workers)
-            for process in list(pool._processes.values()):
-                process.kill()
+        if kill and pid is not None:  # a hung child would keep the pool's slot forever (3.11 has no terminate_workers)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         pool.shutdown(wait=False, cancel_futures=True)
 
     def _alive(self) -> bool:
