@@ -92,6 +92,7 @@ def test_every_alert_and_dashboard_expression_parses_as_promql():
         "UnoDeadLetterRate",
         "UnoLlmErrorRate",
         "UnoRefreshBacklog",
+        "UnoEmbedderRestarting",
         "UnoNoModulePublished",
         "UnoOutOfRangeRateJump",
     } <= alerts
