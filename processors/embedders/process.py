@@ -4,9 +4,9 @@ A model that computes in this interpreter (USE-m3 in numpy) holds Python's globa
 lock for much of each call: tokenising, and every small array operation between the large ones. A
 thread keeps the event loop responsive, but the loop and the embedder still take turns: a worker
 whose USE-m3 had one BLAS thread used 0.9 of 2 cores while it ingested. In a child process the two
-run in parallel. Measured in one `bench.ingest` run (2026-11-30): 123.7 events/s against 98.4 with
-the embedder in a thread (1.26x). For an embedder that costs little (hashing) the hop costs more
-than it saves: 529 against 680.
+run in parallel. Measured by `bench.ingest` (2026-11-30, each configuration on its own broker): one
+child 131.6 events/s against 116.0 with the embedder in a thread, two children 169.3. For an
+embedder that costs little (hashing) the hop costs more than it saves: 529 against 680.
 
 Several children (one per CPU by default) embed several chunks at once, each with its share of the
 CPUs for its BLAS threads (at least one): much of a USE-m3 call is Python, which more BLAS threads
