@@ -15,10 +15,10 @@ do not speed up and more processes do (docs/benchmarks.md, "Ingest throughput").
 Each child is started (``spawn``: no copy of the parent's threads or sockets) when this is built,
 loads the embedder named by the settings, and answers one call at a time. It exits within a second
 of its parent (it watches its parent's pid): a worker killed with ``kill -9`` leaves no embedder
-behind. If a child dies (killed, out of memory), or a call takes longer than ``call_timeout``
-(a hung child is killed), the call in hand raises `EmbedderProcessError` and that child's next call
-starts a new one: the caller's retry (ingest retries a failing embedder with backoff) is the
-recovery, and no record is lost.
+behind. If a child dies during a call (killed, out of memory), or a call takes longer than
+``call_timeout`` (a hung child is killed), the call raises `EmbedderProcessError` and a new child
+starts at once: the caller's retry (ingest retries a failing embedder with backoff) is the recovery,
+and no record is lost. A child found dead before a call is replaced before it.
 """
 
 from __future__ import annotations
