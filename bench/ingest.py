@@ -33,10 +33,11 @@ import psutil
 
 from bench.common import emit, load_replay
 from processors.embedders import make_embedder
-from processors.embedders.process import ProcessEmbedder, default_processes
+from processors.embedders.process import ProcessEmbedder
 from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
 from streams.kafka import make_producer, produce
+from streams.worker.app import local_embedder
 from streams.worker.ingest import IngestHandler, Record, Source
 from streams.worker.metrics import Metrics
 from uno_models import Settings
@@ -176,7 +177,7 @@ def loop_lag_p99(exposition: str) -> float | None:
 def embedder_alone(embedder, records: list[tuple[bytes, str]], batch: int) -> dict:
     texts = [json.loads(value)["query"] for value, _ in records]
     me = psutil.Process()
-    cpu, start = cpu_seconds(me, children=False), time.perf_counter()  # the broker is a child of this process
+    cpu, start = cpu_seconds(me, children=False), time.perf_counter()  # the embedder runs in this process
     for i in range(0, len(texts), batch):
         chunk = texts[i : i + batch]
         embedder.embed([*chunk, FEEDBACK])  # the worker embeds each distinct text once per batch
@@ -185,10 +186,11 @@ def embedder_alone(embedder, records: list[tuple[bytes, str]], batch: int) -> di
 
 
 def children_alone(records: list[tuple[bytes, str]], batch: int) -> dict:
-    """The embedder as the worker runs it (`ProcessEmbedder`, one child per CPU), fed a batch's chunks
-    from one thread per child as the worker's ingest does, with nothing else running: its ceiling."""
+    """The embedder as the worker runs it (`local_embedder`: USE-m3 in one child per CPU), fed a batch's
+    chunks from one thread per child as the worker's ingest does, with nothing else running: its ceiling."""
     settings = Settings()
-    embedder = ProcessEmbedder(settings, processes=default_processes())
+    embedder = local_embedder(settings)
+    assert isinstance(embedder, ProcessEmbedder)
     texts = [json.loads(value)["query"] for value, _ in records]
     chunk = settings.ingest_embed_chunk
     try:
