@@ -192,6 +192,7 @@ def test_a_broker_that_refuses_refresh_requests_is_retried_without_double_counti
     assert outcome(handler.core) == expected
     assert sorted(set(refreshes(sent))) == sorted(set(refreshes(expected_sent)))
     assert handler.metrics.ingest_retries.labels("broker")._value.get() == 3
+    assert handler.metrics.events.labels("interaction", "ok")._value.get() == len(EVENTS)  # the retries counted once
 
 
 def test_a_record_that_fails_is_dead_lettered_and_the_rest_of_its_batch_applied():
