@@ -18,7 +18,9 @@ of its parent (it watches its parent's pid): a worker killed with ``kill -9`` le
 behind. If a child dies during a call (killed, out of memory), or a call takes longer than
 ``call_timeout`` (a hung child is killed), the call raises `EmbedderProcessError` and a new child
 starts at once: the caller's retry (ingest retries a failing embedder with backoff) is the recovery,
-and no record is lost. A child found dead before a call is replaced before it.
+and no record is lost. A child found dead before a call is replaced before it. A replacement that
+cannot start (its model does not load, or the system has no process for it) fails the call, and the
+next call starts another.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ class _Child:
         assert self._pool is not None and self._starting is not None
         try:
             embedder_id, dim, self._pid = self._starting.result(timeout)
-        except (cf.process.BrokenProcessPool, cf.TimeoutError) as err:
+        except Exception as err:  # died, timed out, or its model did not load: the next call starts another
             self.close()
             raise EmbedderProcessError(f"the embedder's process did not start: {err!r}") from err
         return embedder_id, dim

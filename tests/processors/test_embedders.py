@@ -225,6 +225,57 @@ def test_a_hung_embedder_child_is_killed_and_replaced():
         embedder.close()
 
 
+class UnloadableEmbedder(HangingEmbedder):
+    """The hashing embedder, except that it cannot be built while the file named by ``UNO_TEST_NO_LOAD``
+    exists (a model that fails to load: out of memory, its weights unreadable)."""
+
+    def __init__(self):
+        if os.path.exists(os.environ["UNO_TEST_NO_LOAD"]):
+            raise MemoryError("cannot allocate the model's weights")
+        super().__init__()
+
+
+def unloadable(settings: Settings, threads: int | None) -> UnloadableEmbedder:
+    return UnloadableEmbedder()
+
+
+def test_a_replacement_child_that_cannot_start_fails_calls_until_one_can(tmp_path, monkeypatch):
+    """A killed child's replacement whose model does not load (out of memory), or that the system
+    cannot start at all (``OSError``: no process slots), fails the calls while it lasts, and the
+    next call tries a new child: the embedder recovers without a restart of the worker."""
+    import concurrent.futures as cf
+
+    from processors.embedders.process import EmbedderProcessError, ProcessEmbedder
+
+    flag = tmp_path / "no-load"
+    monkeypatch.setenv("UNO_TEST_NO_LOAD", str(flag))
+    embedder = ProcessEmbedder(Settings(embedder="hashing"), factory=unloadable)
+    try:
+        expected = embedder.embed(TEXTS)
+        flag.write_text("")
+        embedder_child(psutil.Process()).kill()
+        for _ in range(2):  # each call starts a new child, which cannot load the model either
+            with pytest.raises(EmbedderProcessError, match="MemoryError"):
+                embedder.embed(TEXTS)
+        flag.unlink()
+        assert np.array_equal(embedder.embed(TEXTS), expected)
+
+        real_submit = cf.ProcessPoolExecutor.submit
+
+        def no_process_slots(*args, **kwargs):
+            raise OSError(11, "Resource temporarily unavailable")
+
+        embedder_child(psutil.Process()).kill()
+        monkeypatch.setattr(cf.ProcessPoolExecutor, "submit", no_process_slots)
+        with pytest.raises(OSError, match="Resource temporarily unavailable"):
+            embedder.embed(TEXTS)
+        monkeypatch.setattr(cf.ProcessPoolExecutor, "submit", real_submit)
+        assert np.array_equal(embedder.embed(TEXTS), expected)
+        assert len(embedder_children(psutil.Process())) == 1
+    finally:
+        embedder.close()
+
+
 def test_an_embedder_child_does_not_outlive_a_killed_parent(tmp_path):
     """A worker killed with SIGKILL runs no cleanup: its embedder's process must notice and exit."""
     script = (
