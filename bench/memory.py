@@ -12,7 +12,8 @@ ids for de-duplication (``UNO_DEDUPE_TTL_S``): by default the settings' own (1 d
 everything fed is retained and the ratio shows what a day of traffic costs in RAM; with ``--ttl``
 both are set short enough that the window is full by the first checkpoint (the ratio then shows
 growth beyond what the settings retain). The rest (clusters, reservoirs, pending batches, journals)
-is bounded by the settings. ``--store rocksdb`` keeps the tables on disk (``UNO_STORE``).
+is bounded by the settings. ``--store rocksdb`` keeps the tables on disk (``UNO_STORE``); each
+checkpoint also reports their size on disk, for sizing a worker's volume.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ class PeakSampler(threading.Thread):
         return round(max(peak, self.proc.memory_info().rss) / 2**20, 1)
 
 
+def disk_mib(directory: Path) -> float:
+    """Bytes in the worker's RocksDB tables (``store = "rocksdb"``; 0 for the memory store)."""
+    files = [f for f in directory.rglob("*") if f.is_file()] if directory.exists() else []
+    return round(sum(f.stat().st_size for f in files) / 2**20, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -119,6 +126,7 @@ def main() -> None:
                         "rss_peak_mib": sampler.take(),  # the highest since the previous checkpoint
                         "seconds": round(time.monotonic() - start, 1),
                         "retained_logs_and_ids": int(w.metric("uno_state_keys")),
+                        "tables_on_disk_mib": disk_mib(root / "w" / "faust" / "tables"),
                     }
                 )
                 print(json.dumps(samples[-1]), flush=True)

@@ -113,3 +113,22 @@ def test_every_metric_the_alerts_and_dashboard_name_is_exposed_by_a_running_work
     assert used and used <= exposed, sorted(used - exposed)
     scrape = yaml.safe_load((DEPLOY / "prometheus/prometheus.yml").read_text())
     assert [job["job_name"] for job in scrape["scrape_configs"]] == ["uno"]  # the job the alerts select
+
+
+def test_deployed_workers_keep_their_tables_on_a_volume_not_in_ram():
+    """A day of logs is kept for late feedback: in production the tables live on disk (RocksDB), under
+    the data directory, which must be a volume that outlives the container (a clean stop keeps them)."""
+    data_dir = re.search(r"UNO_DATA_DIR=(\S+)", (DEPLOY / "Dockerfile").read_text()).group(1)
+    config = yaml.safe_load((DEPLOY / "k8s/configmap.yaml").read_text())["data"]
+    Settings(store=config["UNO_STORE"])  # a value the worker accepts
+    assert config["UNO_STORE"] == "rocksdb"
+    worker = next(d for d in documents(DEPLOY / "k8s/worker.yaml") if d["kind"] == "StatefulSet")
+    (container,) = worker["spec"]["template"]["spec"]["containers"]
+    claims = {c["metadata"]["name"] for c in worker["spec"]["volumeClaimTemplates"]}
+    assert any(m["mountPath"] == data_dir and m["name"] in claims for m in container["volumeMounts"])
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    workers = [s for s in services.values() if s.get("image", "").startswith("uno-streaming")]
+    named = set(yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["volumes"])
+    for w in workers:
+        assert w["environment"]["UNO_STORE"] == "rocksdb"
+        assert any(v.split(":")[0] in named and v.split(":")[1] == data_dir for v in w["volumes"])
