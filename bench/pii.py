@@ -6,8 +6,10 @@ A **generated** labelled set (real-looking values in English and Chinese sentenc
 for every kind, snippets that contain one value of that kind; and negatives, snippets with dates,
 times, prices, order numbers, versions and article numbers that must stay as they are. Recall of a
 kind: the share of its snippets whose value no longer appears after `processors.pii.redact`.
-False positives: the share of negatives that `redact` changed. Prints JSON; results in
-docs/benchmarks.md.
+False positives: the share of negatives that `redact` changed. Bare names (no cue) are also drawn
+from a list of names from around the world that the redactor's name lists were not chosen from
+(``name_world``), and the bare names taken out of the real replay texts are listed for reading (no
+labels there). Prints JSON; results in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from __future__ import annotations
 import argparse
 import random
 import string
+from collections import Counter
 
-from bench.common import emit
-from processors.pii import _CN_ID_WEIGHTS, redact
+from bench.common import emit, load_replay
+from processors.pii import _CN_ID_WEIGHTS, bare_name_spans, redact
 
 EN = ["Please contact me at {v} about the contract.", "My details: {v}. Thanks!", "Send it to {v} before Friday."]
 ZH = ["请通过{v}联系我，谢谢。", "我的信息是{v}，请尽快回复。", "合同的事情请发到{v}。"]
@@ -111,7 +114,34 @@ CARRIERS = {
         ["请寄到{v}，谢谢。", "我住在{v}，房东要涨租。", "地址：{v}"],
     ),
 }
+# Bare names from around the world, none of them chosen from the redactor's name lists (written before
+# bare names were detected, not changed after): how far the given-name lists carry.
+WORLD_FIRST = ["Kenji", "Aisha", "Chidi", "Priya", "Mohammed", "Olga", "Sven", "Lucas", "Hiroshi", "Fatima"]
+WORLD_FIRST += ["Diego", "Zoë", "Nguyen", "Ingrid", "Rahul", "Amara", "Mateo", "Yusuf", "Leila", "Tomasz"]
+WORLD_LAST = ["Watanabe", "Bello", "Okonkwo", "Raman", "Al-Farsi", "Petrova", "Larsson", "Moreau", "Tanaka"]
+WORLD_LAST += [
+    "Haddad",
+    "Fernández",
+    "Lindqvist",
+    "Mehta",
+    "Adeyemi",
+    "Rossi",
+    "Demir",
+    "Karimi",
+    "Wiśniewski",
+    "Cohen",
+]
+CARRIERS["name_world"] = (
+    [
+        "{v} from accounting asked me to summarise this.",
+        "I spoke to {v} yesterday about the refund.",
+        "Can you draft a reply to {v} about the delay?",
+        "The contract was signed by {v} last week.",
+    ],
+    [],
+)
 KINDS["name"] = lambda r: f"{r.choice(FIRST)} {r.choice(LAST)}"
+KINDS["name_world"] = lambda r: f"{r.choice(WORLD_FIRST)} {r.choice(WORLD_LAST)}"
 KINDS["name_zh"] = lambda r: r.choice("王李张刘陈杨黄赵吴周") + r.choice(CN_GIVEN)
 KINDS["address"] = lambda r: f"{r.randint(1, 2400)} {r.choice(STREETS)}" + r.choice(["", ", Apt 4B", ", Suite 200"])
 KINDS["address_zh"] = lambda r: (
@@ -155,7 +185,8 @@ def build(per_kind: int, negatives: int, seed: int) -> tuple[list[tuple[str, str
         for i in range(per_kind):
             value = make(rng)
             if kind in CARRIERS or kind.endswith("_zh"):  # names and addresses: each in its own language
-                template = (zh if kind.endswith("_zh") else en)[i % len(en)]
+                carriers = zh if kind.endswith("_zh") else en
+                template = carriers[i % len(carriers)]
             else:
                 template = (EN if i % 2 == 0 else ZH)[i % 3]
             positives.append((kind, value, template.format(v=value)))
@@ -177,6 +208,11 @@ def main() -> None:
         if not caught:
             missed.append(text)
     changed = [(text, redact(text)) for text in negatives if redact(text) != text]
+    # Real texts, no labels: what the bare-name step takes out of the replay queries and responses
+    bare: Counter = Counter()
+    real = [t for row in load_replay() for t in (row["query"][:2000], row["response"][:2000])]
+    for text in real:
+        bare.update(text[a:b] for a, b in bare_name_spans(text))
     emit(
         {
             "benchmark": "pii",
@@ -186,6 +222,9 @@ def main() -> None:
             "false_positive_rate": round(len(changed) / len(negatives), 3),
             "missed": missed[:10],
             "false_positives": changed[:10],
+            "replay_texts": len(real),
+            "replay_texts_with_a_bare_name": sum(1 for t in real if bare_name_spans(t)),
+            "replay_bare_names": dict(bare.most_common()),
         }
     )
 

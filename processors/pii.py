@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import importlib
 import ipaddress
 import json
 import re
@@ -57,7 +58,9 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:
 # "Dear", "Mr.", "我叫", "姓名：") or is a common Chinese surname before 先生/女士/小姐; an address
 # is a house number, words and a street type ("221B Baker Street"), or a Chinese road and number
 # ("建国路88号", with the city and district before it and the unit after). A name without a cue
-# ("Jane Smith wrote...") is not found: docs/benchmarks.md measures both.
+# ("Jane Smith wrote...") is found when its first word is a given name of Faker's name lists (`_given`)
+# followed by a capitalised word that is not a common English word or a place noun ("Charles
+# River"); a bare Chinese name is not found. docs/benchmarks.md measures each.
 _NAME_WORD = r"[A-Z](?:[a-z]+|'[A-Z][a-z]+)(?:-[A-Z][a-z]+)?"  # Jane, O'Neil, Smith-Jones
 _NOT_NAMES = (
     "Sir|Madam|Madame|Customer|Customers|Team|All|Everyone|Friend|Friends|Colleague|Colleagues|Support|"
@@ -76,6 +79,17 @@ _CN_SURNAMES = (
 _CN_NAME = re.compile(
     rf"((?:我叫|我的名字是|我的名字叫|名字叫|本人|联系人|收件人|姓名|我是)[:：\s]*)([{_CN_SURNAMES}][\u4e00-\u9fff]{{1,2}})"
     rf"|([{_CN_SURNAMES}][\u4e00-\u9fff]?)(?=先生|女士|小姐)"
+)
+_BARE_NAME = re.compile(rf"\b([A-Z][a-z]+)(?=(\s+(?:[A-Z]\.\s+)?)({_NAME_WORD})\b)")  # "Explain Isaac Newton"
+_NEXT_NAME_WORD = re.compile(rf"\s+({_NAME_WORD})\b")
+_NOT_SURNAMES = frozenset(
+    (
+        f"{_NOT_NAMES}|River|Lake|Bay|Sea|Ocean|Island|Islands|Park|Palace|Castle|Bridge|Hall|Tower|Gate|"
+        "University|College|School|Academy|Institute|Hospital|Clinic|Church|Cathedral|Temple|Bank|Company|"
+        "Corporation|Corp|Inc|Ltd|Group|Foundation|Museum|Library|County|City|State|States|Valley|Mountain|"
+        "Mountains|Hills|Beach|Airport|Station|Center|Centre|Prize|Award|Cup|Act|Law|Code|Era|Day|Festival|"
+        "Ontology|Project|Street|Court|Road|Avenue|Square|Garden|Gardens"
+    ).split("|")
 )
 _STREET_TYPES = (
     "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|"
@@ -131,7 +145,10 @@ def _phone(match: re.Match) -> str:
     raw = match.group()
     if _DATE.match(raw):  # 2024-03-15 10 parses as a valid Guangzhou landline
         return raw
+    digits = re.sub(r"\D", "", raw)
     for region in (None,) if raw.startswith("+") else ("CN", "US"):
+        if region == "CN" and digits[0] not in "01":  # a landline needs its 0 and area code, else any 8 digits pass
+            continue
         try:
             if phonenumbers.is_valid_number(phonenumbers.parse(raw, region)):
                 return "[PHONE]"
@@ -187,7 +204,73 @@ def redact(text: str) -> str:
         text = _EN_NAME.sub(r"\1[NAME]", text)
     if chinese and any(cue in text for cue in _CN_NAME_CUES):
         text = _CN_NAME.sub(_cn_name, text)
-    return text
+    return _bare_names(text)
+
+
+@functools.cache
+def _given() -> tuple[frozenset[str], frozenset[str]]:
+    """Given names of Faker's person lists for Latin-script locales (census and registry lists, ~6,000),
+    less those that are common English words ("Bill", "Summer", "Guy"), and those words (Faker's English
+    word list) in lower case."""
+    from faker.providers.lorem.en_US import Provider as English
+
+    words = frozenset(w.lower() for w in English.word_list)
+    names: set[str] = set()
+    for locale in _NAME_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            names.update(getattr(provider, attr, ()))
+    return frozenset(n for n in names if n.isalpha() and n.lower() not in words), words
+
+
+_NAME_LOCALES = (
+    "en_US",
+    "en_GB",
+    "en_IN",
+    "de_DE",
+    "fr_FR",
+    "es_ES",
+    "it_IT",
+    "pt_BR",
+    "pl_PL",
+    "nl_NL",
+    "sv_SE",
+    "cs_CZ",
+    "tr_TR",
+)
+
+
+def _bare_names(text: str) -> str:
+    spans = bare_name_spans(text)
+    if not spans:
+        return text
+    out, end = [], 0
+    for start, stop in spans:
+        out += [text[end:start], "[NAME]"]
+        end = stop
+    return "".join([*out, text[end:]])
+
+
+def bare_name_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` names someone with no cue: a given name and a surname. Each capitalised word is
+    tried as a given name (a lookahead reads the next word without taking it, so "Explain Isaac Newton"
+    tries "Explain Isaac", then "Isaac Newton"); a middle name extends the span ("Mary Ann Smith")."""
+    given, words = _given()
+    spans: list[tuple[int, int]] = []
+    for match in _BARE_NAME.finditer(text):
+        first, gap, last = match.groups()
+        if spans and match.start() < spans[-1][1]:
+            continue
+        if first not in given or last in _NOT_SURNAMES or last.lower() in words:
+            continue
+        end = match.end() + len(gap) + len(last)
+        while last in given and (more := _NEXT_NAME_WORD.match(text, end)):
+            last = more.group(1)
+            if last in _NOT_SURNAMES or last.lower() in words:
+                break
+            end = more.end()
+        spans.append((match.start(), end))
+    return spans
 
 
 def _cn_name(match: re.Match) -> str:

@@ -74,6 +74,32 @@ def test_capitalised_words_and_street_names_alone_stay(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Grace Kowalski from accounting asked for it.", "[NAME] from accounting asked for it."),
+        ("Explain Isaac Newton's laws.", "Explain [NAME]'s laws."),  # "Explain Isaac" is tried first
+        ("Mary Ann Smith and John F. Kennedy met.", "[NAME] and [NAME] met."),
+        ("请联系 Maria Garcia。", "请联系 [NAME]。"),
+        ("I rang Ahmed Okafor Today", "I rang [NAME] Today"),
+    ],
+)
+def test_a_bare_name_is_replaced_when_its_first_word_is_a_given_name(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We walked along the Charles River to Boston University.",  # given names before place nouns
+        "Bill Payment is due; Summer Sale starts.",  # given names that are English words
+        "Order number 43395077 shipped.",  # 8 digits: a Chinese landline only with its 0 and area code
+    ],
+)
+def test_what_is_not_taken_for_a_bare_name_or_a_phone_number(text):
+    assert redact(text) == text
+
+
 def test_a_dead_letter_keeps_no_pii_and_replays_to_the_same_pseudonym():
     import json
 
