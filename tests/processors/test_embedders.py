@@ -253,7 +253,9 @@ def test_a_replacement_child_that_cannot_start_fails_calls_until_one_can(tmp_pat
     try:
         expected = embedder.embed(TEXTS)
         flag.write_text("")
-        embedder_child(psutil.Process()).kill()
+        killed = embedder_child(psutil.Process())
+        killed.kill()
+        killed.wait(10)  # dead before the next call, which then replaces it (not a call failed mid-way)
         for _ in range(2):  # each call starts a new child, which cannot load the model either
             with pytest.raises(EmbedderProcessError, match="MemoryError"):
                 embedder.embed(TEXTS)
@@ -265,7 +267,9 @@ def test_a_replacement_child_that_cannot_start_fails_calls_until_one_can(tmp_pat
         def no_process_slots(*args, **kwargs):
             raise OSError(11, "Resource temporarily unavailable")
 
-        embedder_child(psutil.Process()).kill()
+        killed = embedder_child(psutil.Process())
+        killed.kill()
+        killed.wait(10)
         monkeypatch.setattr(cf.ProcessPoolExecutor, "submit", no_process_slots)
         with pytest.raises(OSError, match="Resource temporarily unavailable"):
             embedder.embed(TEXTS)
