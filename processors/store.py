@@ -18,17 +18,20 @@ centroids (`ModuleIndex`: one float32 matrix per namespace, replaced whole on ev
 reader never waits for a writer and never sees half a change). Module counts per namespace are
 small (hundreds to tens of thousands), so an exact matrix product takes milliseconds. This store's
 own writes update it at once; with a Qdrant server, where other workers publish too, a namespace's
-copy is also reloaded from the server when it is older than ``index_max_age_s``.
+copy is also reloaded from the server when it is older than ``index_max_age_s``, in the background:
+a server that is slow or down leaves readers on the copy they have.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import sqlite3
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import msgspec
@@ -38,6 +41,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from uno_models import ExperienceModule, ModulePublished
 
+log = logging.getLogger(__name__)
 _NS = uuid.UUID("6f1b8a52-8c1e-4d47-9a57-0c2f3e8a9b10")
 
 
@@ -164,6 +168,10 @@ class ModuleStore:
             self._ensure(name)
         self.index = ModuleIndex(dim)
         self.index_max_age_s = index_max_age_s
+        self.reloading: set[str] = set()  # namespaces whose copy is being reloaded from the server
+        self.reload_failures = 0
+        self._reloads_lock = threading.Lock()
+        self._reloader: ThreadPoolExecutor | None = None  # started with the first background reload
         if self.local:  # the only writer: loaded once, then kept current by this store's own writes
             for namespace, entries in self._load(None).items():
                 self.index.replace(namespace, entries)
@@ -252,22 +260,56 @@ class ModuleStore:
     ) -> list[tuple[ExperienceModule, float]]:
         """The k modules of ``namespace`` nearest to ``vector`` (cosine), best first. Never another namespace's.
 
-        From the in-memory index (no lock, no Qdrant call), reloaded first from a Qdrant server when stale."""
-        if not self.local and time.monotonic() - self.index.loaded_at.get(namespace, -1e18) > self.index_max_age_s:
-            with self._lock:
-                self.index.replace(namespace, self._load(namespace).get(namespace, []))
-                self.index.loaded_at[namespace] = time.monotonic()
+        From the in-memory index (no lock, no Qdrant call). With a Qdrant server, a namespace's copy
+        older than ``index_max_age_s`` is reloaded in the background while readers keep the copy they
+        have: a slow, hung or stopped server delays no request, and a failed reload keeps the copy
+        (logged, counted in ``reload_failures``, tried again after ``index_max_age_s``). A namespace
+        never loaded is loaded here, as there is nothing to serve before; if that fails, the caller
+        gets `StoreUnavailableError`."""
+        if not self.local:
+            loaded = self.index.loaded_at.get(namespace)
+            if loaded is None:
+                self._reload(namespace)
+            elif time.monotonic() - loaded > self.index_max_age_s:
+                self._reload_in_background(namespace)
         return self.index.search(namespace, np.asarray(vector, dtype=np.float32), k)
 
     @_locked
     def count(self, namespace: str | None = None) -> int:
         return self._client.count(self.current, count_filter=_only(namespace)).count
 
-    @_locked
     def close(self) -> None:
-        self._client.close()
+        if self._reloader is not None:
+            self._reloader.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._client.close()
 
     # ------------------------------------------------------------------ internals
+
+    @_locked
+    def _reload(self, namespace: str) -> None:
+        self.index.replace(namespace, self._load(namespace).get(namespace, []))
+        self.index.loaded_at[namespace] = time.monotonic()
+
+    def _reload_in_background(self, namespace: str) -> None:
+        with self._reloads_lock:
+            if namespace in self.reloading:
+                return
+            self.reloading.add(namespace)
+            if self._reloader is None:
+                self._reloader = ThreadPoolExecutor(1, thread_name_prefix="qdrant-reload")
+        self._reloader.submit(self._reload_quietly, namespace)
+
+    def _reload_quietly(self, namespace: str) -> None:
+        try:
+            self._reload(namespace)
+        except StoreUnavailableError as err:
+            self.reload_failures += 1
+            self.index.loaded_at[namespace] = time.monotonic()  # keep the copy; try again after the max age
+            log.warning("module store: %s's copy kept, its reload failed: %s", namespace, str(err)[:300])
+        finally:
+            with self._reloads_lock:
+                self.reloading.discard(namespace)
 
     def _load(self, namespace: str | None) -> dict[str, list[tuple[ExperienceModule, list[float]]]]:
         """Every current module (of ``namespace``) with its vector, by namespace."""

@@ -209,6 +209,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
     if isinstance(embedder, ProcessEmbedder):
         metrics.embedder_restarts.set_function(lambda: embedder.restarts)
     store = open_store(s, embedder.id, embedder.dim)
+    metrics.store_reload_failures.set_function(lambda: store.reload_failures)
     app = make_app(s, endpoints.broker)
     specs = topic_specs(s)
     outputs = {

@@ -173,6 +173,11 @@ class Metrics:
             "Times the worker's embedder process was started again after it died or hung (USE-m3 runs in a child)",
             registry=r,
         )
+        self.store_reload_failures = Gauge(
+            "uno_store_reload_failures",
+            "Reloads of a namespace's modules from the Qdrant server that failed (retrieval kept the copy it had)",
+            registry=r,
+        )
         self.refresh_backlog = Gauge(
             "uno_refresh_backlog_seconds",
             "Age of the oldest log waiting for a refresh, by namespace (updated on each tick)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,51 @@ def test_a_full_disk_is_reported_as_unavailable_half_writes_nothing_and_recovers
         assert [m.version for m in reopened.history("legal", 1)] == list(range(1, version + 1))
     finally:
         reopened.close()
+
+
+@pytest.fixture
+def hung_server():
+    """A real TCP endpoint that takes connections and never answers: a Qdrant server that hangs (the
+    kernel completes the handshake of a listening socket; nothing reads the requests)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def as_server_store(store: ModuleStore, url: str) -> ModuleStore:
+    """``store`` as a worker against a Qdrant server sees it: its index is reloaded from the server when
+    stale (what ``url=`` sets up), with the real client pointed at ``url``."""
+    from qdrant_client import QdrantClient
+
+    store._client.close()
+    store._client = QdrantClient(url=url, timeout=2, check_compatibility=False)
+    store.local = False
+    return store
+
+
+def test_a_qdrant_server_that_hangs_leaves_retrieval_on_the_copy_it_has(store, hung_server):
+    """With a server, a namespace's in-memory copy is reloaded when stale. The server hanging must not
+    hold up retrieval: readers keep the copy they have while one reload runs in the background, and a
+    failed reload keeps it (tried again after ``index_max_age_s``). A namespace never loaded has no
+    copy: that is `StoreUnavailableError` (serving answers without a module, counted)."""
+    store.publish(record("legal", 0, 1, [1, 0, 0, 0]))
+    store.publish(record("legal", 1, 1, [0, 1, 0, 0]))
+    store.index.loaded_at["legal"] = 0.0  # loaded long ago: stale
+    as_server_store(store, hung_server)
+
+    (found, score), *_ = store.search("legal", [0.9, 0.1, 0, 0])
+    assert found.cluster_id == 0 and score > 0.9
+    assert "legal" in store.reloading  # answered while the reload waits on the server
+    assert store.search("legal", [0.1, 0.9, 0, 0])[0][0].cluster_id == 1  # one reload at a time, same copy
+
+    deadline = time.monotonic() + 30
+    while "legal" in store.reloading and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "legal" not in store.reloading and store.reload_failures == 1  # the client timed out
+    assert store.search("legal", [0.9, 0.1, 0, 0])[0][0].cluster_id == 0  # the copy is kept
+    with pytest.raises(StoreUnavailableError):
+        store.search("tax", [1, 0, 0, 0])  # nothing loaded yet: no copy to fall back on
