@@ -207,6 +207,10 @@ def redact(text: str) -> str:
     return _bare_names(text)
 
 
+_NAME_LOCALES = ("en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "es_ES", "it_IT", "pt_BR", "pl_PL", "nl_NL")
+_NAME_LOCALES += ("sv_SE", "cs_CZ", "tr_TR")  # Faker's locales whose person lists are in Latin script
+
+
 @functools.cache
 def _given() -> tuple[frozenset[str], frozenset[str]]:
     """Given names of Faker's person lists for Latin-script locales (census and registry lists, ~6,000),
@@ -221,23 +225,6 @@ def _given() -> tuple[frozenset[str], frozenset[str]]:
         for attr in ("first_names", "first_names_male", "first_names_female"):
             names.update(getattr(provider, attr, ()))
     return frozenset(n for n in names if n.isalpha() and n.lower() not in words), words
-
-
-_NAME_LOCALES = (
-    "en_US",
-    "en_GB",
-    "en_IN",
-    "de_DE",
-    "fr_FR",
-    "es_ES",
-    "it_IT",
-    "pt_BR",
-    "pl_PL",
-    "nl_NL",
-    "sv_SE",
-    "cs_CZ",
-    "tr_TR",
-)
 
 
 def _bare_names(text: str) -> str:
