@@ -71,6 +71,8 @@ def _locked(method):
     def wrapper(self, *args, **kwargs):
         with self._lock:
             try:
+                if not self._ready:  # a server that was down when the store was made
+                    self._prepare()
                 return method(self, *args, **kwargs)
             except _UNAVAILABLE as err:
                 raise StoreUnavailableError(f"module store: {type(err).__name__}: {err}") from err
@@ -164,8 +166,15 @@ class ModuleStore:
         slug = re.sub(r"[^A-Za-z0-9_-]+", "_", embedder_id)
         self.current = f"{collection}__{slug}"
         self.versions = f"{collection}__{slug}__history"
-        for name in (self.current, self.versions):
-            self._ensure(name)
+        self._ready = False
+        try:
+            self._prepare()
+        except _UNAVAILABLE as err:
+            if self.local:  # local mode's own files: nothing to wait for
+                raise
+            # A server down at start delays refreshes and serving, not the worker: the first call that
+            # needs the store makes the collections, and fails (retried by its caller) until it can.
+            log.warning("module store: the Qdrant server is unavailable (%s); retrying at first use", err)
         self.index = ModuleIndex(dim)
         self.index_max_age_s = index_max_age_s
         self.reloading: set[str] = set()  # namespaces whose copy is being reloaded from the server
@@ -329,6 +338,11 @@ class ModuleStore:
                 out.setdefault(module.namespace, []).append((module, p.vector))
             if offset is None:
                 return out
+
+    def _prepare(self) -> None:
+        for name in (self.current, self.versions):
+            self._ensure(name)
+        self._ready = True
 
     def _ensure(self, name: str) -> None:
         if self._client.collection_exists(name):

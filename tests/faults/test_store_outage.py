@@ -71,3 +71,21 @@ def test_a_full_store_disk_mid_stream_loses_nothing_and_publishes_what_a_run_wit
         f"store disk full {outage_s}s: {len(events)} events, 0 lost, 0 double-counted, {failures:.0f} store "
         f"failures retried, modules as without the fault {recovered_s:.1f}s after space came back"
     )
+
+
+def test_a_worker_whose_qdrant_server_is_down_starts_ingests_and_serves_without_modules(worker_factory):
+    """A Qdrant server down when a worker (re)starts: the store is a dependency of refreshes and serving,
+    not of ingest, so the worker starts, ingests every event, retries its refreshes (counted, nothing
+    dead-lettered) and answers retrievals as ``unavailable``. (No Qdrant server runs here, so its return
+    cannot be shown; the store's first use, where the collections are made, is retried like any call.)"""
+    from streams.devstack.launcher import free_port
+
+    events = interactions("legal", n_legal=8, n_cooking=4)
+    w = worker_factory("noqdrant", qdrant_url=f"http://127.0.0.1:{free_port()}", **SETTINGS).start()
+    w.produce("interactions", records(events))
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == len(events), 120, "every event ingested")
+    w.wait_for(lambda: w.metric("uno_refresh_failures_total", reason="store") >= 2, 120, "refreshes retrying")
+    assert w.metric("uno_refreshes_running") >= 1  # waiting for the store, not given up
+    assert w.client.retrieve("Can my landlord evict me without notice?", namespace="legal").reason == "unavailable"
+    assert w.get("/healthz")["status"] == "ok"
+    assert read_all(w.broker, w.topic("dlq")) == []

@@ -149,3 +149,23 @@ def test_a_qdrant_server_that_hangs_leaves_retrieval_on_the_copy_it_has(store, h
     assert store.search("legal", [0.9, 0.1, 0, 0])[0][0].cluster_id == 0  # the copy is kept
     with pytest.raises(StoreUnavailableError):
         store.search("tax", [1, 0, 0, 0])  # nothing loaded yet: no copy to fall back on
+
+
+def test_a_store_made_while_its_qdrant_server_is_down_fails_each_call_until_the_server_answers():
+    """The worker must start without its Qdrant server (ingest does not need it): the store is made,
+    and each call that needs the server raises `StoreUnavailableError`, which refreshes retry and
+    serving answers as ``unavailable``. The collections are made by the first call that gets through."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    store = ModuleStore("test-4", 4, url=url)
+    try:
+        with pytest.raises(StoreUnavailableError, match="refused"):
+            store.publish(record("legal", 0, 1, [1, 0, 0, 0]))
+        with pytest.raises(StoreUnavailableError, match="refused"):
+            store.search("legal", [1, 0, 0, 0])
+        assert store.index.search("legal", np.array([1, 0, 0, 0], dtype=np.float32), 1) == []
+    finally:
+        store.close()
