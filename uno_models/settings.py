@@ -64,6 +64,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     embed_base_url: str = ""
     embed_model: str = ""
     embed_api_key: str = ""
+    # the `openai` embedder's vector size; 0 = asked of the endpoint at start (which must then answer):
+    # set it, and a worker starts while the endpoint is down (ingest waits for it, serving degrades)
+    embed_dim: Annotated[int, Meta(ge=0, le=65_536)] = 0
     # USE-m3 reads only a query's head (the kind of request is in it; cost grows with length): bench.embedders
     embed_max_chars: Annotated[int, Meta(ge=16, le=100_000)] = 256
     # USE-m3 runs in a child process of the worker: in process it takes turns with the event loop for

@@ -28,7 +28,9 @@ def _openai(settings: Settings, threads: int | None) -> Embedder:
 
     if not settings.embed_base_url or not settings.embed_model:
         raise ValueError("embedder 'openai' needs UNO_EMBED_BASE_URL and UNO_EMBED_MODEL")
-    return OpenAIEmbedder(settings.embed_base_url, settings.embed_model, settings.embed_api_key)
+    return OpenAIEmbedder(
+        settings.embed_base_url, settings.embed_model, settings.embed_api_key, dim=settings.embed_dim or None
+    )
 
 
 def _hashing(settings: Settings, threads: int | None) -> Embedder:

@@ -12,7 +12,8 @@ from processors.retry import openai_client, retrying
 
 class OpenAIEmbedder:
     """Embeds through the `openai` client, ``batch_size`` texts a request, transient failures retried
-    under `processors.retry`; the dimension is learned from the first response.
+    under `processors.retry`. The dimension is ``dim`` (``UNO_EMBED_DIM``) or asked of the endpoint at
+    start, which must then answer: given, a worker starts while the endpoint is down.
 
     Example (needs a running server, so not a doctest)::
 
@@ -34,14 +35,28 @@ class OpenAIEmbedder:
         self.model = model
         self.batch_size = batch_size
         self.attempts = max_retries + 1
-        self.dim = dim or len(self._request(["dimension probe"])[0])
+        self.dim = dim or self._probe(base_url)
         self.id = f"openai:{model}-{self.dim}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         chunks = [self._request(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
-        return normalise(np.vstack(chunks))
+        vectors = np.vstack(chunks)
+        if vectors.shape[1] != self.dim:
+            raise ValueError(
+                f"the embeddings endpoint returned {vectors.shape[1]}-d vectors, not {self.dim} (UNO_EMBED_DIM)"
+            )
+        return normalise(vectors)
+
+    def _probe(self, base_url: str) -> int:
+        try:
+            return len(self._request(["dimension probe"])[0])
+        except Exception as err:
+            raise RuntimeError(
+                f"the embeddings endpoint {base_url} did not answer the dimension probe ({type(err).__name__}: "
+                f"{str(err)[:200]}); set UNO_EMBED_DIM to start without asking it"
+            ) from err
 
     def _request(self, texts: list[str]) -> np.ndarray:
         resp = retrying(self.attempts)(self._client.embeddings.create, model=self.model, input=texts)

@@ -162,3 +162,30 @@ def test_the_embedders_process_killed_mid_stream_loses_no_event(worker_factory, 
     assert read_all(broker, w.topic("dlq")) == []
     now = embedder_children(psutil.Process(w.proc.pid))
     assert len(now) == len(children) and not {c.pid for c in children} & {c.pid for c in now}
+
+
+def test_a_worker_starts_while_its_embeddings_endpoint_is_down_and_ingests_when_it_returns(worker_factory, broker):
+    """With ``UNO_EMBED_DIM`` the worker does not ask the endpoint for the vector size at start, so a
+    worker (re)started during an embeddings outage comes up: its API answers (retrieval
+    ``unavailable``), ingest waits for the endpoint, visibly, and takes every event once it is back.
+    Without it the worker cannot know the size and refuses to start, with the setting in its message."""
+    endpoint = EmbeddingsEndpoint(USEm3Embedder())
+    endpoint.down = True
+    settings = {"llm": None, "embedder": "openai", "embed_base_url": endpoint.url, "embed_model": "usem3"}
+    try:
+        unsized = worker_factory("unsized", **settings)
+        with pytest.raises(AssertionError, match="UNO_EMBED_DIM"):
+            unsized.start(timeout=60)
+
+        w = worker_factory("sized", embed_dim=endpoint.model.dim, refresh_min_logs=1000, **settings).start()
+        w.produce("interactions", records(interactions("legal", prefix="a", n_legal=8)))
+        w.wait_for(lambda: w.metric("uno_ingest_blocked", dependency="embedder") == 1, 120, "ingest waiting, visibly")
+        assert w.client.retrieve("Can my landlord evict me without notice?", namespace="legal").reason == "unavailable"
+        assert logs_in_clusters(w, "legal") == 0
+
+        endpoint.down = False
+        w.wait_for(lambda: logs_in_clusters(w, "legal") == 8, 180, "all 8 events once the endpoint is back")
+        assert read_all(broker, w.topic("dlq")) == []
+        assert w.metric("uno_ingest_blocked", dependency="embedder") == 0
+    finally:
+        endpoint.close()

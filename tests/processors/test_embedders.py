@@ -317,6 +317,9 @@ def test_openai_compatible_endpoint_with_a_real_llama_cpp_embedding_server(tmp_p
         embedder = OpenAIEmbedder(f"http://127.0.0.1:{port}/v1", "emb")
         check_contract(embedder, 576)  # SmolLM2-135M's hidden size; structure only, not semantics
         assert embedder.id == "openai:emb-576"
+        assert OpenAIEmbedder(f"http://127.0.0.1:{port}/v1", "emb", dim=576).id == embedder.id  # no probe
+        with pytest.raises(ValueError, match=r"576-d vectors, not 384 \(UNO_EMBED_DIM\)"):
+            OpenAIEmbedder(f"http://127.0.0.1:{port}/v1", "emb", dim=384).embed(["a wrong UNO_EMBED_DIM"])
     finally:
         server.terminate()
         server.wait(10)
