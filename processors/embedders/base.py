@@ -26,3 +26,25 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
+
+
+class EmbedderUnavailableError(RuntimeError):
+    """The embedder failed (its process died, its endpoint is down): a dependency's failure, not the
+    input's fault. Raised by `Guarded`, so that a caller can retry it and dead-letter the rest."""
+
+
+class Guarded:
+    """``embedder`` with whatever its backend raises (an `EmbedderProcessError`, the `openai` client's
+    errors, an OS error) turned into `EmbedderUnavailableError`. The refresher retries that and
+    dead-letters anything else (a bug, a poison request); ingest treats every embedder failure as a
+    dependency's already (`processors.ingest.DependencyError`)."""
+
+    def __init__(self, embedder: Embedder):
+        self.inner = embedder
+        self.id, self.dim = embedder.id, embedder.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        try:
+            return self.inner.embed(texts)
+        except Exception as err:
+            raise EmbedderUnavailableError(f"embedder {self.id}: {type(err).__name__}: {err}"[:500]) from err

@@ -24,6 +24,7 @@ from faust.streams import _current_event
 
 from processors.builder import ModuleBuilder, WinRateVerifier
 from processors.embedders import Embedder, make_embedder
+from processors.embedders.base import Guarded
 from processors.embedders.process import ProcessEmbedder, default_processes
 from processors.llm import ChatLLM, UsageLedger
 from processors.noise import NoiseFilter
@@ -131,6 +132,7 @@ def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: Modu
         min_reliable_users=s.min_reliable_users,
         independent_quorum=s.independent_quorum,
     )
+    embedder = Guarded(embedder)  # its failures retried by the refresher, never dead-lettered
     return ClusterRefresh(
         llm,
         embedder,

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
+from processors.embedders.base import EmbedderUnavailableError
 from processors.llm import LLMError
 from processors.refresh import ClusterRefresh
 from processors.retry import backoff_s
@@ -172,8 +173,11 @@ class Refresher:
                 if err.reason != "transport" and attempt >= self.max_attempts:
                     return await self._dead_letter(raw, partition, offset, err, k)
                 log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
+            except EmbedderUnavailableError as err:  # its process died, its endpoint is down: retried
+                self.metrics.refresh_failures.labels("embedder").inc()
+                log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
             except (StoreUnavailableError, ConnectionError, OSError, TimeoutError) as err:
-                # the store (or a remote embedder) is unreachable or failing: retried, never dead-lettered
+                # the store is unreachable or failing: retried, never dead-lettered
                 self.metrics.refresh_failures.labels("store").inc()
                 log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
             except Exception as err:  # a bug or a poison request: keep it, move on

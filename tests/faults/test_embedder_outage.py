@@ -150,18 +150,19 @@ def test_the_embedders_process_killed_mid_stream_loses_no_event(worker_factory, 
 
     w.produce("interactions", records(distinct(interactions("legal", prefix="b", n_legal=400))))
     w.wait_for(lambda: logs_in_clusters(w, "legal") >= 40, 120, "ingest under way")
-    for child in children:  # at least one inside an embedding call: they are busy most of the time
-        child.kill()
+    for child in children:  # inside an embedding call (the batch is retried) or between calls (replaced
+        child.kill()  # before the next): timing decides; the unit tests of ProcessEmbedder take each apart
     w.wait_for(lambda: logs_in_clusters(w, "legal") == 408, 180, "all 408 events")
     w.produce("interactions", records(distinct(interactions("kitchen", prefix="k", n_legal=0, n_cooking=64))))
     w.wait_for(lambda: logs_in_clusters(w, "kitchen") == 64, 120, "64 events after the kill")
 
-    assert w.metric("uno_ingest_retries_total", dependency="embedder") >= 1
+    retries = w.metric("uno_ingest_retries_total", dependency="embedder")  # >= 1 when a call was cut
     assert w.metric("uno_embedder_restarts") == len(children)  # each replaced: in its failed call, or before its next
     assert w.metric("uno_events_total", kind="interaction", result="ok") == 472  # none twice
     assert read_all(broker, w.topic("dlq")) == []
     now = embedder_children(psutil.Process(w.proc.pid))
     assert len(now) == len(children) and not {c.pid for c in children} & {c.pid for c in now}
+    print(f"{len(children)} embedder children killed: 472 events, 0 lost, 0 twice, {retries:.0f} batch retries")
 
 
 def test_a_worker_starts_while_its_embeddings_endpoint_is_down_and_ingests_when_it_returns(worker_factory, broker):

@@ -102,7 +102,7 @@ class Killed(BaseException):
     pass
 
 
-def refresher(log: list, refuse: int = 0, store: ModuleStore | None = None, llm=None) -> Refresher:
+def refresher(log: list, refuse: int = 0, store: ModuleStore | None = None, llm=None, embedder=EMBEDDER) -> Refresher:
     refused = [refuse]
 
     async def deliver(role: str, key: str, value: bytes | None) -> None:
@@ -112,7 +112,7 @@ def refresher(log: list, refuse: int = 0, store: ModuleStore | None = None, llm=
         log.append((role, key, value))
 
     store = store or ModuleStore(EMBEDDER.id, EMBEDDER.dim)
-    refresh = make_refresh(SETTINGS, "", EMBEDDER, store, Metrics())
+    refresh = make_refresh(SETTINGS, "", embedder, store, Metrics())
     if llm is not None:  # the same filters and themes, with an LLM
         refresh = ClusterRefresh(
             llm, EMBEDDER, store, noise=refresh.noise, themes=refresh.themes, builder=refresh.builder
@@ -151,6 +151,42 @@ def test_a_store_that_cannot_write_is_retried_and_the_request_is_never_dead_lett
     assert not [e for e in log if e[0] == "dlq"]
     assert [e for e in log if e[0] == "modules"] and store.list("legal")
     assert r.metrics.refresh_failures.labels("store")._value.get() == 3
+
+
+class DyingEmbedder(HashingEmbedder):
+    """Fails its first calls as the worker's embedder does when its child process is killed mid-call
+    (`EmbedderProcessError`) and as a remote endpoint does after its retries (the `openai` client's
+    connection error); tests/faults/test_embedder_outage.py kills the real children."""
+
+    def __init__(self, failures: list[Exception]):
+        super().__init__(64)
+        self.failures = failures
+
+    def embed(self, texts):
+        if self.failures:
+            raise self.failures.pop(0)
+        return super().embed(texts)
+
+
+def test_an_embedder_failing_during_a_refresh_is_retried_and_the_request_is_never_dead_lettered():
+    """Before: the refresher retried only the store's and the network's own exceptions; an embedder child
+    killed during a refresh (`EmbedderProcessError`) or an embeddings endpoint down (`openai` errors)
+    was taken for a bug, and the request went to the DLQ (found by the fault test that kills the
+    children while the worker ingests and refreshes)."""
+    import httpx
+    import openai
+
+    from processors.embedders.process import EmbedderProcessError
+
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/embeddings")
+    failures = [EmbedderProcessError("the embedder's process died"), openai.APIConnectionError(request=request)]
+    requests = refresh_requests()
+    log: list = []
+    r = refresher(log, embedder=DyingEmbedder(failures))
+    asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))
+    assert not [e for e in log if e[0] == "dlq"]
+    assert [e for e in log if e[0] == "modules"]
+    assert r.metrics.refresh_failures.labels("embedder")._value.get() == 2
 
 
 def test_a_table_that_cannot_write_is_retried_and_the_request_is_neither_lost_nor_dead_lettered():
