@@ -151,7 +151,6 @@ def test_a_qdrant_server_that_hangs_leaves_retrieval_on_the_copy_it_has(store, h
         store.search("tax", [1, 0, 0, 0])  # nothing loaded yet: no copy to fall back on
 
 
-@pytest.mark.filterwarnings("ignore:Failed to obtain server version")  # the client's version check, same cause
 def test_a_store_made_while_its_qdrant_server_is_down_fails_each_call_until_the_server_answers():
     """The worker must start without its Qdrant server (ingest does not need it): the store is made,
     and each call that needs the server raises `StoreUnavailableError`, which refreshes retry and
