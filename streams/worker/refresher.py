@@ -173,12 +173,11 @@ class Refresher:
                 if err.reason != "transport" and attempt >= self.max_attempts:
                     return await self._dead_letter(raw, partition, offset, err, k)
                 log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
-            except EmbedderUnavailableError as err:  # its process died, its endpoint is down: retried
-                self.metrics.refresh_failures.labels("embedder").inc()
-                log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
-            except (StoreUnavailableError, ConnectionError, OSError, TimeoutError) as err:
-                # the store is unreachable or failing: retried, never dead-lettered
-                self.metrics.refresh_failures.labels("store").inc()
+            except (EmbedderUnavailableError, StoreUnavailableError, ConnectionError, OSError, TimeoutError) as err:
+                # the embedder (its process died, its endpoint is down) or the store is unreachable or
+                # failing: retried, never dead-lettered
+                dependency = "embedder" if isinstance(err, EmbedderUnavailableError) else "store"
+                self.metrics.refresh_failures.labels(dependency).inc()
                 log.warning("refresh of %s failed (attempt %d): %s; retrying", k, attempt, err)
             except Exception as err:  # a bug or a poison request: keep it, move on
                 self.metrics.refresh_failures.labels("error").inc()

@@ -155,12 +155,9 @@ def test_a_store_made_while_its_qdrant_server_is_down_fails_each_call_until_the_
     """The worker must start without its Qdrant server (ingest does not need it): the store is made,
     and each call that needs the server raises `StoreUnavailableError`, which refreshes retry and
     serving answers as ``unavailable``. The collections are made by the first call that gets through."""
-    import socket
+    from streams.devstack.launcher import free_port
 
-    with socket.socket() as probe:  # a port nothing listens on: connections are refused
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    store = ModuleStore("test-4", 4, url=url)
+    store = ModuleStore("test-4", 4, url=f"http://127.0.0.1:{free_port()}")  # nothing listens: refused
     try:
         with pytest.raises(StoreUnavailableError, match="refused"):
             store.publish(record("legal", 0, 1, [1, 0, 0, 0]))
