@@ -8,8 +8,9 @@ times, prices, order numbers, versions and article numbers that must stay as the
 kind: the share of its snippets whose value no longer appears after `processors.pii.redact`.
 False positives: the share of negatives that `redact` changed. Bare names (no cue) are also drawn
 from a list of names from around the world that the redactor's name lists were not chosen from
-(``name_world``), and the bare names taken out of the real replay texts are listed for reading (no
-labels there). Prints JSON; results in docs/benchmarks.md.
+(``name_world``, ``name_zh_world``), and the bare names taken out of the real replay texts are listed
+for reading (no labels there), with the cost per text of `redact` and of its bare-name steps on those
+texts. Prints JSON; results in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from __future__ import annotations
 import argparse
 import random
 import string
+import time
 from collections import Counter
 
 from bench.common import emit, load_replay
-from processors.pii import _CN_ID_WEIGHTS, bare_name_spans, redact
+from processors.pii import _CN_ID_WEIGHTS, bare_name_spans, cn_bare_name_spans, redact
 
 EN = ["Please contact me at {v} about the contract.", "My details: {v}. Thanks!", "Send it to {v} before Friday."]
 ZH = ["请通过{v}联系我，谢谢。", "我的信息是{v}，请尽快回复。", "合同的事情请发到{v}。"]
@@ -140,9 +142,25 @@ CARRIERS["name_world"] = (
     ],
     [],
 )
+# Bare Chinese names of the same kind, written before bare Chinese names were detected (2026-11-30),
+# with surnames and given names not chosen from the redactor's lists and sentences of other shapes.
+CARRIERS["name_zh_world"] = (
+    [],
+    [
+        "{v}认为这份合同有问题。",
+        "请帮我给{v}写一封道歉信。",
+        "律师{v}表示可以起诉。",
+        "{v}说他不同意这个方案。",
+        "我和{v}是同事，他欠我钱。",
+        "房东{v}要求我们提前搬走。",
+    ],
+)
+ZH_WORLD_SURNAMES = ["陈", "欧阳", "黄", "巫", "林", "诸葛", "郑", "甘", "谢", "罗"]
+ZH_WORLD_GIVEN = ["振宇", "欣怡", "浩然", "雨桐", "梓萱", "嘉豪", "思远", "海燕", "春梅", "志强", "一鸣", "可馨"]
 KINDS["name"] = lambda r: f"{r.choice(FIRST)} {r.choice(LAST)}"
 KINDS["name_world"] = lambda r: f"{r.choice(WORLD_FIRST)} {r.choice(WORLD_LAST)}"
 KINDS["name_zh"] = lambda r: r.choice("王李张刘陈杨黄赵吴周") + r.choice(CN_GIVEN)
+KINDS["name_zh_world"] = lambda r: r.choice(ZH_WORLD_SURNAMES) + r.choice(ZH_WORLD_GIVEN)
 KINDS["address"] = lambda r: f"{r.randint(1, 2400)} {r.choice(STREETS)}" + r.choice(["", ", Apt 4B", ", Suite 200"])
 KINDS["address_zh"] = lambda r: (
     r.choice(CN_PLACES) + r.choice(CN_ROADS) + f"{r.randint(1, 999)}号" + r.choice(["", "3号楼1201室", "A座2单元"])
@@ -185,7 +203,7 @@ def build(per_kind: int, negatives: int, seed: int) -> tuple[list[tuple[str, str
         for i in range(per_kind):
             value = make(rng)
             if kind in CARRIERS or kind.endswith("_zh"):  # names and addresses: each in its own language
-                carriers = zh if kind.endswith("_zh") else en
+                carriers = zh if kind.endswith("_zh") or not en else en
                 template = carriers[i % len(carriers)]
             else:
                 template = (EN if i % 2 == 0 else ZH)[i % 3]
@@ -210,9 +228,20 @@ def main() -> None:
     changed = [(text, redact(text)) for text in negatives if redact(text) != text]
     # Real texts, no labels: what the bare-name step takes out of the replay queries and responses
     bare: Counter = Counter()
+    bare_zh: Counter = Counter()
     real = [t for row in load_replay() for t in (row["query"][:2000], row["response"][:2000])]
     for text in real:
         bare.update(text[a:b] for a, b in bare_name_spans(text))
+        bare_zh.update(text[a:b] for a, b in cn_bare_name_spans(text))
+    # Cost per text on the real texts: all of `redact` (uncached), and the two bare-name steps alone
+    started = time.perf_counter()
+    for text in real:
+        redact.__wrapped__(text)
+    whole = time.perf_counter() - started
+    started = time.perf_counter()
+    for text in real:
+        bare_name_spans(text), cn_bare_name_spans(text)
+    names = time.perf_counter() - started
     emit(
         {
             "benchmark": "pii",
@@ -223,8 +252,11 @@ def main() -> None:
             "missed": missed[:10],
             "false_positives": changed[:10],
             "replay_texts": len(real),
-            "replay_texts_with_a_bare_name": sum(1 for t in real if bare_name_spans(t)),
+            "replay_texts_with_a_bare_name": sum(1 for t in real if bare_name_spans(t) or cn_bare_name_spans(t)),
+            "redact_us_per_text": round(whole / len(real) * 1e6, 1),
+            "bare_name_steps_us_per_text": round(names / len(real) * 1e6, 1),
             "replay_bare_names": dict(bare.most_common()),
+            "replay_bare_names_zh": dict(bare_zh.most_common()),
         }
     )
 

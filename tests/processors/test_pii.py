@@ -89,6 +89,48 @@ def test_a_bare_name_is_replaced_when_its_first_word_is_a_given_name(text, expec
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dear Zoë, thanks for the draft.", "Dear [NAME], thanks for the draft."),  # letters beyond ASCII
+        ("René Descartes wrote the Meditations.", "[NAME] wrote the Meditations."),
+        ("The letter was signed by Łukasz Wiśniewski and Jürgen Groß.", "The letter was signed by [NAME] and [NAME]."),
+    ],
+)
+def test_names_with_accented_letters_are_replaced(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("李欣说，病历被篡改了。", "[NAME]说，病历被篡改了。"),  # before a verb of saying
+        ("辩护律师王振宇认为证据不足。", "辩护律师[NAME]认为证据不足。"),
+        ("中心主任潘杰表示同意。", "中心主任[NAME]表示同意。"),  # 任 ends 主任: the name starts after it
+        ("原告林清霞、被告郝志强均未到庭。", "原告[NAME]、被告[NAME]均未到庭。"),  # after a role
+        ("张婷婷让我问一下合同的事。", "[NAME]让我问一下合同的事。"),  # a clause's start, before 让
+        ("昨天吴娜跟我说了退款的事。", "昨天[NAME]跟我说了退款的事。"),
+        ("欧阳娜娜表示会赔偿。", "[NAME]表示会赔偿。"),  # a compound surname
+    ],
+)
+def test_a_bare_chinese_name_is_replaced_where_the_sentence_says_a_person_stands(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "双方一致认为合同有效。",  # 方 ends 双方
+        "他担任总经理期间向公司借款10万元。",  # 任 of 担任; 向 the preposition; 万 before 元
+        "王者荣耀第3赛季有什么新英雄？",
+        "法律依据与程序要求，以及高质量发展的规定。",
+        "对于这个问题，法院认为应当驳回。",
+    ],
+)
+def test_chinese_words_that_start_with_a_surname_stay(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "We walked along the Charles River to Boston University.",  # given names before place nouns
