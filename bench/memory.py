@@ -2,6 +2,7 @@
 
     python -m bench.memory [--events 100000] [--checkpoint 10000] [--ttl SECONDS] [--store memory|rocksdb]
                            [--no-refresh] [--set NAME=VALUE ...] [--out FILE]
+    python -m bench.memory --in-process --store rocksdb --events 1000000 --checkpoint 100000
 
 One worker (null embedder, so the run takes minutes, not hours; refreshes requested every 8 logs as
 usual, their LLM unreachable, so the refresh side waits and retries while ingest goes on) is fed
@@ -14,6 +15,13 @@ both are set short enough that the window is full by the first checkpoint (the r
 growth beyond what the settings retain). The rest (clusters, reservoirs, pending batches, journals)
 is bounded by the settings. ``--store rocksdb`` keeps the tables on disk (``UNO_STORE``); each
 checkpoint also reports their size on disk, for sizing a worker's volume.
+
+``--in-process`` runs the worker's ingest and refresh code in this process with no broker and no
+Faust (`processors.replay.BatchReplay`, the same events), its state in a RocksDB database opened with
+the worker's options (one budget, `streams.worker.rocks`) or in a dict: the test broker keeps every
+record in memory (~190 KB per event here) and cannot hold 100k events, so this is how the state's own
+memory is measured at 1M. What it leaves out: Faust's and aiokafka's buffers, the changelog's
+producer, the HTTP server.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import json
 import tempfile
 import threading
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 
 import psutil
@@ -77,6 +86,117 @@ def disk_mib(directory: Path) -> float:
     return round(sum(f.stat().st_size for f in files) / 2**20, 1)
 
 
+class RocksTable(MutableMapping):
+    """A raw-mode RocksDB database as the mapping of ``str`` to ``bytes`` that ingest's state is: what
+    Faust's table is in the worker, less its changelog."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def __getitem__(self, key: str) -> bytes:
+        value = self.db.get(key.encode())
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default=None):
+        value = self.db.get(key.encode())
+        return default if value is None else value
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.db[key.encode()] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.db[key.encode()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.db.get(key.encode()) is not None
+
+    def __iter__(self):
+        return (k.decode() for k in self.db.keys())  # noqa: SIM118 (a raw Rdict has no __iter__)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.db.keys())  # noqa: SIM118
+
+
+def in_process(args, settings: dict, rows: list[dict], root: Path) -> list[dict]:
+    """The samples of a run of the worker's code in this process (``--in-process``)."""
+    from processors.embedders import make_embedder
+    from processors.replay import BatchReplay
+    from processors.store import ModuleStore
+    from streams.worker.app import make_refresh, rocksdb_options
+    from streams.worker.metrics import Metrics
+    from streams.worker.rocks import SharedOptions
+    from uno_models import decode_interaction, load_settings
+
+    s = load_settings(env={}, toml_path=None, **settings)
+    embedder = make_embedder(s)
+    store = ModuleStore(embedder.id, embedder.dim, path=str(root / "modules"))
+    table = None
+    if s.store == "rocksdb":
+        table = RocksTable(SharedOptions(**rocksdb_options(s), use_rocksdict=True).open(root / "tables"))
+    replay = BatchReplay(s, embedder, make_refresh(s, "", embedder, store, Metrics()), table=table)
+    proc = psutil.Process()
+    sampler = PeakSampler(proc)
+    samples = [{"events": 0, "rss_mib": round(proc.memory_info().rss / 2**20, 1), "seconds": 0.0}]
+    sent, start = 0, time.monotonic()
+    try:
+        for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
+            for raw, _ in records(rows, sent, target - sent):
+                replay.interaction(decode_interaction(raw))
+            sent = target
+            samples.append(
+                {
+                    "events": sent,
+                    "rss_mib": round(proc.memory_info().rss / 2**20, 1),
+                    "rss_peak_mib": sampler.take(),
+                    "seconds": round(time.monotonic() - start, 1),
+                    "tables_on_disk_mib": disk_mib(root / "tables"),
+                    "refreshes": sum(replay.outcomes.values()),
+                }
+            )
+            print(json.dumps(samples[-1]), flush=True)
+    finally:
+        sampler.stop.set()
+    return samples
+
+
+def in_worker(args, settings: dict, rows: list[dict], root: Path) -> list[dict]:
+    """The samples of a run of one worker process on a local broker (the default)."""
+    samples = []
+    stack = LocalStack(root / "stack")
+    broker = stack.up(["broker"])["broker"].url
+    w = WorkerProc(root / "w", broker, "http://127.0.0.1:9/v1", "bench-mem", "benchmem.", "bench-mem", **settings)
+    sampler = None
+    try:
+        w.start(timeout=120)
+        proc = psutil.Process(w.proc.pid)
+        sampler = PeakSampler(proc)
+        samples.append({"events": 0, "rss_mib": round(proc.memory_info().rss / 2**20, 1), "seconds": 0.0})
+        producer, sent, start = make_producer(broker), 0, time.monotonic()
+        for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
+            produce(producer, w.topic("interactions"), records(rows, sent, target - sent))
+            sent = target
+            w.wait_for(lambda n=sent: w.metric("uno_events_total", kind="interaction") >= n, 3600, f"{sent} events")
+            samples.append(
+                {
+                    "events": sent,
+                    "rss_mib": round(proc.memory_info().rss / 2**20, 1),
+                    "rss_peak_mib": sampler.take(),  # the highest since the previous checkpoint
+                    "seconds": round(time.monotonic() - start, 1),
+                    "retained_logs_and_ids": int(w.metric("uno_state_keys")),
+                    "tables_on_disk_mib": disk_mib(root / "w" / "faust" / "tables"),
+                }
+            )
+            print(json.dumps(samples[-1]), flush=True)
+    finally:
+        if sampler is not None:
+            sampler.stop.set()
+        w.stop()
+        stack.down()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -86,6 +206,7 @@ def main() -> None:
     parser.add_argument("--no-refresh", action="store_true", help="request no refreshes (isolates the ingest side)")
     parser.add_argument("--set", action="append", default=[], help="a worker setting: name=value")
     parser.add_argument("--out", type=Path, help="also write the JSON result here (for bench.plot)")
+    parser.add_argument("--in-process", action="store_true", help="the worker's code in this process, no broker")
     args = parser.parse_args()
     rows = load_replay()
     settings = {
@@ -105,36 +226,10 @@ def main() -> None:
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        stack = LocalStack(root / "stack")
-        broker = stack.up(["broker"])["broker"].url
-        w = WorkerProc(root / "w", broker, "http://127.0.0.1:9/v1", "bench-mem", "benchmem.", "bench-mem", **settings)
-        sampler = None
-        try:
-            w.start(timeout=120)
-            proc = psutil.Process(w.proc.pid)
-            sampler = PeakSampler(proc)
-            samples.append({"events": 0, "rss_mib": round(proc.memory_info().rss / 2**20, 1), "seconds": 0.0})
-            producer, sent, start = make_producer(broker), 0, time.monotonic()
-            for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
-                produce(producer, w.topic("interactions"), records(rows, sent, target - sent))
-                sent = target
-                w.wait_for(lambda n=sent: w.metric("uno_events_total", kind="interaction") >= n, 3600, f"{sent} events")
-                samples.append(
-                    {
-                        "events": sent,
-                        "rss_mib": round(proc.memory_info().rss / 2**20, 1),
-                        "rss_peak_mib": sampler.take(),  # the highest since the previous checkpoint
-                        "seconds": round(time.monotonic() - start, 1),
-                        "retained_logs_and_ids": int(w.metric("uno_state_keys")),
-                        "tables_on_disk_mib": disk_mib(root / "w" / "faust" / "tables"),
-                    }
-                )
-                print(json.dumps(samples[-1]), flush=True)
-        finally:
-            if sampler is not None:
-                sampler.stop.set()
-            w.stop()
-            stack.down()
+        if args.in_process:
+            samples = in_process(args, settings, rows, root)
+        else:
+            samples = in_worker(args, settings, rows, root)
     first = next(s for s in samples if s["events"] == args.checkpoint)
     last = samples[-1]
     result = {
@@ -143,6 +238,7 @@ def main() -> None:
             "events": args.events,
             "namespaces": NAMESPACES,
             "embedder": "hashing (null)",
+            "mode": "in process, no broker (BatchReplay)" if args.in_process else "one worker, local broker",
             "ttl_s": args.ttl or "settings' defaults (feedback 1 day, de-duplication 7 days)",
             "settings": settings,
             "texts": "replay queries and responses (first 1,000 characters) + one simulated feedback",

@@ -21,7 +21,7 @@ agent would. There is no broker and no thread: what it measures is the logic, no
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 from processors.embedders import Embedder
 from processors.ingest import Ingest
@@ -30,14 +30,22 @@ from uno_models import ClusterKnowledge, FeedbackEvent, InteractionEvent, Proven
 
 
 class BatchReplay:
-    """Ingest and refresh in one process; ``knowledge`` holds each cluster's state by (namespace, id)."""
+    """Ingest and refresh in one process; ``knowledge`` holds each cluster's state by (namespace, id).
+    Ingest's state is a dict unless ``table`` gives another mapping of ``str`` to ``bytes``."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, refresh: ClusterRefresh, topic: str = "replay"):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        refresh: ClusterRefresh,
+        topic: str = "replay",
+        table: MutableMapping | None = None,
+    ):
         self.settings = settings
         self.refresh = refresh
         self.topic = topic
         self.now = 0.0
-        self.ingest = Ingest(settings, embedder, {}, clock=lambda: self.now)
+        self.ingest = Ingest(settings, embedder, {} if table is None else table, clock=lambda: self.now)
         self.knowledge: dict[tuple[str, int], ClusterKnowledge] = {}
         self.outcomes: Counter = Counter()
         self.batch_sizes: list[int] = []
