@@ -5,7 +5,8 @@
 Reads the JSON the benchmarks wrote with ``--out`` and draws, for each one present:
 ``latency.json`` (bench.latency --rates): achieved ingest throughput and event-to-module latency
 against offered load; ``memory.json`` and ``memory-rocksdb.json`` (bench.memory --out, with each store): worker RSS, and
-the ingest rate, against events processed.
+the ingest rate, against events processed; ``memory-inprocess-memory.json`` and ``memory-inprocess-rocksdb.json``
+(bench.memory --in-process): the same for the worker's code in one process, no broker.
 Needs the ``bench`` extra (``pip install -e '.[bench]'``, or ``make plots``).
 """
 
@@ -42,8 +43,8 @@ def latency(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def memory(results: dict[str, dict], out: Path) -> None:
-    """One series per store (``memory.json``: the default, in RAM; ``memory-rocksdb.json``: on disk)."""
+def memory(results: dict[str, dict], out: Path, title: str) -> None:
+    """One series per store (the memory store: the default, in RAM; RocksDB: on disk)."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -64,7 +65,7 @@ def memory(results: dict[str, dict], out: Path) -> None:
             for a, b in itertools.pairwise(points)
         ]
         right.plot([e for e, _ in rates], [r for _, r in rates], "o-", label=label)
-    left.set(xlabel="events processed", ylabel="worker RSS (MiB)", title="Worker memory, default TTLs")
+    left.set(xlabel="events processed", ylabel="RSS (MiB)", title=title)
     left.set_ylim(bottom=0)
     left.legend()
     right.set(xlabel="events processed", ylabel="events/s since the last sample", title="Ingest rate as state grows")
@@ -82,13 +83,26 @@ def main() -> None:
     if (args.dir / "latency.json").exists():
         latency(json.loads((args.dir / "latency.json").read_text()), args.dir / "latency.png")
         print(f"wrote {args.dir / 'latency.png'}")
-    stores = {"memory store": "memory.json", "RocksDB store": "memory-rocksdb.json"}
-    found = {
-        label: json.loads((args.dir / name).read_text()) for label, name in stores.items() if (args.dir / name).exists()
-    }
-    if found:
-        memory(found, args.dir / "memory.png")
-        print(f"wrote {args.dir / 'memory.png'}")
+    for png, title, stores in (
+        (
+            "memory.png",
+            "Worker memory, default TTLs",
+            {"memory store": "memory.json", "RocksDB store": "memory-rocksdb.json"},
+        ),
+        (
+            "memory-inprocess.png",
+            "The worker's code, no broker, default TTLs",
+            {"memory store (dict)": "memory-inprocess-memory.json", "RocksDB store": "memory-inprocess-rocksdb.json"},
+        ),
+    ):
+        found = {
+            label: json.loads((args.dir / name).read_text())
+            for label, name in stores.items()
+            if (args.dir / name).exists()
+        }
+        if found:
+            memory(found, args.dir / png, title)
+            print(f"wrote {args.dir / png}")
 
 
 if __name__ == "__main__":

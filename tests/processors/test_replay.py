@@ -1,0 +1,38 @@
+"""`BatchReplay` over another table: what ``bench.memory --in-process`` runs on RocksDB must be the
+worker's state, key for key, or its memory figures would describe something else."""
+
+from __future__ import annotations
+
+import json
+
+from bench.memory import RocksTable
+from processors.embedders.hashing import HashingEmbedder
+from processors.refresh import ClusterRefresh
+from processors.replay import BatchReplay
+from processors.store import ModuleStore
+from streams.worker.app import rocksdb_options
+from streams.worker.rocks import SharedOptions
+from tests.streams.sample import interactions
+from uno_models import Settings, decode_interaction
+
+
+def _replay(table=None) -> BatchReplay:
+    settings, embedder = Settings(refresh_min_logs=3), HashingEmbedder(64)
+    replay = BatchReplay(
+        settings, embedder, ClusterRefresh(None, embedder, ModuleStore(embedder.id, embedder.dim)), table=table
+    )
+    for event in interactions("legal", n_legal=8, n_cooking=4):
+        replay.interaction(decode_interaction(json.dumps(event)))
+    replay.flush()
+    return replay
+
+
+def test_a_replay_on_a_rocksdb_table_keeps_the_same_state_as_on_a_dict(tmp_path):
+    db = SharedOptions(**rocksdb_options(Settings(store="rocksdb")), use_rocksdict=True).open(tmp_path / "tables")
+    table = RocksTable(db)
+    on_disk, in_memory = _replay(table), _replay()
+    state = dict(in_memory.ingest.state.table)
+    assert len(state) > 20 and dict(table.items()) == state  # every key, every value
+    assert len(table) == len(state) and all(k in table for k in state) and "nothing" not in table
+    assert on_disk.outcomes == in_memory.outcomes and on_disk.knowledge == in_memory.knowledge
+    db.close()
