@@ -63,21 +63,30 @@ def records(rows: list[dict], start: int, n: int):
 
 class PeakSampler(threading.Thread):
     """RSS every 0.2 s in the background: one reading at a checkpoint can land on a transient peak or
-    just after one, so each checkpoint also reports the highest reading since the one before."""
+    just after one, so each checkpoint also reports the highest reading since the one before, and
+    their mean (`mean`)."""
 
     def __init__(self, proc: psutil.Process):
         super().__init__(daemon=True)
         self.proc, self.peak, self.stop = proc, 0, threading.Event()
+        self.readings: list[int] = []
         self.start()
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
             with contextlib.suppress(psutil.Error):
-                self.peak = max(self.peak, self.proc.memory_info().rss)
+                rss = self.proc.memory_info().rss
+                self.peak = max(self.peak, rss)
+                self.readings.append(rss)
 
     def take(self) -> float:
         peak, self.peak = self.peak, 0
         return round(max(peak, self.proc.memory_info().rss) / 2**20, 1)
+
+    def mean(self) -> float | None:
+        """The mean reading since the last call (None if there was none)."""
+        readings, self.readings = self.readings, []
+        return round(sum(readings) / len(readings) / 2**20, 1) if readings else None
 
 
 def disk_mib(directory: Path) -> float:
@@ -150,6 +159,7 @@ def in_process(args, settings: dict, rows: list[dict], root: Path) -> list[dict]
                     "events": sent,
                     "rss_mib": round(proc.memory_info().rss / 2**20, 1),
                     "rss_peak_mib": sampler.take(),
+                    "rss_mean_mib": sampler.mean(),
                     "seconds": round(time.monotonic() - start, 1),
                     "tables_on_disk_mib": disk_mib(root / "tables"),
                     "refreshes": sum(replay.outcomes.values()),
@@ -183,6 +193,7 @@ def in_worker(args, settings: dict, rows: list[dict], root: Path) -> list[dict]:
                     "events": sent,
                     "rss_mib": round(proc.memory_info().rss / 2**20, 1),
                     "rss_peak_mib": sampler.take(),  # the highest since the previous checkpoint
+                    "rss_mean_mib": sampler.mean(),  # and the mean of the readings since then
                     "seconds": round(time.monotonic() - start, 1),
                     "retained_logs_and_ids": int(w.metric("uno_state_keys")),
                     "tables_on_disk_mib": disk_mib(root / "w" / "faust" / "tables"),

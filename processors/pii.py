@@ -133,18 +133,6 @@ _CN_BARE_NAME = re.compile(
     r"(?=说|是|写|发|打|联系|见面|商量|签|借|欠|一起|的)"
 )
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_BARE_NAME = re.compile(
-    rf"({_CN_PERSON})(?={_CN_SAYS}|{_CN_TITLE_AFTER})"
-    rf"|(?:{_CN_ROLES})({_CN_PERSON})(?={_CN_AFTER_ROLE})"
-    rf"|(?:^|(?<=[^\u4e00-\u9fff])|(?<=昨天|今天|明天|前天|后来|刚才))({_CN_PERSON})(?={_CN_CLAUSE_LINKS})"
-    rf"|(?:{_CN_BEFORE_LINKS})({_CN_PERSON})(?=说|是|写|发|打|联系|见面|商量|签|借|欠|一起|的)"
-)
-_BARE_NAME = re.compile(
-    rf"({_CN_PERSON})(?={_CN_SAYS}|{_CN_TITLE_AFTER})"
-    rf"|(?<=[{_CN_ROLES.replace('|', '')}])({_CN_PERSON})"  # after a role's last character ("律师" ends in 师)
-    rf"|(?:^|(?<=[^\u4e00-\u9fff])|(?<=昨天|今天|明天|前天|后来|刚才))({_CN_PERSON})(?={_CN_CLAUSE_LINKS})"
-    rf"|(?<={_CN_BEFORE_LINKS[:1]})({_CN_PERSON})(?=说|是|写|发|打|联系|见面|商量|签|借|欠|一起|的)"
-)
 _BARE_NAME = re.compile(rf"\b({_UP}{_LOW}+)(?=(\s+(?:{_UP}\.\s+)?)({_NAME_WORD})\b)")  # "Explain Isaac Newton"
 _NEXT_NAME_WORD = re.compile(rf"\s+({_NAME_WORD})\b")
 _NOT_SURNAMES = frozenset(

@@ -88,6 +88,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     store: Literal["memory", "rocksdb"] = "memory"
     # RocksDB's memory for all the worker's tables together (one block cache, memtables charged to it)
     rocksdb_cache_mib: Annotated[int, Meta(ge=1, le=65_536)] = 64
+    # glibc: allocations of 128 KiB and more get mappings of their own, returned when freed, instead of
+    # the heap whose high-water mark the consumer's fetch buffers would raise (streams/worker/malloc.py)
+    bounded_malloc: bool = True
 
     # --- ingest and clustering
     user_id_key: str = ""  # keys the user-id pseudonyms (secret, environment only); "" = derived from app_id

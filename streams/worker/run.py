@@ -21,6 +21,7 @@ import faust
 from processors.embedders.process import ProcessEmbedder
 from streams.kafka import ensure_topics
 from streams.worker.app import Endpoints, build_worker, local_tables
+from streams.worker.malloc import bound_malloc
 from uno_models import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def keep_local_tables(settings: Settings) -> None:
 
 def run_worker(settings: Settings, endpoints: Endpoints, loglevel: str = "info") -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per LLM request is noise
+    if settings.bounded_malloc and bound_malloc():
+        log.info("malloc: blocks of 128 KiB and more in mappings of their own (bounded_malloc)")
     created = ensure_topics(settings, endpoints.broker)
     log.info("broker %s; created topics: %s", endpoints.broker, created or "none")
     if settings.store == "rocksdb":
