@@ -18,7 +18,7 @@ def bound_malloc(threshold: int = 128 * 1024) -> bool:
     handled) are soon carved out of the heap, and a heap only shrinks from its top: RSS keeps the
     high-water mark of whatever was ever buffered. Measured with a worker (RocksDB store, 40k events,
     two pairs of runs): mean RSS from 30k to 40k events 458-472 MiB against 556-559 by default, peaks
-    80-110 MiB lower, the rate within 2-7% (docs/benchmarks.md, "Worker memory"). Operators'
+    80-110 MiB lower, ingest at most ~4% slower (docs/benchmarks.md, "Worker memory"). Operators'
     ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` win. False where nothing was set (another
     libc, or those variables)."""
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
