@@ -95,6 +95,11 @@ def disk_mib(directory: Path) -> float:
     return round(sum(f.stat().st_size for f in files) / 2**20, 1)
 
 
+def checkpoints(args) -> list[int]:
+    """Where RSS is sampled: every ``--checkpoint`` events, and at the end."""
+    return [*range(args.checkpoint, args.events, args.checkpoint), args.events]
+
+
 class RocksTable(MutableMapping):
     """A raw-mode RocksDB database as the mapping of ``str`` to ``bytes`` that ingest's state is: what
     Faust's table is in the worker, less its changelog."""
@@ -108,18 +113,11 @@ class RocksTable(MutableMapping):
             raise KeyError(key)
         return value
 
-    def get(self, key: str, default=None):
-        value = self.db.get(key.encode())
-        return default if value is None else value
-
     def __setitem__(self, key: str, value: bytes) -> None:
         self.db[key.encode()] = value
 
     def __delitem__(self, key: str) -> None:
         del self.db[key.encode()]
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.db.get(key.encode()) is not None
 
     def __iter__(self):
         return (k.decode() for k in self.db.keys())  # noqa: SIM118 (a raw Rdict has no __iter__)
@@ -150,7 +148,7 @@ def in_process(args, settings: dict, rows: list[dict], root: Path) -> list[dict]
     samples = [{"events": 0, "rss_mib": round(proc.memory_info().rss / 2**20, 1), "seconds": 0.0}]
     sent, start = 0, time.monotonic()
     try:
-        for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
+        for target in checkpoints(args):
             for raw, _ in records(rows, sent, target - sent):
                 replay.interaction(decode_interaction(raw))
             sent = target
@@ -184,7 +182,7 @@ def in_worker(args, settings: dict, rows: list[dict], root: Path) -> list[dict]:
         sampler = PeakSampler(proc)
         samples.append({"events": 0, "rss_mib": round(proc.memory_info().rss / 2**20, 1), "seconds": 0.0})
         producer, sent, start = make_producer(broker), 0, time.monotonic()
-        for target in [*range(args.checkpoint, args.events, args.checkpoint), args.events]:
+        for target in checkpoints(args):
             produce(producer, w.topic("interactions"), records(rows, sent, target - sent))
             sent = target
             w.wait_for(lambda n=sent: w.metric("uno_events_total", kind="interaction") >= n, 3600, f"{sent} events")

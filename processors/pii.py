@@ -262,16 +262,26 @@ def redact(text: str) -> str:
     return _replace(text, bare_name_spans(text))
 
 
-# Faker's locales whose given-name lists are in Latin script (less "en", a raw list of US baby names
-# with "York", "Marvel", "Captain"), and the romanised lists of three others. A name of the first 13
-# counts (checked on the replay texts, 2026-11-30); one of the others must be in two lists.
-_LOCALES = (
-    "en_US en_GB en_IN de_DE fr_FR es_ES it_IT pt_BR pl_PL nl_NL sv_SE cs_CZ tr_TR az_AZ da_DK de_AT "
-    "de_CH de_LI de_LU en_IE en_KE en_NG en_NZ en_PK en_TH es_AR es_CA es_CL es_CO es_MX et_EE fi_FI "
-    "fr_BE fr_CA fr_CH fr_DZ fr_QC ga_IE ha_NG hr_HR hu_HU id_ID ig_NG is_IS lt_LT lv_LV nl_BE no_NO "
-    "pt_PT ro_RO sk_SK sl_SI sw tw_GH uz_UZ vi_VN yo_NG zu_ZA ja_JP zh_CN zh_TW"
+# Faker's locales whose given-name lists are in Latin script: a name of one of these 13 counts (checked
+# on the replay texts, 2026-11-30)...
+_NAME_LOCALES = "en_US en_GB en_IN de_DE fr_FR es_ES it_IT pt_BR pl_PL nl_NL sv_SE cs_CZ tr_TR"
+# ... a name of these (the others in Latin script, less "en", a raw list of US baby names with "York",
+# "Marvel", "Captain"; and the romanised lists of three more) only when two of them list it.
+_MORE_NAME_LOCALES = (
+    "az_AZ da_DK de_AT de_CH de_LI de_LU en_IE en_KE en_NG en_NZ en_PK en_TH es_AR es_CA es_CL es_CO es_MX "
+    "et_EE fi_FI fr_BE fr_CA fr_CH fr_DZ fr_QC ga_IE ha_NG hr_HR hu_HU id_ID ig_NG is_IS lt_LT lv_LV nl_BE "
+    "no_NO pt_PT ro_RO sk_SK sl_SI sw tw_GH uz_UZ vi_VN yo_NG zu_ZA ja_JP zh_CN zh_TW"
 )
-_NAME_LOCALES = _LOCALES.split(" ")
+
+
+def _first_names(locale: str) -> set[str]:
+    provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+    names: set[str] = set()
+    for attr in dir(provider):
+        value = getattr(provider, attr)
+        if attr.startswith(("first_names", "first_romanized_names")) and isinstance(value, (list, tuple, dict)):
+            names.update(n for n in value if isinstance(n, str))
+    return names
 
 
 @functools.cache
@@ -282,17 +292,11 @@ def _given() -> tuple[frozenset[str], frozenset[str]]:
     from faker.providers.lorem.en_US import Provider as English
 
     words = frozenset(w.lower() for w in English.word_list)
-    lists: Counter[str] = Counter()  # in how many locales' lists; 2 for those of the first 13
-    for i, locale in enumerate(_NAME_LOCALES):
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        names: set[str] = set()
-        for attr in dir(provider):
-            value = getattr(provider, attr)
-            if attr.startswith(("first_names", "first_romanized_names")) and isinstance(value, (list, tuple, dict)):
-                names.update(n for n in value if isinstance(n, str))
-        lists.update(names if i >= 13 else dict.fromkeys(names, 2))
+    names = set().union(*map(_first_names, _NAME_LOCALES.split(" ")))
+    listed = Counter(n for locale in _MORE_NAME_LOCALES.split(" ") for n in _first_names(locale))
+    names |= {n for n, lists in listed.items() if lists >= 2}
     latin = re.compile(f"{_UP}{_LOW}+")
-    return frozenset(n for n, k in lists.items() if k >= 2 and latin.fullmatch(n) and n.lower() not in words), words
+    return frozenset(n for n in names if latin.fullmatch(n) and n.lower() not in words), words
 
 
 def _replace(text: str, spans: list[tuple[int, int]]) -> str:
