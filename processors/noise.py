@@ -92,8 +92,8 @@ class NoiseFilter:
             return "promotion"
         if not rule.directive:
             return "off_topic"
-        if rule.harmful >= rule.helpful and rule.harmful > 0:
-            return "contradicted"
+        if rule.opposing_users >= rule.distinct_users and rule.opposing_users > 0:
+            return "contradicted"  # users, not logs: one user repeating "don't" cannot veto what several ask
         if rule.against_share >= self.max_against_share:
             return "split"
         if rule.support < self.min_support:

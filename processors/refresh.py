@@ -57,7 +57,7 @@ class RefreshResult(NamedTuple):
     knowledge: ClusterKnowledge
     record: ModulePublished | None
     publish: PublishResult | None
-    outcome: str  # published, unchanged, no_publishable_rules, kept_previous (win-rate gate)
+    outcome: str  # published, unchanged, no_publishable_rules, withdrawn, kept_previous (win-rate gate)
     pairs: list[PreferencePair]
     rejected: Counter  # rules not published, by reason
     llm_calls: int
@@ -199,6 +199,10 @@ class ClusterRefresh:
             return RefreshResult(knowledge, record, publish, outcome, pairs.pairs, rejected, calls, win_rate, skipped)
 
         if not published:
+            if knowledge.module_digest:  # its module's rules no longer pass (contradicted, split...): not served
+                self.store.withdraw(knowledge.namespace, knowledge.cluster_id)
+                knowledge = msgspec.structs.replace(knowledge, module_digest="")
+                return result("withdrawn")
             return result("no_publishable_rules")
         kind = self._kind(knowledge)
         # "Unchanged" is decided from the cluster's own (changelog-backed) state, not from the store:
@@ -279,5 +283,7 @@ def _typical_query(embedder: Embedder, snapshot: ClusterSnapshot, logs: Sequence
 
 
 def module_digest(kind: ModuleKind, rules: Sequence[Rule]) -> str:
-    text = "\n".join([kind.value, *(rule.text for rule in rules)])
+    """What a module says: its kind and its ranked rules, ids with texts (when two themes merge, the
+    survivor's text may be the one the other had, under another id, which a module must carry)."""
+    text = "\n".join([kind.value, *(f"{rule.id} {rule.text}" for rule in rules)])
     return hashlib.sha1(text.encode()).hexdigest()

@@ -220,7 +220,8 @@ class ModuleStore:
 
     @_locked
     def withdraw(self, namespace: str, cluster_id: int) -> bool:
-        """Stop serving a cluster's module (merged away or retired); its history stays. True if it was served."""
+        """Stop serving a cluster's module (merged away, retired, or no rule of it passes now); its history stays.
+        True if it was served."""
         served = self.get(namespace, cluster_id) is not None
         if served:
             self._client.delete(

@@ -74,6 +74,7 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     recent_logs: Annotated[list[Id], Meta(max_length=256)] = []  # logs already counted (late feedback re-sends a log)
     # What the theme behind the rule says about its evidence (processors.themes):
     against_share: Unit = 0.0  # reliability-weighted share of users asking for the opposite
+    opposing_users: Count = 0  # distinct users asking for the opposite
     reliable_users: Annotated[float, Meta(ge=0.0)] = 0.0  # summed reliability of its supporters
     independent_users: Count = 0  # supporters with feedback in the cluster beyond this rule
     directive: bool = True  # most of its statements are requests about the answer

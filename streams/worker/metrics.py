@@ -128,7 +128,7 @@ class Metrics:
         )
         self.modules_withdrawn = Counter(
             "uno_modules_withdrawn_total",
-            "Modules no longer served, by reason (merged into another cluster, retired)",
+            "Modules no longer served, by reason (merged into another cluster, retired, no rule passing now)",
             ["reason"],
             registry=r,
         )

@@ -190,6 +190,9 @@ class Refresher:
             self.metrics.rules_rejected.labels(reason).inc(n)
         for step, n in result.skipped.items():
             self.metrics.llm_skipped.labels(step).inc(n)
+        if result.outcome == "withdrawn":  # withdrawn from the store by the refresh; a tombstone for a rebuild
+            await self._durably("broker", self.send, "modules", k, None)
+            self.metrics.modules_withdrawn.labels("no_rules").inc()
         if result.record is not None:
             module = result.record.module
             await self._durably("broker", self.send, "modules", k, encode(result.record))

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import numpy as np
 import pytest
 
 from processors.embedders.usem3 import USEm3Embedder
 from processors.ingest import Ingest
 from processors.noise import NoiseFilter
+from processors.refresh import ClusterRefresh, module_digest
 from processors.store import ModuleStore
 from processors.themes import ThemeBook
 from uno_models import (
     ClusterKnowledge,
+    ClusterSnapshot,
     ExperienceModule,
     Feedback,
     FeedbackKind,
@@ -23,6 +26,7 @@ from uno_models import (
     ModuleKind,
     ModulePublished,
     Provenance,
+    Rule,
     Settings,
     decode_interaction,
 )
@@ -122,6 +126,47 @@ def test_a_withdrawn_module_is_no_longer_served_but_keeps_its_history(embedder, 
     assert store.search("n", np.asarray(centroid)) == [] and store.get("n", 3) is None
     assert [m.version for m in store.history("n", 3)] == [1]
     store.close()
+
+
+def test_a_module_whose_rules_stop_passing_is_withdrawn_and_returns_as_a_later_version(embedder, tmp_path):
+    """Before: a refresh that found no publishable rule left the last module served, with a rule the
+    users now contradict."""
+    store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
+    refresh = ClusterRefresh(None, embedder, store, themes=ThemeBook(embedder, similarity=0.55, merge_similarity=0.45))
+    centroid = embedder.embed(["Is a verbal contract binding?"])[0].tolist()
+    snapshot = ClusterSnapshot(
+        namespace="n", cluster_id=4, embedder_id=embedder.id, centroid=centroid, query_centroid=centroid
+    )
+    knowledge = ClusterKnowledge(namespace="n", cluster_id=4)
+
+    def run(i: int, items: list[tuple[str, str]]):
+        logs = [log(i + j, user, text) for j, (user, text) in enumerate(items)]
+        thumbs = [Feedback(kind=FeedbackKind.THUMBS, value=1)]
+        logs += [  # each user's plain signal: users with other feedback in the cluster count as independent
+            msgspec.structs.replace(log(100 + i + j, user, "-"), feedback=thumbs) for j, (user, _) in enumerate(items)
+        ]
+        return refresh.run(knowledge, snapshot, logs, now=float(i))
+
+    asking = [("u1", "Please cite the statute article."), ("u2", "Cite the specific statute article.")]
+    first = run(0, [*asking, ("u3", "Which article of the law is this? Cite it.")])
+    assert first.outcome == "published" and store.get("n", 4).version == 1
+    knowledge = first.knowledge
+    second = run(10, [("u4", "Don't cite the statute article."), ("u5", "不要引用法条")])
+    assert second.outcome == "withdrawn" and second.record is None
+    assert store.get("n", 4) is None and store.search("n", np.asarray(centroid)) == []
+    assert second.knowledge.module_digest == "" and second.knowledge.module_version == 1
+    knowledge = second.knowledge
+    assert run(20, [("u6", "Please cite the article.")]).outcome == "no_publishable_rules"  # nothing to withdraw
+    third = run(30, [(f"u{i}", "Cite the statute article, please.") for i in range(7, 12)])
+    assert third.outcome == "published" and store.get("n", 4).version == 2
+    store.close()
+
+
+def test_a_module_that_carries_another_rule_id_under_the_same_text_is_not_unchanged():
+    """When two themes merge, the survivor's text may be the one the absorbed theme had: the module must
+    carry the survivor's id, so the digest that decides "unchanged" reads ids too."""
+    same_text = [Rule(id="t1", text="Cite the statute article.")], [Rule(id="t2", text="Cite the statute article.")]
+    assert module_digest(ModuleKind.PRIMARY, same_text[0]) != module_digest(ModuleKind.PRIMARY, same_text[1])
 
 
 def test_noise_filter_defaults_are_the_settings_defaults():

@@ -84,6 +84,28 @@ def test_a_negation_counts_against_and_a_split_theme_is_not_published(book):
     assert not ok and rejected["split"] == 1
 
 
+def test_one_user_repeating_a_negation_does_not_veto_what_several_users_ask(book):
+    """Contradiction is counted in users, not logs: before, five "don't" of one user against four
+    users' requests read as "contradicted" (5 logs against 4), and the rule was never published."""
+    items = [
+        ("u1", "Please cite the statute article."),
+        ("u2", "Cite the specific statute article."),
+        ("u3", "请引用具体的法条。"),
+        ("u4", "Which article of the law is this? Cite it."),
+    ]
+    items += [("n1", "Don't cite the statute article.")] * 5
+    items += [(u, "thumbs") for u in ("u1", "u2", "u3", "u4", "n1")]
+    out, ok, rejected = published(book, items)
+    (rule,) = out.knowledge.rules
+    assert rule.harmful == 5 and rule.helpful == 4 and rule.opposing_users == 1
+    assert ok == [rule] and not rejected
+    # two users against two is a contradiction however the logs fall
+    items = [("u1", "Use a numbered list."), ("u2", "Please use a numbered list."), ("u1", "Use a numbered list.")]
+    items += [("u3", "Don't use a numbered list."), ("u4", "不要用编号列表")]
+    out, ok, rejected = published(book, items)
+    assert not ok and rejected["contradicted"] == 1
+
+
 def test_chatter_and_off_topic_remarks_are_not_rules_and_cost_their_author(book):
     items = [("n1", "lol"), ("n2", "the site is slow"), ("n3", "haha nice"), ("n1", "thanks!"), ("n2", "ok")]
     out, ok, _ = published(book, items)

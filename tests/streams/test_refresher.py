@@ -22,7 +22,7 @@ from streams.worker.refresher import Refresher, adapt_scale
 from tests.processors.fakes import ScriptedLLM
 from tests.streams.conftest import TEST_SETTINGS
 from tests.streams.sample import interactions
-from uno_models import ModulePublished, Settings, decode
+from uno_models import ClusterSnapshot, Feedback, FeedbackKind, LogRecord, ModulePublished, Settings, decode
 from uno_models.stream import DeadLetter, RefreshRequest
 
 SETTINGS = Settings(**TEST_SETTINGS)
@@ -138,6 +138,56 @@ def test_outputs_are_acknowledged_before_the_batch_is_recorded_and_a_refused_sen
     before = len(log)
     asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))  # a replay after a crash
     assert len(log) == before and r.metrics.refreshes.labels("replayed")._value.get() == 1
+
+
+def test_a_module_whose_rules_stop_passing_is_withdrawn_and_tombstoned():
+    """A refresh that finds no publishable rule where the cluster had a module withdraws it from the
+    store and sends a tombstone to the compacted modules topic, so a rebuild does not serve it again."""
+    log: list = []
+    store = ModuleStore(EMBEDDER.id, EMBEDDER.dim)
+    r = refresher(log, store=store)
+    centroid = EMBEDDER.embed(["Is a verbal contract binding?"])[0].tolist()
+    snapshot = ClusterSnapshot(
+        namespace="legal", cluster_id=0, embedder_id=EMBEDDER.id, centroid=centroid, query_centroid=centroid
+    )
+
+    def request(n: int, items: list[tuple[str, str]]) -> bytes:
+        logs = []
+        for i, (user, text) in enumerate(items):
+            for j, fb in enumerate(
+                (Feedback(kind=FeedbackKind.TEXT, text=text), Feedback(kind=FeedbackKind.THUMBS, value=1))
+            ):
+                logs.append(
+                    LogRecord(
+                        event_id=f"e{n}-{i}-{j}",
+                        namespace="legal",
+                        timestamp=1.7e9,
+                        user_id=user,
+                        query="q",
+                        feedback=[fb],
+                    )
+                )
+        return msgspec.msgpack.encode(
+            RefreshRequest(
+                namespace="legal",
+                cluster_id=0,
+                batch_id=f"b{n}",
+                reason="count",
+                snapshot=snapshot,
+                logs=logs,
+                requested_at=1.7e9,
+            )
+        )
+
+    asking = [(f"u{i}", "Cite the statute article.") for i in range(3)]
+    against = [(f"v{i}", "Don't cite the statute article.") for i in range(2)]
+    for offset, raw in enumerate([request(0, asking), request(1, against)]):
+        asyncio.run(r.on_request(raw, 0, offset, b"legal/0"))
+    modules = [entry[2] for entry in log if entry[0] == "modules"]
+    assert len(modules) == 2 and modules[0] is not None and modules[1] is None  # published, then a tombstone
+    assert store.get("legal", 0) is None
+    assert r.metrics.modules_withdrawn.labels("no_rules")._value.get() == 1
+    assert r.metrics.refreshes.labels("withdrawn")._value.get() == 1
 
 
 def test_a_store_that_cannot_write_is_retried_and_the_request_is_never_dead_lettered():
