@@ -202,19 +202,50 @@ _ZH_CUES = re.compile(
     r"请|应该|应当|需要|希望|要求|能不能|可不可以|麻烦|最好|先|再|多|少|更|太|别|不要|不用|避免|直接|改成|换成|用|给出|加上|列出|写|说明|解释|注明|引用|分点|简短|简洁|详细"
 )
 
-# Promotion of a third party: links, contacts, "recommend/buy/visit X", brand-like names.
+# Promotion of a third party: links, contacts, trademarks alone; a push ("recommend", "buy", "推荐")
+# with something to push (a brand-like or proper name, a quoted name, "my blog", "我们的公司"); a
+# mention of the user's own things ("add a link to my blog"); "X is the best ...". A commercial word
+# alone is not enough: "买卖合同" (a sales contract), "关注法律风险" (mind the legal risks),
+# "product liability" and "广告法" (advertising law) are requests about the answer.
 _URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|cn|co|shop|store|app)\b", re.I)
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.\w+|\+?\d[\d\s().-]{7,}\d|微信|wechat|whatsapp|telegram|qq号|加我|联系", re.I)
-_PROMO = re.compile(
-    r"\b(?:recommend\w*|promot\w*|advertis\w*|buy|purchase|order\s+from|visit|check\s+out|sponsor\w*|brand\w*"
-    r"|discount|coupon|affiliate|subscribe\s+to|sign\s+up|mention\s+(?:our|the)\s+product|product\w*)\b"
-    r"|推荐|购买|买|品牌|广告|优惠|折扣|下单|关注|订阅|产品",
+_CONTACT = re.compile(
+    r"[\w.+-]+@[\w-]+\.\w+|\d(?:[\s().-]{0,2}\d){8,}|\[(?:EMAIL|PHONE|URL)\]"  # as PII redaction leaves them
+    r"|wechat|whatsapp|telegram|微信|qq号|加我|联系(?:我|客服|电话)",
     re.I,
 )
-_BRANDLIKE = re.compile(
-    r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,}[a-z]+\w*|[A-Za-z]+[A-Z]\b|[A-Z][a-z]*\d\w*)"
-)
 _MARKS = re.compile(r"[™®©]")
+_PUSH = re.compile(
+    r"\b(?:recommend\w*|suggest\w*|promot\w*|advertis\w*|buy|buying|purchas\w*|order\s+from|shop\s+at|sponsor\w*|endors\w*"
+    r"|plug|discount|coupon|promo\s+code|affiliate|subscribe\s+to|sign\s+up|download|empfehl\w*|kauf\w*|werb\w*"
+    r"|recomiend\w*|recomend\w*|compr[ae]\w*|recommand\w*|achet\w*|consigli\w*|raccomand\w*|acquist\w*)\b"
+    r"|推荐|推广|宣传|购买|下单|订购|优惠|折扣|促销|打折|おすすめ|オススメ|推奨|宣伝|購入|買って|추천|구매|홍보|광고|사세요",
+    re.I,
+)
+_MENTION = re.compile(
+    r"\b(?:mention\w*|include|add|link\w*|say|tell\w*|point|send|refer|plug|follow|talk\s+about)\b"
+    r"|提到|提及|加上|附上|说|关注|介绍",
+    re.I,
+)
+_OWN = re.compile(
+    r"\b(?:my|our)\s+(?:[\w-]+\s+)?(?:blog|site|website|channel|shop|store|company|firm|products?|app|course|newsletter"
+    r"|brand|page|account|podcast|book|services?|platform|business|youtube|instagram|twitter|tiktok)\b"
+    r"|(?:我的|我们的|我们|本公司|本店|我司|本平台)[\u4e00-\u9fff]{0,6}?"
+    r"(?:公司|店铺|店|网站|官网|频道|产品|品牌|课程|公众号|账号|平台|博客|服务|书)",
+    re.I,
+)
+_BRANDLIKE = re.compile(  # AcmeCloud, BrandX, iPhone, BRANDco, Model3; not GDPR or EU (also before "を", "를")
+    r"(?<![A-Za-z])(?:[A-Z][a-z]+[A-Z][A-Za-z0-9]*|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z]{2,}[a-z]+[A-Za-z0-9]*|[A-Z][a-z]*\d[A-Za-z0-9]*)"
+    r"(?![A-Za-z0-9])"
+)
+# A name in the middle of a sentence ("buy the Nike Air shoes"); the first word of a clause is not one.
+_PROPER = re.compile(r"(?<![.!?:;]\s)(?<![.!?:;])(?<!^)(?<!^\W)\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
+_QUOTED = re.compile(r"[“\"「『《‘][^”\"」』》’]{2,30}[”\"」』》’]")
+_BRAND_WORDS = re.compile(r"品牌|牌子|产品|官网|旗舰店|店铺|公众号|\bbrand\b|\bproducts?\b", re.I)
+_BEST = re.compile(
+    r"\b[A-Z][\w-]+(?:\s+[a-z]+)?\s+(?:is|are|makes?|has|have|sells?|offers?|gives?)\s+(?:the\s+)?"
+    r"(?:best|greatest|top|number\s+one|#1)\b"
+    r"|是最好的|最好的品牌|第一品牌"
+)
 
 
 class Statement(NamedTuple):
@@ -312,9 +343,12 @@ def is_directive(text: str) -> bool:
 
 def promotes(text: str) -> bool:
     """True when the text pushes a third party: a link, a contact, a product or brand to recommend."""
-    if _URL.search(text) or _CONTACT.search(text) or _MARKS.search(text):
+    if _URL.search(text) or _CONTACT.search(text) or _MARKS.search(text) or _BEST.search(text):
         return True
-    return bool(_PROMO.search(text) and (_BRANDLIKE.search(text) or is_cjk(text) or "product" in text.lower()))
+    own = _OWN.search(text) is not None
+    if _PUSH.search(text):
+        return own or any(p.search(text) for p in (_BRANDLIKE, _PROPER, _QUOTED, _BRAND_WORDS))
+    return bool(_MENTION.search(text) and (own or _BRANDLIKE.search(text)))
 
 
 def statement_of(text: str) -> Statement:
