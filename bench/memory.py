@@ -19,8 +19,8 @@ checkpoint also reports their size on disk, for sizing a worker's volume.
 ``--in-process`` runs the worker's ingest and refresh code in this process with no broker and no
 Faust (`processors.replay.BatchReplay`, the same events), its state in a RocksDB database opened with
 the worker's options (one budget, `streams.worker.rocks`) or in a dict: the test broker keeps every
-record in memory (~190 KB per event here) and cannot hold 100k events, so this is how the state's own
-memory is measured at 1M. What it leaves out: Faust's and aiokafka's buffers, the changelog's
+record in memory (~120-190 KB per event here; 100k events took 11.9 GB) and cannot hold 1M, so this
+is how the state's own memory is measured at 1M. What it leaves out: Faust's and aiokafka's buffers, the changelog's
 producer, the HTTP server.
 """
 

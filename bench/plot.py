@@ -87,7 +87,7 @@ def main() -> None:
         (
             "memory.png",
             "Worker memory, default TTLs",
-            {"memory store": "memory.json", "RocksDB store": "memory-rocksdb.json"},
+            {"memory store (2026-11-29)": "memory.json", "RocksDB store (2026-12-01)": "memory-rocksdb.json"},
         ),
         (
             "memory-inprocess.png",
