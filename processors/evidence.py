@@ -85,6 +85,11 @@ _CLAUSE_END = re.compile(r"[.!?;:,，。！？；：、\n]")
 _DO_THIS = re.compile(r"^(?:do\s+)?(?:this|that|it)\s*[:,-]\s*", re.I)  # "Don't do this: X" -> X
 _EXCESS = re.compile(r"^(?:be\s+)?(?:too|so|overly)\b|^太", re.I)
 _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.I)
+# A clause that replaces the negated request before it: "No lists, just prose", "别分点，而是写成一段话".
+_ALTERNATIVE = re.compile(
+    r"^(?:just|only|instead|rather)\b|\binstead(?:\s+of\s+(?:that|it|them))?$|^(?:而是|只要|只用|就用|改用|改成|换成)",
+    re.I,
+)
 
 # Chatter: laughter, thanks, acknowledgements, emoji; never a request.
 _CHATTER = re.compile(
@@ -272,8 +277,9 @@ def is_cjk(text: str) -> bool:
 def polarity(text: str) -> tuple[int, str]:
     """(+1 or -1, the core): the polarity of the statement's first request. -1 when that is a negated
     request, whose core is its clause without the negation ("Good, but don't use a table" -> "use a
-    table": "Good" asks for nothing); +1 when a request comes first, whatever follows ("Use prose, don't
-    use lists" and "用连贯的文字,不要分点" ask for prose: they support it, not oppose lists)."""
+    table": "Good" asks for nothing), unless a later clause replaces it ("No lists, just prose",
+    "别分点，而是写成一段话": +1, the replacement); +1 when a request comes first, whatever follows ("Use
+    prose, don't use lists" and "用连贯的文字,不要分点" ask for prose: they support it, not oppose lists)."""
     for pattern, replacement in _NEGATIONS:
         m = pattern.search(text)
         if m is None:
@@ -284,6 +290,8 @@ def polarity(text: str) -> tuple[int, str]:
         core = _DO_THIS.sub("", " ".join((m.expand(replacement) + rest).split())).strip(" ,.;:!?，。！？；：")
         if _EXCESS.match(core):  # "don't be too long" complains like "too long": the same request
             break
+        if alternative := _alternative(text[m.end() :]):
+            return 1, alternative
         if core:
             return -1, core
     for pattern, replacement in _SUFFIX_NEGATIONS:
@@ -297,6 +305,16 @@ def polarity(text: str) -> tuple[int, str]:
         if core != replacement:
             return -1, core
     return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text
+
+
+def _alternative(after: str) -> str | None:
+    """The request that replaces a negated one, in the clauses after it ("No lists, just prose" asks for
+    prose: it supports a prose theme, it does not oppose one), or None."""
+    for clause in re.split(r"[,，;；.。!！?？:：\n]+", after)[1:]:
+        clause = _LEADING_PLEASE.sub("", clause.strip()).strip()
+        if clause and _ALTERNATIVE.search(clause):
+            return clause
+    return None
 
 
 def _asks_before(head: str) -> bool:

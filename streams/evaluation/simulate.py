@@ -417,7 +417,7 @@ def _feedback(rng: random.Random, prefs, noisy: bool, satisfied_share: float) ->
         if choice < 0.7:
             return [{"kind": "text", "text": rng.choice(OFF_TOPIC)}]
         _, phrasings = rng.choice(prefs)
-        plain = [p for p in phrasings if "?" not in p and not p.lower().startswith(("too", "太"))]
+        plain = [p for p in phrasings if "?" not in p and not p.lower().startswith(("too", "太", *_NEGATED_STARTS))]
         return [{"kind": "text", "text": _negated(rng.choice(plain))}]
     if rng.random() < satisfied_share:
         fb = [{"kind": "thumbs", "value": 1} if rng.random() < 0.5 else {"kind": "copy"}]
@@ -434,6 +434,11 @@ def _feedback(rng: random.Random, prefs, noisy: bool, satisfied_share: float) ->
     if style < 0.85:
         return [{"kind": "regenerate"}, {"kind": "text", "text": text}]
     return [{"kind": "correction", "text": f"{STAND_IN_ANSWER} (Rewritten so that it follows this: {rule})"}]
+
+
+# A phrasing that is a negation already ("No lists, just prose") is not contradicted by prefixing
+# another ("Don't no lists, just prose": nobody writes that).
+_NEGATED_STARTS = ("no ", "don't", "do not", "never", "avoid", "stop", "不要", "别", "不用", "避免")
 
 
 def _negated(phrasing: str) -> str:

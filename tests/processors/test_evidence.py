@@ -70,6 +70,23 @@ def test_requests_and_complaints_are_for_their_core(text):
 
 
 @pytest.mark.parametrize(
+    ("text", "core"),
+    [
+        ("No lists, just prose.", "just prose"),
+        ("No tables, only plain text please.", "only plain text please"),
+        ("Don't use bullets, use prose instead", "use prose instead"),
+        ("别分点，而是写成一段话。", "而是写成一段话"),
+        ("不要用表格,改用列表", "改用列表"),
+    ],
+)
+def test_a_negated_request_followed_by_its_replacement_asks_for_the_replacement(text, core):
+    """A replacement wins: "No lists, just prose" supports a prose theme. Before, it counted against
+    it (its core, "lists, just prose", joined the prose theme with the sign of "no")."""
+    statement = statement_of(text)
+    assert statement.sign == 1 and statement.core == core and statement.directive
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "lol",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 import processors
 from streams.evaluation import DEMO_SAMPLE
-from streams.evaluation.simulate import ADVERSARIAL_RULE, OFF_TOPIC, SPLITS, Truth, simulate, write
+from streams.evaluation.simulate import ADVERSARIAL_RULE, OFF_TOPIC, POOL, SPLITS, Truth, _feedback, simulate, write
 from uno_models import InteractionEvent, decode
 
 QUERIES = {t: [f"{t} question number {i}?" for i in range(30)] for t in ("law", "travel", "stories", "poems")}
@@ -53,6 +54,10 @@ def test_noisy_users_write_chatter_and_contradictions_reliable_ones_say_what_the
     texts = [(e["user_id"], f.get("text", "")) for e in events for f in e["feedback"] if f["kind"] == "text"]
     assert any(t in OFF_TOPIC for u, t in texts if u in noisy)
     assert any(t.startswith(("Don't", "不要")) for u, t in texts if u in noisy)
+    # a contradiction negates a plain request, never one that is a negation already ("Don't no lists")
+    prose = [p for p in POOL if "No lists, just prose." in p[1]]
+    said = {_feedback(random.Random(seed), prose, True, 0.0)[0].get("text") for seed in range(300)}
+    assert "Don't write in paragraphs, not bullets" in said and not any(t and "no lists" in t.lower() for t in said)
     reliable = {u for u, _ in texts} - noisy - {truth.adversarial_user, *truth.sybil_users}
     phrasings = {p for _, ph in SPLITS["dev"] for p in ph}
     assert reliable and all(t in phrasings | {"thanks", "great, thanks", "谢谢"} for u, t in texts if u in reliable)
