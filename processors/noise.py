@@ -37,13 +37,46 @@ from collections.abc import Sequence
 from processors.evidence import promotes
 from uno_models import Rule, RuleStatus
 
+# Feedback that talks to the model instead of about the answer: instructions to drop its instructions,
+# to show its prompt or secrets, to take on a persona without rules, and chat-template tokens. In English,
+# Chinese, Japanese, Korean and the common European forms. A word alone is not enough: "ignore the
+# irrelevant details", "请忽略无关的细节" and "follow the instructions in the contract" are requests.
+_INSTRUCTIONS = r"(?:instructions?|rules|guidelines|directions|prompts?|system\s+messages?|programming|constraints)"
 _INJECTION = re.compile(
-    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier)|disregard (?:all |any |the )?(?:previous|prior|above)"
-    r"|system prompt|developer (?:message|mode)|you are now|jailbreak|reveal (?:your|the) (?:instructions|prompt)"
-    r"|act as (?:an? )?(?:unrestricted|unfiltered)|do anything now|<\|im_start\|>|\[/?inst\]"
-    r"|(?:always|only) (?:answer|reply|respond) (?:with|in) (?:the word|yes|no)\b|send .* to https?://"
-    r"|忽略(?:之前|以上|所有)|系统提示",
-    re.IGNORECASE,
+    rf"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:\w+\s+){{0,4}}?{_INSTRUCTIONS}\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:the\s+)?(?:previous|prior|above|earlier|preceding)\b"
+    r"|\bforget\s+everything\b"
+    r"|\b(?:reveal|print|show|output|repeat|display|leak|dump|tell\s+me|give\s+me|what\s+(?:is|are))\s+(?:me\s+)?"
+    r"(?:your|the)\s+(?:\w+\s+){0,2}?(?:prompt|instructions|configuration|config|api\s+keys?|passwords?|credentials|secrets)\b"
+    r"|\b(?:print|repeat|output)\s+(?:the\s+)?(?:text|everything|words)\s+above\b"
+    r"|system\s+prompt|developer\s+(?:message|mode)|jailbr[eo]\w*|do\s+anything\s+now"
+    r"|\byou\s+are\s+now\s+(?:an?\s+)?(?:dan|unrestricted|unfiltered|uncensored|jailbroken|free|evil|in\s+\w+\s+mode)\b"
+    r"|\b(?:act|behave)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)"
+    r"|\bpretend\s+(?:that\s+)?(?:you\s+have|there\s+are)\s+no\s+(?:rules|restrictions|guidelines|filters|limits)"
+    r"|\bwithout\s+(?:any\s+)?(?:restrictions|filters|censorship|safety|guardrails)\b"
+    r"|\bnew\s+instructions\s*:"
+    # the model's own instructions are never a rule's subject: "your earlier guidance", "your full prompt"
+    r"|\byour\s+(?:\w+\s+){0,3}?(?:instructions|rules|guidelines|guidance|prompt|programming|settings|polic(?:y|ies)"
+    r"|configuration|training|directives|system)\b"
+    r"|\b(?:hidden|initial|original|secret)\s+(?:prompt|instructions)\b"
+    r"|\b(?:stop|quit|don'?t|do\s+not|never)\s+(?:following|obeying|follow|obey)\s+(?:your|the|any|those)\s+(?:\w+\s+)?"
+    r"(?:instructions|rules|guidelines|guidance)\b"
+    r"|\b(?:as\s+if\s+you\s+(?:had|have)|pretend\s+you\s+have|with)\s+no\s+(?:content\s+)?"
+    r"(?:polic(?:y|ies)|rules|restrictions|limits|filters|guidelines)\b"
+    r"|^\s*(?:system|developer)\s*:"
+    r"|你的(?:设定|指令|提示词|系统提示|规则|配置|限制)"
+    r"|(?:不要|别|无需|不用|不必)遵守[^。！？\n]{0,4}?(?:规则|要求|指令|限制|设定)"
+    r"|(?:之前|前面|以上|上面)的?(?:所有|全部)?(?:要求|规则|指令|设定)[^。！？\n]{0,3}?(?:不算|无效|作废|取消|忽略)"
+    r"|<\|(?:im_start|im_end|system|user|assistant|endoftext)\|>|</?s>|\[/?inst\]|<<sys>>|^\s*#{2,}\s*system\b"
+    r"|(?:always|only)\s+(?:answer|reply|respond)\s+(?:with|in)\s+(?:the\s+word|yes|no)\b|send\s+.*\s+to\s+https?://"
+    r"|(?:忽略|无视|忘记|忘掉|不要理会|跳过)[^。！？\n]{0,8}?(?:指令|指示|规则|提示|设定|要求|限制)"
+    r"|(?:输出|告诉我|显示|泄露|重复|打印|给我看)[^。！？\n]{0,6}?(?:系统)?(?:提示词|系统提示|指令|设定|配置|密钥|密码)"
+    r"|系统提示"
+    r"|(?:指示|命令|ルール|プロンプト)を(?:すべて|全部)?無視|システムプロンプト"
+    r"|(?:지시|명령|규칙|프롬프트)(?:을|를)?\s*(?:모두\s*)?무시|시스템\s*프롬프트"
+    r"|\bignor(?:a|e|ez|iere|ieren)\s+(?:\w+\s+){0,3}?(?:instrucciones|instructions|instruções|istruzioni|anweisungen)\b"
+    r"|игнорируй\w*\s+(?:\w+\s+){0,3}?инструкци\w*",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
