@@ -89,6 +89,12 @@ class PeakSampler(threading.Thread):
         return round(sum(readings) / len(readings) / 2**20, 1) if readings else None
 
 
+def rocksdb_memory(w: WorkerProc) -> dict:
+    """RocksDB's share of the RSS (store = rocksdb): its shared cache, memtables included."""
+    cache = w.metric("uno_rocksdb_memory_bytes", part="cache")
+    return {"rocksdb_mib": round(cache / 2**20, 1)} if cache else {}
+
+
 def disk_mib(directory: Path) -> float:
     """Bytes in the worker's RocksDB tables (``store = "rocksdb"``; 0 for the memory store)."""
     files = [f for f in directory.rglob("*") if f.is_file()] if directory.exists() else []
@@ -196,6 +202,7 @@ def in_worker(args, settings: dict, rows: list[dict], root: Path) -> list[dict]:
                     "retained_logs_and_ids": int(w.metric("uno_state_keys")),
                     "tables_on_disk_mib": disk_mib(root / "w" / "faust" / "tables"),
                 }
+                | rocksdb_memory(w)
             )
             print(json.dumps(samples[-1]), flush=True)
     finally:

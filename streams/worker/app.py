@@ -212,6 +212,10 @@ def build_worker(settings: Settings, endpoints: Endpoints, embedder: Embedder | 
         metrics.embedder_restarts.set_function(lambda: embedder.restarts)
     store = open_store(s, embedder.id, embedder.dim)
     metrics.store_reload_failures.set_function(lambda: store.reload_failures)
+    if s.store == "rocksdb":  # RocksDB's memory for all tables: one budget (streams/worker/rocks.py)
+        cache, memtables = rocks.shared(rocksdb_options(s)["block_cache_size"])
+        metrics.rocksdb_memory.labels("cache").set_function(cache.get_usage)
+        metrics.rocksdb_memory.labels("memtables").set_function(memtables.get_usage)
     app = make_app(s, endpoints.broker)
     specs = topic_specs(s)
     outputs = {

@@ -168,6 +168,13 @@ class Metrics:
             "feedback, de-duplication ids, clusters, work, expiry ledgers; every 10 s; RocksDB: its estimate)",
             registry=r,
         )
+        self.rocksdb_memory = Gauge(
+            "uno_rocksdb_memory_bytes",
+            "RocksDB's memory for all of the worker's tables (store = rocksdb): the shared block cache's use "
+            "(memtables included, charged to it) and the memtables' part; both stay under rocksdb_cache_mib",
+            ["part"],
+            registry=r,
+        )
         self.embedder_restarts = Gauge(
             "uno_embedder_restarts",
             "Times the worker's embedder process was started again after it died or hung (USE-m3 runs in a child)",

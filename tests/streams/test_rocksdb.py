@@ -14,6 +14,7 @@ from streams.kafka import read_all
 from streams.worker.run import CLEAN_STOP
 from tests.streams.sample import interactions
 from tests.streams.test_worker import logs_in_clusters, records
+from uno_models import Settings
 
 pytestmark = [pytest.mark.infra, pytest.mark.faults, pytest.mark.slow]
 
@@ -48,6 +49,8 @@ def test_tables_on_disk_survive_a_clean_stop_and_a_kill_loses_nothing(worker_fac
     w.wait_for(lambda: w.metric("uno_events_total", kind="interaction", result="duplicate") >= 2, 60, "duplicates")
     assert read_all(w.broker, w.topic("dlq")) == []
     w.wait_for(lambda: w.metric("uno_state_keys") > 0, 30, "RocksDB's estimate of the keys (every 10 s)")
+    memtables, cache = (w.metric("uno_rocksdb_memory_bytes", part=part) for part in ("memtables", "cache"))
+    assert 0 < memtables <= cache <= Settings().rocksdb_cache_mib * 1024 * 1024  # one budget for all tables
 
 
 def test_a_full_disk_under_the_tables_blocks_ingest_and_refreshes_until_space_is_back_losing_nothing(
