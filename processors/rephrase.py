@@ -9,8 +9,9 @@ configured it may *rephrase* that evidence once per rule ("Way too verbose, 100 
 - it names nothing the users did not write (capitalised words, numbers, links);
 - it passes the filters (no injection, no promotion).
 
-Otherwise the users' words are published. One LLM call per new rule, never per log; a weak model
-costs a call and changes nothing.
+Otherwise the users' words are published. One LLM call per new rule, never per log, and none for a
+rule that is a short imperative already (`already_plain`); a weak model costs a call and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -25,12 +26,31 @@ import numpy as np
 from msgspec import Meta
 
 from processors.embedders import Embedder
-from processors.evidence import polarity, promotes
+from processors.evidence import is_cjk, polarity, promotes
 from processors.llm import LLM, LLMError, ask, fence
 from processors.noise import reads_as_injection
 from uno_models import ClusterKnowledge
 
 _NAMES = re.compile(r"https?://\S+|\b\d[\d.,]*\b|(?<!^)(?<![.!?]\s)\b[A-Z][\w-]*")
+# Openings of a statement that is not an imperative yet: a complaint ("Way too verbose"), a question, a
+# politeness or a subject ("You should cite..."), "太长了".
+_NOT_IMPERATIVE = re.compile(
+    r"^(?:too|way|so|very|much|more|less|not|no|i|i'd|it|it's|this|that|the|you|your|we|my|what|why|how|can"
+    r"|could|would|please|pls)\b|^(?:太|有点|有些|这|我|你|请问|能不能|可不可以)",
+    re.I,
+)
+
+
+def already_plain(text: str) -> bool:
+    """A short imperative already ("Cite the article number of the law.", "用连贯的文字,不要分点。"): one
+    sentence, no question, at most 8 words (16 Chinese characters), opening with the request. There is
+    nothing to rephrase, so no call is made."""
+    body = text.strip().rstrip(".!。！")
+    if not body or re.search(r"[.!?;:。！？；：]", body) or _NOT_IMPERATIVE.search(body):
+        return False
+    if is_cjk(body):
+        return len(body) <= 16
+    return 2 <= len(body.split()) <= 8
 
 
 class RephraseReply(msgspec.Struct):
@@ -70,6 +90,9 @@ class Rephraser:
                 moved = theme.rephrased and theme.rephrased_from != theme.canonical
                 if moved and self.unfaithful(theme.rephrased, theme.canonical, evidence) is None:
                     theme.rephrased_from = theme.canonical
+                continue
+            if already_plain(theme.canonical):
+                outcomes["plain"] += 1
                 continue
             if stop():
                 outcomes["deferred"] += 1

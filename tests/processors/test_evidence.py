@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from processors.evidence import promotes, statement_of
+from processors.evidence import normalise, promotes, statement_of
 from processors.pii import redact
+from processors.rephrase import already_plain
 
 
 @pytest.mark.parametrize(
@@ -164,3 +165,21 @@ def test_a_contact_is_recognised_after_pii_redaction_too(text):
 )
 def test_ordinary_requests_promote_nothing(text):
     assert not promotes(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("Cite the article number of the law.", True),
+        ("Give me the answer first, then the explanation.", True),
+        ("用连贯的文字，不要分点。", True),
+        ("Way too verbose, 100 words max.", False),  # a complaint: the LLM may make it a request
+        ("What are the risks? Mention them.", False),
+        ("Too much jargon; define the terms.", False),
+        ("You should cite the law article number.", False),
+        ("Please cite the specific statute article that applies.", False),
+        ("Close with a single sentence that sums it up and names the outcome.", False),  # long
+    ],
+)
+def test_a_rule_that_is_a_short_imperative_already_needs_no_rephrasing_call(text, plain):
+    assert already_plain(normalise(text)) is plain
