@@ -167,3 +167,48 @@ def test_a_dead_letter_keeps_no_pii_and_replays_to_the_same_pseudonym():
     assert p("legal", event["user_id"]) == event["user_id"]  # a replay keeps the user's pseudonym
     broken = b'{"query": "ring +31612345678 \xff\xfe'
     assert b"31612345678" not in p.scrub(broken, "legal")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("私の名前は田中太郎です。", "田中太郎"),
+        ("佐藤花子と申します。よろしくお願いします。", "佐藤花子"),
+        ("제 이름은 김민수입니다.", "김민수"),
+        ("Меня зовут Иван Петров.", "Иван Петров"),
+        ("Je m'appelle Juliette Dubois, merci.", "Juliette Dubois"),
+        ("Mit freundlichen Grüßen\nKlaus Weber", "Klaus Weber"),
+        ("Atentamente, Pedro Gómez", "Pedro Gómez"),
+        ("Appelez-moi au 06 12 34 56 78.", "06 12 34 56 78"),
+        ("Il mio numero è 347 123 4567.", "347 123 4567"),
+        ("010-1234-5678로 연락주세요", "010-1234-5678"),
+        ("Mi DNI es 12345678Z.", "12345678Z"),
+        ("Mon numéro de sécurité sociale est 1 85 05 78 006 084 91.", "1 85 05 78 006 084 91"),
+        ("Vivo en Calle Mayor 12, 28013 Madrid.", "Calle Mayor 12"),
+        ("J'habite au 12 rue de la Paix, 75002 Paris.", "12 rue de la Paix"),
+        ("Ich wohne in der Hauptstraße 5, 10115 Berlin.", "Hauptstraße 5"),
+        ("東京都新宿区西新宿2-8-1に住んでいます。", "西新宿2-8-1"),
+        ("서울시 강남구 테헤란로 123에 살아요.", "테헤란로 123"),
+        ("Мой адрес: ул. Ленина, д. 10, кв. 5.", "ул. Ленина, д. 10"),
+    ],
+)
+def test_names_phones_ids_and_addresses_in_other_languages_are_redacted(text, value):
+    assert value not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die Bestellung 20240315 wurde am 12.03.2024 versandt.",
+        "Le prix est de 1 234,56 € pour 3 articles.",
+        "Ich bin Student in Berlin.",  # "I am" is no cue: a job follows as often as a name
+        "Mein Name ist nicht wichtig.",
+        "Die Hauptstraße ist gesperrt.",
+        "皆さん、こんにちは。お客様の声をお聞かせください。",
+        "저는 학생입니다.",
+        "The price is $9184.16 for 3 items.",  # a decimal is not a number in groups
+        "Mi DNI es 12345678A.",  # the wrong check letter: not a DNI
+    ],
+)
+def test_dates_prices_jobs_and_wrong_checksums_in_other_languages_stay(text):
+    assert redact(text) == text
