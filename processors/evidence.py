@@ -64,7 +64,11 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
         ),
         "",
     ),
-    (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite)\s+", re.I), " "),  # es / pt
+    (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite|sin)\s+", re.I), " "),  # es / pt
+    (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:não|nao|sem)\s+", re.I), " "),  # pt
+    (re.compile(_CLAUSE_START + r"(?:per\s+favore,?\s+)?(?:non|niente|senza)\s+", re.I), " "),  # it
+    (re.compile(_CLAUSE_START + r"(?:pas\s+de|pas\s+d'|sans)\s*", re.I), " "),  # fr, with no verb: "pas de listes"
+    (re.compile(_CLAUSE_START + r"(?:bitte\s+)?(?:kein(?:e|en|er|es)?|nicht|ohne)\s+", re.I), " "),  # de, no verb
     (re.compile(_CLAUSE_START + r"(?:ne\s+|n')(\w+)\s+(?:pas|jamais)\s+(?:de\s+|d')?", re.I), r" \1 "),  # fr
     (re.compile(_CLAUSE_START + r"(?:évite[zs]?|evita|evitare)\s+(?:de\s+|d')?", re.I), " "),  # fr / it
     (
@@ -87,7 +91,9 @@ _EXCESS = re.compile(r"^(?:be\s+)?(?:too|so|overly)\b|^太", re.I)
 _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.I)
 # A clause that replaces the negated request before it: "No lists, just prose", "别分点，而是写成一段话".
 _ALTERNATIVE = re.compile(
-    r"^(?:just|only|instead|rather)\b|\binstead(?:\s+of\s+(?:that|it|them))?$|^(?:而是|只要|只用|就用|改用|改成|换成)",
+    r"^(?:just|only|rather|solo|sólo|sino|juste|seulement|nur|sondern|soltanto|só|apenas|только|лучше)\b"
+    r"|\b(?:instead|plutôt|invece|piuttosto|stattdessen|lieber|en\s+su\s+lugar|à\s+la\s+place|em\s+vez\s+disso"
+    r"|вместо\s+этого)\b|^(?:而是|只要|只用|就用|改用|改成|换成)",
     re.I,
 )
 

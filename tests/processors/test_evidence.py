@@ -32,6 +32,12 @@ from processors.rephrase import already_plain
         ("ありがとう、でも表を使わないで", "でも表を使わしてください"),
         ("번호 목록을 사용하지 마세요", "번호 목록을 사용하세요"),
         ("표를 쓰지 마세요.", "표를 쓰세요"),
+        # a negation with no verb ("no tables"), and Italian and Portuguese negations
+        ("Keine Tabellen bitte.", "Tabellen bitte"),
+        ("Pas de tableau.", "tableau"),
+        ("Non usare tabelle.", "usare tabelle"),
+        ("Não use tabelas.", "use tabelas"),
+        ("Ohne Tabellen.", "Tabellen"),
     ],
 )
 def test_negated_requests_are_against_their_core(text, core):
@@ -78,6 +84,12 @@ def test_requests_and_complaints_are_for_their_core(text):
         ("Don't use bullets, use prose instead", "use prose instead"),
         ("别分点，而是写成一段话。", "而是写成一段话"),
         ("不要用表格,改用列表", "改用列表"),
+        ("No uses listas, solo prosa.", "solo prosa"),
+        ("Ne fais pas de liste, écris plutôt un paragraphe.", "écris plutôt un paragraphe"),
+        ("Benutze keine Listen, sondern Fließtext.", "sondern Fließtext"),
+        ("Non usare elenchi, scrivi invece in prosa.", "scrivi invece in prosa"),
+        ("Não use listas, apenas texto.", "apenas texto"),
+        ("Не используй списки, только сплошной текст.", "только сплошной текст"),
     ],
 )
 def test_a_negated_request_followed_by_its_replacement_asks_for_the_replacement(text, core):
