@@ -223,7 +223,7 @@ _STREET_FORMATS = [
             rf"(?:(?i:de\s+la|de\s+l['’]|du|des|de|d['’])\s*)?{_NAME_WORD}(?:[\s-]+{_NAME_WORD}){{0,3}}"
         ),
     ),
-    (  # "Hauptstraße 5", "Goethestr. 12a", "Am Weg 3"
+    (  # "Hauptstraße 5", "Goethestr. 12a", "Lindenweg 3"
         tuple(_DE_STREET_ENDS.split("|")),
         re.compile(rf"\b{_UP}{_LOW}*(?i:{_DE_STREET_ENDS_RE})\s+\d{{1,4}}[a-z]?\b"),
     ),
