@@ -267,6 +267,7 @@ class Statement(NamedTuple):
     sign: int  # +1 asks for the core, -1 asks for its opposite
     directive: bool  # a request about the answer (not chatter, not a remark about something else)
     promotion: bool  # names a link, a contact, a brand or a product to push
+    injection: bool = False  # embeds next to a prompt injection (set by processors.themes)
 
 
 def normalise(text: str) -> str:

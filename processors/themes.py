@@ -20,7 +20,9 @@ then reports, on its rule:
 - ``independent_users``: supporters with feedback in the cluster beyond this theme (a ring of fresh
   ids that only push one rule has none);
 - ``directive``: whether most of its statements are requests about the answer;
-- ``promotion``: whether its evidence pushes a link, a contact, a brand or a product.
+- ``promotion``: whether its evidence pushes a link, a contact, a brand or a product;
+- ``injection``: whether some of its statements embed next to a prompt injection
+  (`processors.noise.InjectionProbe`: the patterns miss new phrasings and other languages).
 
 `processors.noise.NoiseFilter` decides from those fields. Nothing here calls an LLM.
 
@@ -51,6 +53,7 @@ import numpy as np
 
 from processors.embedders import Embedder
 from processors.evidence import Statement, is_cjk, statement_of
+from processors.noise import INJECTION_SIMILARITY, InjectionProbe
 from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus
 from uno_models.knowledge import (
     MAX_EXEMPLAR_USERS,
@@ -93,6 +96,9 @@ class ThemeBook:
         Distinct statements kept per theme (the candidates for its text).
     rounds
         Rounds of the reliability estimate.
+    injection_similarity
+        Cosine to a prompt injection (`processors.noise.InjectionProbe`) at which a statement makes its
+        theme's rule unpublishable, as a promotion does; 0 turns the probe off.
     """
 
     def __init__(
@@ -103,6 +109,7 @@ class ThemeBook:
         max_themes: int = MAX_THEMES,
         max_exemplars: int = 12,
         rounds: int = 3,
+        injection_similarity: float = INJECTION_SIMILARITY,
     ):
         self.embedder = embedder
         self.similarity = similarity
@@ -110,6 +117,7 @@ class ThemeBook:
         self.max_themes = max_themes
         self.max_exemplars = max_exemplars
         self.rounds = rounds
+        self.probe = InjectionProbe(embedder, injection_similarity)
 
     def update(self, knowledge: ClusterKnowledge, logs: Sequence[LogRecord], now: float) -> ThemeOutcome:
         knowledge = copy_knowledge(knowledge)
@@ -138,9 +146,14 @@ class ThemeBook:
                 if (record := knowledge.users.get(user)) is not None:
                     record.chatter += 1
         cores = list(dict.fromkeys(s.core for _, s in fresh))  # feedback repeats itself: embed each text once
-        by_core = dict(zip(cores, self.embedder.embed(cores), strict=True)) if cores else {}
+        vectors = self.embedder.embed(cores) if cores else np.zeros((0, self.embedder.dim), np.float32)
+        by_core = dict(zip(cores, vectors, strict=True))
+        injected = {c for c, flag in zip(cores, self.probe.flags(vectors), strict=True) if flag}
         for log, statement in fresh:
             vector = by_core[statement.core]
+            if statement.core in injected:
+                statement = statement._replace(injection=True)
+                applied["injection"] += 1
             theme, opened = self._theme_for(knowledge, vector, now)
             if any(v[0] == log.event_id for v in theme.votes):
                 applied["duplicate"] += 1  # one log supports a theme once, also when late feedback re-sends it
@@ -220,7 +233,9 @@ class ThemeBook:
             if theme.id not in touched and theme.canonical:
                 continue
             sign = _majority_sign(theme)
-            chosen = [e for e in theme.exemplars if e.sign == sign and not e.promotion] or theme.exemplars
+            chosen = [
+                e for e in theme.exemplars if e.sign == sign and not (e.promotion or e.injection)
+            ] or theme.exemplars
             # Words of independent users only (when any): a ring of fresh ids whose request sits close to a
             # real one joins its theme, and could otherwise lend the rule its own words.
             trusted = _independent(set(theme.users_for) | set(theme.users_against), theme, knowledge)
@@ -289,6 +304,7 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
     theme.vector = _pack(_vector(theme) + vector) if theme.vector else _pack(vector)
     theme.directive += 1
     theme.promotion += int(statement.promotion)
+    theme.injection += int(statement.injection)
     theme.votes = [*theme.votes, (log.event_id, user, statement.sign)][-256:]
     theme.last_seen = max(theme.last_seen, log.timestamp)
     if log.provenance is not None:
@@ -299,7 +315,14 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
             if user not in exemplar.users and len(exemplar.users) < MAX_EXEMPLAR_USERS:
                 exemplar.users = [*exemplar.users, user]
             return
-    exemplar = Exemplar(text=statement.text, sign=statement.sign, count=1, promotion=statement.promotion, users=[user])
+    exemplar = Exemplar(
+        text=statement.text,
+        sign=statement.sign,
+        count=1,
+        promotion=statement.promotion,
+        injection=statement.injection,
+        users=[user],
+    )
     if len(theme.exemplars) < max_exemplars:
         theme.exemplars.append(exemplar)
     else:  # keep the most repeated statements
@@ -357,6 +380,7 @@ def _fold(into: Theme, other: Theme) -> None:
     into.vector = _pack(_vector(into) + _vector(other))
     into.directive += other.directive
     into.promotion += other.promotion
+    into.injection += other.injection
     into.votes = [*into.votes, *(v for v in other.votes if v[0] not in counted)][-256:]
     into.first_seen = min(into.first_seen, other.first_seen)
     into.last_seen = max(into.last_seen, other.last_seen)
@@ -443,6 +467,7 @@ def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float], 
         independent_users=independent,
         directive=theme.directive * 2 >= theme.weight,
         promotion=theme.promotion > 0,
+        injection=theme.injection > 0,
         evidence=evidence,
     )
 

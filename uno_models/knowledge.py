@@ -79,6 +79,7 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     independent_users: Count = 0  # supporters with feedback in the cluster beyond this rule
     directive: bool = True  # most of its statements are requests about the answer
     promotion: bool = False  # its evidence pushes a link, a contact, a brand or a product
+    injection: bool = False  # some of its evidence embeds next to a prompt injection (processors.noise)
     evidence: Annotated[list[RuleText], Meta(max_length=3)] = []  # what users wrote, most repeated first
     users: Count = 0  # distinct users behind it, in a published module (which carries no user ids)
 
@@ -108,6 +109,7 @@ class Exemplar(msgspec.Struct, kw_only=True, omit_defaults=True):
     sign: Annotated[int, Meta(ge=-1, le=1)] = 1  # -1: asks for the opposite of the theme's core
     count: Count = 1
     promotion: bool = False
+    injection: bool = False
     users: Annotated[list[Id], Meta(max_length=MAX_EXEMPLAR_USERS)] = []  # the first (pseudonymous) users who wrote it
 
 
@@ -129,6 +131,7 @@ class Theme(msgspec.Struct, kw_only=True, omit_defaults=True):
     logs_against: Count = 0
     directive: Count = 0
     promotion: Count = 0
+    injection: Count = 0
     exemplars: Annotated[list[Exemplar], Meta(max_length=MAX_EXEMPLARS)] = []
     votes: Annotated[list[tuple[Id, Id, int]], Meta(max_length=256)] = []  # (event id, user, sign) counted
     provenance: Provenances = []

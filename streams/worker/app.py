@@ -139,7 +139,12 @@ def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: Modu
         store,
         gap_threshold=s.gap_threshold,
         noise=noise,
-        themes=ThemeBook(embedder, similarity=s.theme_similarity, merge_similarity=s.theme_merge_similarity),
+        themes=ThemeBook(
+            embedder,
+            similarity=s.theme_similarity,
+            merge_similarity=s.theme_merge_similarity,
+            injection_similarity=s.injection_similarity,
+        ),
         rephraser=Rephraser(llm, embedder, min_similarity=s.rephrase_similarity) if llm is not None else None,
         pairs=PairBuilder(llm, revisions_per_refresh=s.refresh_revisions),
         builder=ModuleBuilder(route_z=s.route_z, route_floor=s.route_floor, route_min_members=s.route_min_members),
