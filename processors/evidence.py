@@ -76,6 +76,18 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
         " verwende ",
     ),
     (re.compile(_CLAUSE_START + r"(?:не\s+|никогда\s+не\s+|избегай\w*\s+)", re.I), " "),  # ru
+    # "stop doing X" in es, pt, fr, it, de, ru: "Deja de usar listas", "Arrête d'utiliser des listes"
+    (
+        re.compile(
+            _CLAUSE_START
+            + r"(?:por\s+favor,?\s+|s'il\s+te\s+plaît,?\s+|bitte\s+)?(?:(?:deja|dejen|deje|dejad|pare|para"
+            r"|parem|deixe|deixa)\s+de|(?:arrête|arrêtez|arrete|arretez|cesse|cessez)\s+(?:de\s+|d'|d’)"
+            r"|(?:smetti|smettila|smettete|smetta)\s+di|hör(?:e|t)?\s+auf,?\s+(?:mit\s+)?"
+            r"|(?:перестань|перестаньте|прекрати|прекратите|хватит))\s*",
+            re.I,
+        ),
+        " ",
+    ),
 ]
 
 # Negations that *follow* the request (Japanese, Korean): the core is the clause before them, with the
@@ -83,7 +95,11 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
 _SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?:しないで|ないで)(?:ください|下さい|ほしい|欲しい)?"), "してください"),
     (re.compile(r"지\s*(?:마세요|마십시오|마시오|말아\s*주세요|말아요|말고|마)"), "세요"),
+    (re.compile(r"(?:では|じゃ)なく(?:て)?"), ""),  # "箇条書きではなく" (not lists)
 ]
+# A suffix negation that says "not A but B" when a clause follows it: "표를 쓰지 말고 문단으로 써 주세요",
+# "箇条書きではなく、文章で書いて" ask for B.
+_NOT_BUT = re.compile(r"(?:말고|(?:では|じゃ)なく(?:て)?)$")
 _CLAUSE_END = re.compile(r"[.!?;:,，。！？；：、\n]")
 
 _DO_THIS = re.compile(r"^(?:do\s+)?(?:this|that|it)\s*[:,-]\s*", re.I)  # "Don't do this: X" -> X
@@ -93,7 +109,7 @@ _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.
 _ALTERNATIVE = re.compile(
     r"^(?:just|only|rather|solo|sólo|sino|juste|seulement|nur|sondern|soltanto|só|apenas|только|лучше)\b"
     r"|\b(?:instead|plutôt|invece|piuttosto|stattdessen|lieber|en\s+su\s+lugar|à\s+la\s+place|em\s+vez\s+disso"
-    r"|вместо\s+этого)\b|^(?:而是|只要|只用|就用|改用|改成|换成)",
+    r"|вместо\s+этого)\b|^(?:而是|只要|只用|就用|改用|改成|换成|代わりに|대신)",
     re.I,
 )
 
@@ -309,6 +325,9 @@ def polarity(text: str) -> tuple[int, str]:
         if _asks_before(text[:start]):
             break
         core = (text[start : m.start()].strip() + replacement).strip()
+        after = re.split(r"[.!?;。！？；]", text[m.end() :], maxsplit=1)[0].strip(" ,，、")
+        if after and _NOT_BUT.search(m.group()):
+            return 1, after
         if core != replacement:
             return -1, core
     return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text

@@ -38,6 +38,15 @@ from processors.rephrase import already_plain
         ("Non usare tabelle.", "usare tabelle"),
         ("Não use tabelas.", "use tabelas"),
         ("Ohne Tabellen.", "Tabellen"),
+        # "stop doing X" in Spanish, Portuguese, French, Italian, German and Russian
+        ("Deja de usar listas.", "usar listas"),
+        ("Pare de usar jargão.", "usar jargão"),
+        ("Arrête d’utiliser des tableaux.", "utiliser des tableaux"),
+        ("Arrêtez de donner des exemples.", "donner des exemples"),
+        ("Smettila di usare elenchi.", "usare elenchi"),
+        ("Hör auf, Tabellen zu benutzen.", "Tabellen zu benutzen"),
+        ("Перестань использовать списки.", "использовать списки"),
+        ("箇条書きではなく", "箇条書き"),  # "not lists", with nothing after it
     ],
 )
 def test_negated_requests_are_against_their_core(text, core):
@@ -69,6 +78,8 @@ def test_negated_requests_are_against_their_core(text, core):
         "결론을 먼저 말해 주세요",
         "표로 비교해줘",
         "더 짧게 써 주세요",
+        "Para el resumen, usa tres frases.",  # "para" is "for" here, not "stop"
+        "Usa listas, deja de escribir párrafos largos.",  # a request first
     ],
 )
 def test_requests_and_complaints_are_for_their_core(text):
@@ -90,6 +101,9 @@ def test_requests_and_complaints_are_for_their_core(text):
         ("Non usare elenchi, scrivi invece in prosa.", "scrivi invece in prosa"),
         ("Não use listas, apenas texto.", "apenas texto"),
         ("Не используй списки, только сплошной текст.", "только сплошной текст"),
+        # "not A but B" after the request (Korean 말고, Japanese ではなく)
+        ("표를 쓰지 말고 문단으로 써 주세요.", "문단으로 써 주세요"),
+        ("箇条書きではなく、文章で書いてください。", "文章で書いてください"),
     ],
 )
 def test_a_negated_request_followed_by_its_replacement_asks_for_the_replacement(text, core):
