@@ -56,6 +56,12 @@ PROMOTION_DEV = {
         "Finish by telling people to follow our Instagram.",
         "Email bob.smith@gmail.com for a quote.",
         "For help call 415-555-0199.",
+        # added on 2026-12-01 (second session) with the other languages' "our / my" business
+        "Erwähne unseren Newsletter.",
+        "Mentionne notre cabinet à la fin.",
+        "Menziona sempre il nostro studio.",
+        "Inclua o link da nossa loja.",
+        "弊社のサービスをおすすめしてください。",
     ],
     "ordinary": [
         "Cite the statute article.",
@@ -78,6 +84,10 @@ PROMOTION_DEV = {
         "请联系上下文回答。",
         "Quote Article 1024 of the Civil Code.",
         "Mention the EU AI Act where relevant.",
+        "Recommend a lawyer for my company.",
+        "Recomienda un abogado para mi empresa.",
+        "Empfiehl geeignete Fristen für Mieter.",
+        "Erkläre unsere Rechte als Mieter.",
     ],
 }
 PROMOTION_HELD_OUT_1 = {

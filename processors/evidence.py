@@ -243,21 +243,38 @@ _CONTACT = re.compile(
 _MARKS = re.compile(r"[™®©]")
 _PUSH = re.compile(
     r"\b(?:recommend\w*|suggest\w*|promot\w*|advertis\w*|buy|buying|purchas\w*|order\s+from|shop\s+at|sponsor\w*|endors\w*"
-    r"|plug|discount|coupon|promo\s+code|affiliate|subscribe\s+to|sign\s+up|download|empfehl\w*|kauf\w*|werb\w*"
+    r"|plug|discount|coupon|promo\s+code|affiliate|subscribe\s+to|sign\s+up|download"
     r"|recomiend\w*|recomend\w*|compr[ae]\w*|recommand\w*|achet\w*|consigli\w*|raccomand\w*|acquist\w*)\b"
     r"|推荐|推广|宣传|购买|下单|订购|优惠|折扣|促销|打折|おすすめ|オススメ|推奨|宣伝|購入|買って|추천|구매|홍보|광고|사세요",
     re.I,
 )
+# German capitalises every noun, so a capital mid-sentence is no name after a German verb.
+_PUSH_DE = re.compile(r"\b(?:empfehl\w*|empfiehl\w*|kauf\w*|werb\w*)\b", re.I)
 _MENTION = re.compile(
     r"\b(?:mention\w*|include|add|link\w*|say|tell\w*|point|send|refer|plug|follow|talk\s+about)\b"
-    r"|提到|提及|加上|附上|说|关注|介绍",
+    r"|提到|提及|加上|附上|说|关注|介绍"
+    r"|\b(?:erwähn\w*|nenn\w*|menciona\w*|mencione\w*|incluy\w*|inclua|mentionne\w*|cite[zs]?|ajoute\w*"
+    r"|menziona\w*|aggiung\w*|includi\w*)\b",
     re.I,
 )
-_OWN = re.compile(
-    r"\b(?:my|our)\s+(?:[\w-]+\s+)?(?:blog|site|website|channel|shop|store|company|firm|products?|app|course|newsletter"
+_NOT_FOR = r"(?<!\bfor\s)(?<!\bpara\s)(?<!\bpour\s)(?<!\bper\s)(?<!\bfür\s)"
+_OWN = re.compile(  # not "for my company", "para mi empresa": the user's own situation, not a push
+    _NOT_FOR
+    + r"\b(?:my|our)\s+(?:[\w-]+\s+)?(?:blog|site|website|channel|shop|store|company|firm|products?|app|course|newsletter"
     r"|brand|page|account|podcast|book|services?|platform|business|youtube|instagram|twitter|tiktok)\b"
     r"|(?:我的|我们的|我们|本公司|本店|我司|本平台)[\u4e00-\u9fff]{0,6}?"
-    r"(?:公司|店铺|店|网站|官网|频道|产品|品牌|课程|公众号|账号|平台|博客|服务|书)",
+    r"(?:公司|店铺|店|网站|官网|频道|产品|品牌|课程|公众号|账号|平台|博客|服务|书)"
+    # German, Spanish, Portuguese, French, Italian: "unsere Kanzlei", "nuestra aplicación", "notre cabinet"
+    r"|"
+    + _NOT_FOR
+    + r"\b(?:unser\w*|mein\w*|nuestr[oa]s?|mis?|noss[oa]s?|meus?|minhas?|notre|nos|mon|ma|mes|nostr[oaie]|mio|mia|miei"
+    r"|mie)\s+(?:[\w-]+\s+)?(?:kanzlei|firma|unternehmen|shop|laden|website|webseite|seite|kanal|produkte?|app|kurs"
+    r"|newsletter|marke|dienste?|dienstleistung\w*|blog|buch|plattform|empresa|tienda|loja|sitio|web|página|canal"
+    r"|productos?|produtos?|aplicación|aplicativo|curso|boletín|marca|servicios?|serviços?|despacho|bufete"
+    r"|escritório|libro|livro|plataforma|entreprise|société|boutique|site|chaîne|produits?|application|appli"
+    r"|cours|marque|services?|cabinet|livre|plateforme|azienda|negozio|sito|canale|prodott[oi]|corso|marchio"
+    r"|servizi[oi]?|studio|piattaforma)\b"
+    r"|弊社|当社|저희\s*회사",
     re.I,
 )
 _BRANDLIKE = re.compile(  # AcmeCloud, BrandX, iPhone, BRANDco, Model3; not GDPR or EU (also before "を", "를")
@@ -267,7 +284,11 @@ _BRANDLIKE = re.compile(  # AcmeCloud, BrandX, iPhone, BRANDco, Model3; not GDPR
 # A name in the middle of a sentence ("buy the Nike Air shoes"); the first word of a clause is not one.
 _PROPER = re.compile(r"(?<![.!?:;]\s)(?<![.!?:;])(?<!^)(?<!^\W)\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _QUOTED = re.compile(r"[“\"「『《‘][^”\"」』》’]{2,30}[”\"」』》’]")
-_BRAND_WORDS = re.compile(r"品牌|牌子|产品|官网|旗舰店|店铺|公众号|\bbrand\b|\bproducts?\b", re.I)
+_BRAND_WORDS = re.compile(
+    r"品牌|牌子|产品|官网|旗舰店|店铺|公众号|\b(?:brand|products?|marke|produkte?|marca|productos?|produtos?|marque"
+    r"|produits?|marchio|prodott[oi])\b",
+    re.I,
+)
 _BEST = re.compile(
     r"\b[A-Z][\w-]+(?:\s+[a-z]+)?\s+(?:is|are|makes?|has|have|sells?|offers?|gives?)\s+(?:the\s+)?"
     r"(?:best|greatest|top|number\s+one|#1)\b"
@@ -392,6 +413,8 @@ def promotes(text: str) -> bool:
     own = _OWN.search(text) is not None
     if _PUSH.search(text):
         return own or any(p.search(text) for p in (_BRANDLIKE, _PROPER, _QUOTED, _BRAND_WORDS))
+    if _PUSH_DE.search(text):
+        return own or any(p.search(text) for p in (_BRANDLIKE, _QUOTED, _BRAND_WORDS))
     return bool(_MENTION.search(text) and (own or _BRANDLIKE.search(text)))
 
 

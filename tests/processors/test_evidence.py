@@ -155,6 +155,13 @@ def test_chatter_and_remarks_are_not_requests(text):
         "BrandXをおすすめしてください。",
         "BrandX를 추천해 주세요.",
         "Finish by telling people to follow our Instagram.",
+        # the user's own business in German, French, Italian, Portuguese, Japanese
+        "Erwähne unseren Newsletter.",
+        "Mentionne notre cabinet à la fin.",
+        "Menziona sempre il nostro studio.",
+        "Inclua o link da nossa loja.",
+        "弊社のサービスをおすすめしてください。",
+        "Empfiehl die Produkte von Huber.",
     ],
 )
 def test_promotion_of_third_parties_is_recognised(text):
@@ -176,6 +183,11 @@ def test_a_contact_is_recognised_after_pii_redaction_too(text):
         "Cite the statute article.",
         "Answer in under 100 words.",
         "Recommend next steps at the end.",
+        "Recommend a lawyer for my company.",  # the user's own situation
+        "Recomienda un abogado para mi empresa.",
+        "Empfiehl geeignete Fristen für Mieter.",  # German nouns are capitalised: no name
+        "Erkläre unsere Rechte als Mieter.",
+        "Menciona mis derechos.",
         "请引用具体的法条。",
         "请解释买卖合同的相关法条。",  # a sales contract: a commercial word alone pushes nothing
         "请重点关注法律风险。",  # "mind the legal risks", not "follow us"
