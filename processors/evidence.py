@@ -259,9 +259,8 @@ _MENTION = re.compile(
 )
 _NOT_FOR = r"(?<!\bfor\s)(?<!\bpara\s)(?<!\bpour\s)(?<!\bper\s)(?<!\bfür\s)"
 _OWN = re.compile(  # not "for my company", "para mi empresa": the user's own situation, not a push
-    _NOT_FOR
-    + r"\b(?:my|our)\s+(?:[\w-]+\s+)?(?:blog|site|website|channel|shop|store|company|firm|products?|app|course|newsletter"
-    r"|brand|page|account|podcast|book|services?|platform|business|youtube|instagram|twitter|tiktok)\b"
+    _NOT_FOR + r"\b(?:my|our)\s+(?:[\w-]+\s+)?(?:blog|site|website|channel|shop|store|company|firm|products?|app|course"
+    r"|newsletter|brand|page|account|podcast|book|services?|platform|business|youtube|instagram|twitter|tiktok)\b"
     r"|(?:我的|我们的|我们|本公司|本店|我司|本平台)[\u4e00-\u9fff]{0,6}?"
     r"(?:公司|店铺|店|网站|官网|频道|产品|品牌|课程|公众号|账号|平台|博客|服务|书)"
     # German, Spanish, Portuguese, French, Italian: "unsere Kanzlei", "nuestra aplicación", "notre cabinet"
