@@ -150,6 +150,11 @@ _CHATTER_WORDS = frozenset(
         "job",
         "work",
         "too",
+        # thanks, praise and greetings in Spanish, French, German, Italian, Portuguese and Russian
+        *"gracias muchas mil merci beaucoup danke schön schon sehr vielen dank grazie mille obrigado obrigada muito"
+        " спасибо большое огромное отлично хорошо класс круто супер спс vale genial génial super parfait perfecto"
+        " perfetto perfeito excelente excellent toll prima bravo ottimo ótimo hola bonjour salut hallo ciao olá"
+        " привет bien bueno buena muy très bon bonne gut bene bom boa очень jaja jeje mdr xd".split(),
     ]
 )
 
@@ -216,6 +221,35 @@ _EN_NOT_IMPERATIVE = frozenset(
         "not",
     ]
 )
+# The same for Spanish, French, German, Italian and Portuguese (articles, pronouns, copulas, thanks and
+# greetings): "la página es lenta", "le site est lent", "die Seite ist langsam" are remarks. Not "eu" or
+# "un", which open English statements too ("EU law first").
+_EU_NOT_IMPERATIVE = frozenset(
+    "el la los las una unos unas esto este esta eso esa ese es está están son era fue muy yo mi mis tu su hay que qué"
+    " lo le gracias hola vale bien bueno buena genial perfecto excelente"
+    " les l' une des du ce c' cet cette ces ça ca je j' il elle ils elles on mon ma mes ton est sont très merci"
+    " bonjour salut super parfait génial nul qu' s'"
+    " der die das den dem ein eine einen es ist sind war sehr ich mein meine du sie wir danke hallo gut toll prima echt"
+    " gli questo questa è sono molto io mio mia grazie ciao bene bravo ottimo perfetto"
+    " o os as uma isso isto esse essa é são muito meu minha obrigado obrigada olá bom boa ótimo perfeito".split()
+)
+_NOT_IMPERATIVE = _EN_NOT_IMPERATIVE | _EU_NOT_IMPERATIVE
+# Request cues of those languages and Russian: please, I would like, should, too / more / less, always / only.
+_EU_CUES = re.compile(
+    r"\b(?:por\s+favor|porfa|s'il\s+(?:vous|te)\s+pla[iî]t|svp|stp|bitte|per\s+favore|пожалуйста"
+    r"|quiero|quisiera|me\s+gustar[ií]a|prefiero|necesito|deber[ií]a\w*|je\s+veux|je\s+voudrais|je\s+pr[ée]f[èe]re"
+    r"|il\s+faut|devrait|ich\s+m[öo]chte|ich\s+will|ich\s+h[äa]tte\s+gerne?|ich\s+bevorzuge|sollte\w*|vorrei|voglio"
+    r"|preferisco|dovrebbe|quero|queria|gostaria|prefiro|deveria|хочу|хотелось\s+бы|предпочитаю|нужно|надо"
+    r"|demasiado|m[áa]s|menos|trop|plus|moins|zu|mehr|weniger|troppo|pi[ùu]|meno|demais|слишком|больше|меньше"
+    r"|siempre|s[óo]lo|toujours|seulement|immer|nur|sempre|apenas|всегда|только)\b",
+    re.I,
+)
+# A Russian imperative ends so ("пиши", "будь", "используй", "ответьте"); "спасибо", "сайт тормозит" do not.
+_RU_IMPERATIVE = re.compile(r"^[а-яё]+(?:й|йте|и|ите|ь|ьте)$")
+_RU_COMPARATIVE = re.compile(r"^[а-яё]+(?:ее|ей|че|ще|ше|же)$")  # "короче", "подробнее", "проще"
+_CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
+_NOT_LATIN_LETTER = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
+_ELISION = re.compile(r"^(l|c|j|d|qu|s|n|m|t)['’]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # Japanese and Korean request cues (polite and plain imperatives, wishes, "more/less", "first").
@@ -382,10 +416,12 @@ def is_chatter(text: str) -> bool:
 
 
 def is_directive(text: str) -> bool:
-    """A request about the answer: a request cue, or (English) a clause that opens with a verb-like word.
+    """A request about the answer: a request cue, or a clause that opens with a verb-like word (English,
+    Spanish, French, German, Italian, Portuguese: a word that is not an article, a pronoun, a copula or a
+    thank-you; Russian: an imperative ending).
 
-    Languages without a cue list here are given the benefit of the doubt (only chatter is refused);
-    consensus and reliability (`processors.themes`) weigh them instead."""
+    Languages of other scripts without a cue list here are given the benefit of the doubt (only chatter
+    is refused); consensus and reliability (`processors.themes`) weigh them instead."""
     if is_chatter(text):
         return False
     if _HANGUL.search(text):
@@ -394,13 +430,21 @@ def is_directive(text: str) -> bool:
         return bool(_JA_CUES.search(text) or _ZH_CUES.search(text))
     if is_cjk(text):
         return bool(_ZH_CUES.search(text))
-    if not text.isascii():
+    if _EN_CUES.search(text) or _EU_CUES.search(text):
         return True
-    if _EN_CUES.search(text):
+    cyrillic = _CYRILLIC_LETTER.search(text) is not None
+    if not cyrillic and _NOT_LATIN_LETTER.search(text):
         return True
     for clause in re.split(r"[.!?;:,\n]+", text):
-        words = re.findall(r"[a-z']+", clause.lower())
-        if len(words) >= 2 and words[0] not in _EN_NOT_IMPERATIVE:
+        words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", clause.lower())
+        if not words:
+            continue
+        elided = _ELISION.match(words[0])  # "l'article", "c'est": the article or pronoun
+        first = elided.group(1) + "'" if elided else words[0]
+        if cyrillic:
+            if _RU_IMPERATIVE.match(first) or _RU_COMPARATIVE.match(first):
+                return True
+        elif len(words) >= 2 and first not in _NOT_IMPERATIVE:
             return True
     return False
 
