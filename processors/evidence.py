@@ -121,6 +121,13 @@ _CHATTER = re.compile(
     re.I,
 )
 
+# Thanks, praise and greetings in Spanish, French, German, Italian, Portuguese and Russian.
+_EU_CHATTER = (
+    "gracias muchas mil merci beaucoup danke schön schon sehr vielen dank grazie mille obrigado obrigada muito"
+    " спасибо большое огромное отлично хорошо класс круто супер спс vale genial génial super parfait perfecto"
+    " perfetto perfeito excelente excellent toll prima bravo ottimo ótimo hola bonjour salut hallo ciao olá"
+    " привет bien bueno buena muy très bon bonne gut bene bom boa очень jaja jeje mdr xd"
+)
 _CHATTER_WORDS = frozenset(
     [
         "great",
@@ -150,11 +157,7 @@ _CHATTER_WORDS = frozenset(
         "job",
         "work",
         "too",
-        # thanks, praise and greetings in Spanish, French, German, Italian, Portuguese and Russian
-        *"gracias muchas mil merci beaucoup danke schön schon sehr vielen dank grazie mille obrigado obrigada muito"
-        " спасибо большое огромное отлично хорошо класс круто супер спс vale genial génial super parfait perfecto"
-        " perfetto perfeito excelente excellent toll prima bravo ottimo ótimo hola bonjour salut hallo ciao olá"
-        " привет bien bueno buena muy très bon bonne gut bene bom boa очень jaja jeje mdr xd".split(),
+        *_EU_CHATTER.split(),
     ]
 )
 
@@ -224,15 +227,16 @@ _EN_NOT_IMPERATIVE = frozenset(
 # The same for Spanish, French, German, Italian and Portuguese (articles, pronouns, copulas, thanks and
 # greetings): "la página es lenta", "le site est lent", "die Seite ist langsam" are remarks. Not "eu" or
 # "un", which open English statements too ("EU law first").
-_EU_NOT_IMPERATIVE = frozenset(
+_EU_OPENERS = (
     "el la los las una unos unas esto este esta eso esa ese es está están son era fue muy yo mi mis tu su hay que qué"
     " lo le gracias hola vale bien bueno buena genial perfecto excelente"
     " les l' une des du ce c' cet cette ces ça ca je j' il elle ils elles on mon ma mes ton est sont très merci"
     " bonjour salut super parfait génial nul qu' s'"
     " der die das den dem ein eine einen es ist sind war sehr ich mein meine du sie wir danke hallo gut toll prima echt"
     " gli questo questa è sono molto io mio mia grazie ciao bene bravo ottimo perfetto"
-    " o os as uma isso isto esse essa é são muito meu minha obrigado obrigada olá bom boa ótimo perfeito".split()
+    " o os as uma isso isto esse essa é são muito meu minha obrigado obrigada olá bom boa ótimo perfeito"
 )
+_EU_NOT_IMPERATIVE = frozenset(_EU_OPENERS.split())
 _NOT_IMPERATIVE = _EN_NOT_IMPERATIVE | _EU_NOT_IMPERATIVE
 # Request cues of those languages and Russian: please, I would like, should, too / more / less, always / only.
 _EU_CUES = re.compile(
