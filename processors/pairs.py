@@ -5,7 +5,9 @@ logged response *rejected*. For verbal feedback, a budgeted number of logs per r
 revision (following the feedback and the cluster's rules) and one pairwise judgement against the
 original; the pair is kept only if the revision wins. The reference code never checks that the
 "chosen" answer is better. The judge sees the two answers in an order fixed by a hash of the log,
-so position bias does not always favour the revision.
+so position bias does not always favour the revision. A correction or edit that talks to the model
+about its own instructions (`processors.noise.reads_as_injection`) gives no pair (it would teach a
+model to follow it), and verbal feedback that does is not sent to be revised; both are counted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import msgspec
 
 from processors.llm import LLM, LLMError, ask, fence
 from processors.llm.prompts import ab_order
+from processors.noise import reads_as_injection
 from uno_models import FeedbackKind, LogRecord, PairSource, PreferencePair, Rule, RuleStatus
 
 _DIRECT = {FeedbackKind.CORRECTION: PairSource.CORRECTION, FeedbackKind.EDIT: PairSource.EDIT}
@@ -37,6 +40,7 @@ class PairsOutcome(NamedTuple):
     revisions_kept: int
     llm_calls: int
     failures: int  # revisions abandoned because the LLM failed (counted, never fatal)
+    refused: int = 0  # corrections, edits and verbal feedback that read as prompt injection
 
 
 class PairBuilder:
@@ -69,13 +73,19 @@ class PairBuilder:
         following ``rules`` (rejected ones never reach the prompt)."""
         rules = [r for r in rules if r.status is not RuleStatus.REJECTED]
         pairs: list[PreferencePair] = []
-        tried = kept = calls = failures = 0
+        tried = kept = calls = failures = refused = 0
         for log in logs:
             direct = [fb for fb in log.feedback if fb.kind in _DIRECT and fb.text]
             for i, fb in enumerate(direct):
+                if reads_as_injection(fb.text):
+                    refused += 1
+                    continue
                 pairs.append(self._pair(namespace, cluster_id, log, fb.text, _DIRECT[fb.kind], now, i))
             verbal = [fb.text for fb in log.feedback if fb.kind is FeedbackKind.TEXT and fb.text]
             if direct or not verbal or not log.response or tried >= self.revisions_per_refresh:
+                continue
+            if any(reads_as_injection(text) for text in verbal):
+                refused += 1
                 continue
             if revise is not None and log.event_id not in revise:
                 continue
@@ -89,7 +99,7 @@ class PairBuilder:
             if won:
                 kept += 1
                 pairs.append(self._pair(namespace, cluster_id, log, revision, PairSource.REVISION, now, 0))
-        return PairsOutcome(pairs, tried, kept, calls, failures)
+        return PairsOutcome(pairs, tried, kept, calls, failures, refused)
 
     def _revise_and_judge(self, log: LogRecord, feedback: str, rules: Sequence[Rule]) -> tuple[str, bool, int]:
         budget = self.tokens_per_field

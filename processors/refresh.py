@@ -63,6 +63,7 @@ class RefreshResult(NamedTuple):
     llm_calls: int
     win_rate: float | None
     skipped: Counter  # LLM steps that failed and wait for a later refresh, by step
+    pairs_refused: int = 0  # feedback that read as prompt injection, kept out of the pairs
 
 
 class ClusterRefresh:
@@ -196,7 +197,9 @@ class ClusterRefresh:
         knowledge = msgspec.structs.replace(knowledge, refreshes=knowledge.refreshes + 1)
 
         def result(outcome: str, record=None, publish=None, win_rate=None) -> RefreshResult:
-            return RefreshResult(knowledge, record, publish, outcome, pairs.pairs, rejected, calls, win_rate, skipped)
+            return RefreshResult(
+                knowledge, record, publish, outcome, pairs.pairs, rejected, calls, win_rate, skipped, pairs.refused
+            )
 
         if not published:
             if knowledge.module_digest:  # its module's rules no longer pass (contradicted, split...): not served

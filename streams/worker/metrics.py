@@ -138,6 +138,11 @@ class Metrics:
         self.pairs = Counter(
             "uno_preference_pairs_total", "Preference pairs emitted, by source", ["source"], registry=r
         )
+        self.pairs_refused = Counter(
+            "uno_preference_pairs_refused_total",
+            "Corrections, edits and verbal feedback kept out of preference pairs (they read as prompt injection)",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "uno_consumer_lag",
             "Records behind the partition's end, by topic and partition",

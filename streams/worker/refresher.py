@@ -203,6 +203,7 @@ class Refresher:
         for pair in result.pairs:
             await self._durably("broker", self.send, "pairs", k, encode(pair))
             self.metrics.pairs.labels(pair.source.value).inc()
+        self.metrics.pairs_refused.inc(result.pairs_refused)
         # Last: once the batch is recorded as applied, a replay skips it (so everything above is durable).
         done = KnowledgeRecord(
             knowledge=result.knowledge, applied_batches=[*record.applied_batches, request.batch_id][-256:]
