@@ -225,16 +225,16 @@ _EN_NOT_IMPERATIVE = frozenset(
     ]
 )
 # The same for Spanish, French, German, Italian and Portuguese (articles, pronouns, copulas, thanks and
-# greetings): "la página es lenta", "le site est lent", "die Seite ist langsam" are remarks. Not "eu" or
-# "un", which open English statements too ("EU law first").
+# greetings): "la página es lenta", "le site est lent", "die Seite ist langsam" are remarks. Not "eu", "un",
+# "on", "as" or "super", which open English requests too ("EU law first", "As short as possible").
 _EU_OPENERS = (
     "el la los las una unos unas esto este esta eso esa ese es está están son era fue muy yo mi mis tu su hay que qué"
     " lo le gracias hola vale bien bueno buena genial perfecto excelente"
-    " les l' une des du ce c' cet cette ces ça ca je j' il elle ils elles on mon ma mes ton est sont très merci"
-    " bonjour salut super parfait génial nul qu' s'"
+    " les l' une des du ce c' cet cette ces ça ca je j' il elle ils elles mon ma mes ton est sont très merci"
+    " bonjour salut parfait génial nul qu' s'"
     " der die das den dem ein eine einen es ist sind war sehr ich mein meine du sie wir danke hallo gut toll prima echt"
     " gli questo questa è sono molto io mio mia grazie ciao bene bravo ottimo perfetto"
-    " o os as uma isso isto esse essa é são muito meu minha obrigado obrigada olá bom boa ótimo perfeito"
+    " o os uma isso isto esse essa é são muito meu minha obrigado obrigada olá bom boa ótimo perfeito"
 )
 _EU_NOT_IMPERATIVE = frozenset(_EU_OPENERS.split())
 _NOT_IMPERATIVE = _EN_NOT_IMPERATIVE | _EU_NOT_IMPERATIVE
