@@ -84,10 +84,10 @@ class PairBuilder:
             verbal = [fb.text for fb in log.feedback if fb.kind is FeedbackKind.TEXT and fb.text]
             if direct or not verbal or not log.response or tried >= self.revisions_per_refresh:
                 continue
+            if revise is not None and log.event_id not in revise:
+                continue
             if any(reads_as_injection(text) for text in verbal):
                 refused += 1
-                continue
-            if revise is not None and log.event_id not in revise:
                 continue
             tried += 1
             try:
