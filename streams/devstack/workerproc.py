@@ -1,11 +1,14 @@
 """A worker as a child process (`uno worker`), with its own data dir, group and topic prefix.
 
 Used by the tests, the benchmarks, the demo and `uno eval` to start a real worker and wait on what
-it reports (through `streams.client.UnoClient`, the one HTTP client of the API).
+it reports (through `streams.client.UnoClient`, the one HTTP client of the API). On Linux the worker
+is asked to die with the process that started it: a test run or a benchmark that is killed leaves no
+worker behind, consuming its topics.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -20,6 +23,12 @@ from streams.client import UnoClient
 from streams.devstack.launcher import free_port
 from streams.kafka import changelog_topic, make_producer, topic_name
 from uno_models import Settings
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 class WorkerProc:
@@ -61,6 +70,7 @@ class WorkerProc:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
+                preexec_fn=_die_with_parent,
             )
         self.wait_for(lambda: b"[^Worker]: Ready" in self.log_path.read_bytes()[offset:], timeout, "worker ready")
         return self
