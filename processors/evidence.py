@@ -453,6 +453,26 @@ def is_directive(text: str) -> bool:
     return False
 
 
+# Openings of a statement that is not an instruction yet: a complaint ("Way too verbose"), a question.
+_COMPLAINT_OPENERS = frozenset(
+    ["too", "way", "so", "very", "much", "more", "less", "not", "no", "can", "could", "would", "i'd"]
+)
+_ZH_NOT_IMPERATIVE = re.compile(r"^(?:有点|有些|这|我|你|请问|能不能|可不可以)|太")
+
+
+def reads_as_imperative(text: str) -> bool:
+    """One sentence that is a plain instruction ("Add a concrete example.", "Please end with next steps.",
+    "请说明局限性和风险。"), not a complaint ("Too casual, make it formal.", "太长了,一百字以内。"), a question
+    or a remark followed by its request ("An example would help, add one."): the form a rule reads in."""
+    body = _LEADING_PLEASE.sub("", text.strip()).strip().rstrip(".!。！")
+    if not body or re.search(r"[.!?;。！？；]", body):
+        return False
+    if is_cjk(body):
+        return _ZH_NOT_IMPERATIVE.search(body) is None and is_directive(text)
+    words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", body.lower())
+    return bool(words) and words[0] not in _NOT_IMPERATIVE and words[0] not in _COMPLAINT_OPENERS
+
+
 def promotes(text: str) -> bool:
     """True when the text pushes a third party: a link, a contact, a product or brand to recommend."""
     if _URL.search(text) or _CONTACT.search(text) or _MARKS.search(text) or _BEST.search(text):

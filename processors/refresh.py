@@ -28,6 +28,7 @@ import msgspec
 import numpy as np
 
 from processors.builder import ModuleBuilder, WinRateVerifier, rank_rules
+from processors.clustering import route_threshold
 from processors.embedders import Embedder
 from processors.gap import GapEstimator
 from processors.llm import LLM, LLMError
@@ -210,7 +211,7 @@ class ClusterRefresh:
         kind = self._kind(knowledge)
         # "Unchanged" is decided from the cluster's own (changelog-backed) state, not from the store:
         # a worker that took the partition over with an empty local store must decide the same way.
-        digest = module_digest(kind, rank_rules(published))
+        digest = module_digest(kind, rank_rules(published), _routing(snapshot, self.builder.route))
         if knowledge.module_version and knowledge.module_digest == digest and not force:
             return result("unchanged")
         previous = self.store.get(knowledge.namespace, knowledge.cluster_id)
@@ -285,8 +286,19 @@ def _typical_query(embedder: Embedder, snapshot: ClusterSnapshot, logs: Sequence
     return logs[int(np.argmax(vectors @ np.asarray(snapshot.query_centroid, dtype=np.float32)))].query
 
 
-def module_digest(kind: ModuleKind, rules: Sequence[Rule]) -> str:
+def module_digest(kind: ModuleKind, rules: Sequence[Rule], routing: str = "") -> str:
     """What a module says: its kind and its ranked rules, ids with texts (when two themes merge, the
-    survivor's text may be the one the other had, under another id, which a module must carry)."""
-    text = "\n".join([kind.value, *(f"{rule.id} {rule.text}" for rule in rules)])
+    survivor's text may be the one the other had, under another id, which a module must carry), and
+    where it is served (``routing``, `_routing`)."""
+    text = "\n".join([kind.value, routing, *(f"{rule.id} {rule.text}" for rule in rules)])
     return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _routing(snapshot: ClusterSnapshot, route: dict) -> str:
+    """The module's routing, coarsely: its own threshold in steps of 0.05 (none while the cluster has too
+    few members) and its size to the power of two. A cluster that grows or spreads gets its module
+    published again with its current centre and threshold, although its rules did not change: else the
+    module keeps routing by the few members it was first published with."""
+    threshold = route_threshold(snapshot, **route)
+    step = "-" if threshold is None else str(round(threshold / 0.05))
+    return f"route {step} size {snapshot.logs.bit_length()}"

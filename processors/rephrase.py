@@ -26,19 +26,12 @@ import numpy as np
 from msgspec import Meta
 
 from processors.embedders import Embedder
-from processors.evidence import is_cjk, polarity, promotes
+from processors.evidence import is_cjk, polarity, promotes, reads_as_imperative
 from processors.llm import LLM, LLMError, ask, fence
 from processors.noise import reads_as_injection
 from uno_models import ClusterKnowledge
 
 _NAMES = re.compile(r"https?://\S+|\b\d[\d.,]*\b|(?<!^)(?<![.!?]\s)\b[A-Z][\w-]*")
-# Openings of a statement that is not an imperative yet: a complaint ("Way too verbose"), a question, a
-# politeness or a subject ("You should cite..."), "太长了".
-_NOT_IMPERATIVE = re.compile(
-    r"^(?:too|way|so|very|much|more|less|not|no|i|i'd|it|it's|this|that|the|you|your|we|my|what|why|how|can"
-    r"|could|would|please|pls)\b|^(?:太|有点|有些|这|我|你|请问|能不能|可不可以)",
-    re.I,
-)
 
 
 def already_plain(text: str) -> bool:
@@ -46,7 +39,7 @@ def already_plain(text: str) -> bool:
     sentence, no question, at most 8 words (16 Chinese characters), opening with the request. There is
     nothing to rephrase, so no call is made."""
     body = text.strip().rstrip(".!。！")
-    if not body or re.search(r"[.!?;:。！？；：]", body) or _NOT_IMPERATIVE.search(body):
+    if not reads_as_imperative(text) or re.search(r"^(?:please|pls)\b|[:：]", body, re.I):
         return False
     if is_cjk(body):
         return len(body) <= 16

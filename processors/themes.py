@@ -52,7 +52,7 @@ import msgspec
 import numpy as np
 
 from processors.embedders import Embedder
-from processors.evidence import Statement, is_cjk, statement_of
+from processors.evidence import Statement, is_cjk, reads_as_imperative, statement_of
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe
 from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus
 from uno_models.knowledge import (
@@ -247,7 +247,9 @@ class ThemeBook:
                 continue
             closeness = self.embedder.embed(texts) @ _unit(_vector(theme))
             embedded += len(texts)
-            best = min(range(len(texts)), key=lambda i: (-round(float(closeness[i]), 4), len(texts[i])))
+            # a rule reads as an instruction: the plain imperatives first, when any
+            plain = [i for i in range(len(texts)) if reads_as_imperative(texts[i])] or range(len(texts))
+            best = min(plain, key=lambda i: (-round(float(closeness[i]), 4), len(texts[i])))
             theme.canonical = tidy(texts[best])
         return embedded
 

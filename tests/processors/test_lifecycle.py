@@ -162,6 +162,34 @@ def test_a_module_whose_rules_stop_passing_is_withdrawn_and_returns_as_a_later_v
     store.close()
 
 
+def test_a_module_is_published_again_when_its_cluster_grows_although_its_rules_do_not_change(embedder, tmp_path):
+    """Before: "unchanged" read the rules only, so a module first published while its cluster had too few
+    members for a threshold of its own kept routing by the global one (a query of the grown cluster was
+    out of range), and kept its first centre."""
+    store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
+    refresh = ClusterRefresh(None, embedder, store, themes=ThemeBook(embedder, similarity=0.55, merge_similarity=0.45))
+    centroid = embedder.embed(["Is a verbal contract binding?"])[0].tolist()
+    young = ClusterSnapshot(
+        namespace="n", cluster_id=5, embedder_id=embedder.id, centroid=centroid, query_centroid=centroid, logs=3
+    )
+    grown = msgspec.structs.replace(young, logs=12, sim_n=12, sim_sum=7.2, sim_sq=4.5)
+    items = [("u1", "Cite the statute article."), ("u2", "Cite the specific statute article."), ("u3", "Cite it.")]
+    logs = [log(j, user, text) for j, (user, text) in enumerate(items)]
+    logs += [
+        msgspec.structs.replace(log(100 + j, user, "-"), feedback=[Feedback(kind=FeedbackKind.THUMBS, value=1)])
+        for j, (user, _) in enumerate(items)
+    ]
+    first = refresh.run(ClusterKnowledge(namespace="n", cluster_id=5), young, logs, now=1.0)
+    assert first.outcome == "published" and first.record.module.route_threshold is None
+    assert refresh.run(first.knowledge, young, [], now=2.0).outcome == "unchanged"
+    second = refresh.run(first.knowledge, grown, [], now=3.0)
+    assert second.outcome == "published" and store.get("n", 5).version == 2
+    assert second.record.module.route_threshold is not None
+    assert [r.text for r in second.record.module.rules] == [r.text for r in first.record.module.rules]
+    assert refresh.run(second.knowledge, grown, [], now=4.0).outcome == "unchanged"
+    store.close()
+
+
 def test_a_module_that_carries_another_rule_id_under_the_same_text_is_not_unchanged():
     """When two themes merge, the survivor's text may be the one the absorbed theme had: the module must
     carry the survivor's id, so the digest that decides "unchanged" reads ids too."""

@@ -29,7 +29,7 @@ FEEDBACK = [
     ("text", "Please cite the specific statute article that applies."),
     ("correction", "Under Article 264 of the Criminal Law, theft is punishable by up to 3 years."),
     ("text", "You should cite the law article number."),
-    ("text", "Give the verdict first, then explain."),
+    ("text", "The verdict comes too late, it should come first."),  # not an instruction yet: it is rephrased
 ]
 
 
