@@ -283,7 +283,7 @@ def tidy(text: str) -> str:
         if text.lower().startswith(prefix):
             text = text[len(prefix) :]
     text = text.strip(" ,")
-    if text.lower().endswith((" please", ", please")):
+    if text.lower().rstrip(".!").endswith((" please", ",please")):  # "Sound more professional please."
         text = text[: text.lower().rindex("please")].rstrip(" ,")
     if not text:
         return text

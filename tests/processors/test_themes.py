@@ -11,7 +11,7 @@ import pytest
 from processors.embedders.hashing import HashingEmbedder
 from processors.embedders.usem3 import USEm3Embedder
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe, NoiseFilter, reads_as_injection
-from processors.themes import ThemeBook
+from processors.themes import ThemeBook, tidy
 from uno_models import ClusterKnowledge, Feedback, FeedbackKind, LogRecord
 from uno_models.settings import Settings
 
@@ -270,3 +270,16 @@ def test_a_cluster_past_every_cap_still_decodes():
         knowledge = book.update(knowledge, logs(items, start=batch * 1000), float(batch)).knowledge
     again = decode(encode(knowledge), ClusterKnowledge)
     assert len(again.users) == 1_024 and 0 < len(again.rules) <= len(again.themes) <= 64
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("please cite the statute", "Cite the statute."),
+        ("Sound more professional please.", "Sound more professional."),
+        ("Cite it, please!", "Cite it."),
+        ("请用正式的语气。", "请用正式的语气。"),
+    ],
+)
+def test_a_statement_becomes_rule_text_without_its_please(text, rule):
+    assert tidy(text) == rule
