@@ -29,6 +29,8 @@ from pathlib import Path
 
 import msgspec
 
+from processors.evidence import reads_as_imperative
+
 # (preference, phrasings): at least six phrasings each, a third of them in Chinese, and a negated form
 # per language for the contradictions of noisy users.
 POOL: list[tuple[str, list[str]]] = [
@@ -417,8 +419,10 @@ def _feedback(rng: random.Random, prefs, noisy: bool, satisfied_share: float) ->
         if choice < 0.7:
             return [{"kind": "text", "text": rng.choice(OFF_TOPIC)}]
         _, phrasings = rng.choice(prefs)
-        plain = [p for p in phrasings if "?" not in p and not p.lower().startswith(("too", "太", *_NEGATED_STARTS))]
-        return [{"kind": "text", "text": _negated(rng.choice(plain))}]
+        # only a plain instruction is contradicted by a "don't": "Don't an example would help, add one" and
+        # "不要语气太随意了" are not what anyone writes
+        plain = [p for p in phrasings if reads_as_imperative(p) and not p.lower().startswith(_NEGATED_STARTS)]
+        return [{"kind": "text", "text": _negated(rng.choice(plain)) if plain else rng.choice(OFF_TOPIC)}]
     if rng.random() < satisfied_share:
         fb = [{"kind": "thumbs", "value": 1} if rng.random() < 0.5 else {"kind": "copy"}]
         if rng.random() < 0.3:

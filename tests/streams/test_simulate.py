@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import processors
+from processors.evidence import reads_as_imperative
 from streams.evaluation import DEMO_SAMPLE
 from streams.evaluation.simulate import ADVERSARIAL_RULE, OFF_TOPIC, POOL, SPLITS, Truth, _feedback, simulate, write
 from uno_models import InteractionEvent, decode
@@ -58,6 +59,12 @@ def test_noisy_users_write_chatter_and_contradictions_reliable_ones_say_what_the
     prose = [p for p in POOL if "No lists, just prose." in p[1]]
     said = {_feedback(random.Random(seed), prose, True, 0.0)[0].get("text") for seed in range(300)}
     assert "Don't write in paragraphs, not bullets" in said and not any(t and "no lists" in t.lower() for t in said)
+    # and only a plain instruction: not "Don't an example would help, add one", "不要语气太随意了,请正式一点"
+    contradictions = [t for u, t in texts if u in noisy and t.startswith(("Don't", "不要"))]
+    assert all(reads_as_imperative(t.removeprefix("Don't ").removeprefix("不要")) for t in contradictions)
+    for preference in POOL:
+        said = {_feedback(random.Random(seed), [preference], True, 0.0)[0].get("text") for seed in range(200)}
+        assert not any(t and t.startswith(("Don't an", "Don't way", "不要语气", "不要太")) for t in said)
     reliable = {u for u, _ in texts} - noisy - {truth.adversarial_user, *truth.sybil_users}
     phrasings = {p for _, ph in SPLITS["dev"] for p in ph}
     assert reliable and all(t in phrasings | {"thanks", "great, thanks", "谢谢"} for u, t in texts if u in reliable)
