@@ -46,11 +46,20 @@ from streams.worker.metrics import Metrics
 from uno_models import Settings, decode_interaction, load_settings
 
 
-def run(settings: Settings, embedder, split: str, seed: int, per_topic: int, held_out: int) -> dict:
+def run(
+    settings: Settings, embedder, split: str, seed: int, per_topic: int, held_out: int, sybil_users: int = 3
+) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
     events, truth = simulate(
-        queries, namespace="bench", topics=topics, per_topic=per_topic, held_out=held_out, pool=split, seed=seed
+        queries,
+        namespace="bench",
+        topics=topics,
+        per_topic=per_topic,
+        held_out=held_out,
+        pool=split,
+        seed=seed,
+        sybil_users=sybil_users,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -174,6 +183,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--per-topic", type=int, default=34)
     parser.add_argument("--held-out", type=int, default=8)
+    parser.add_argument("--sybil-users", type=int, default=3, help="fresh ids in the sybil ring")
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
@@ -189,7 +199,10 @@ def main() -> None:
     for variant in variants:
         settings = load_settings(env={}, toml_path=None, **base, **variant)
         for split in splits:
-            runs = [run(settings, embedder, split, seed, args.per_topic, args.held_out) for seed in range(args.seeds)]
+            runs = [
+                run(settings, embedder, split, seed, args.per_topic, args.held_out, args.sybil_users)
+                for seed in range(args.seeds)
+            ]
             if not args.texts:
                 for r in runs:
                     r.pop("texts")

@@ -129,7 +129,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     injection_similarity: Share = 0.6  # cosine to a prompt injection that rejects a statement's rule; 0: off
     max_against_share: Share = 0.3  # reliability-weighted share of users against a rule that splits it
     min_reliable_users: Annotated[float, Meta(ge=0)] = 1.2  # summed reliability of a rule's supporters
-    independent_quorum: PositiveInt = 5  # distinct supporters needed when fewer than min_users gave other feedback
+    # distinct supporters that publish a rule without min_users independent ones; 0: never (a ring of fresh ids)
+    independent_quorum: Annotated[int, Meta(ge=0)] = 0
     rephrase_similarity: Share = 0.75  # an LLM's wording of a rule is kept only this close to the users' words
     out_of_range_similarity: Share = 0.6  # retrieval guard for modules too young for their own threshold
     route_z: Annotated[float, Meta(ge=0)] = 2.0  # a module's threshold: members' mean cosine - z std
