@@ -253,6 +253,7 @@ _RU_IMPERATIVE = re.compile(r"^[а-яё]+(?:й|йте|и|ите|ь|ьте)$")
 _RU_COMPARATIVE = re.compile(r"^[а-яё]+(?:ее|ей|че|ще|ше|же)$")  # "короче", "подробнее", "проще"
 _CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
 _NOT_LATIN_LETTER = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")  # a word of any script, "l'article" one word
 _ELISION = re.compile(r"^(l|c|j|d|qu|s|n|m|t)['’]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
@@ -440,7 +441,7 @@ def is_directive(text: str) -> bool:
     if not cyrillic and _NOT_LATIN_LETTER.search(text):
         return True
     for clause in re.split(r"[.!?;:,\n]+", text):
-        words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", clause.lower())
+        words = _WORD.findall(clause.lower())
         if not words:
             continue
         elided = _ELISION.match(words[0])  # "l'article", "c'est": the article or pronoun
@@ -469,7 +470,7 @@ def reads_as_imperative(text: str) -> bool:
         return False
     if is_cjk(body):
         return _ZH_NOT_IMPERATIVE.search(body) is None and is_directive(text)
-    words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", body.lower())
+    words = _WORD.findall(body.lower())
     return bool(words) and words[0] not in _NOT_IMPERATIVE and words[0] not in _COMPLAINT_OPENERS
 
 

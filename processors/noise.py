@@ -131,15 +131,15 @@ class InjectionProbe:
         self._prototypes: np.ndarray | None = None
 
     def closeness(self, vectors: np.ndarray) -> np.ndarray:
-        """Each vector's highest cosine to a prototype (zeros when the probe is off)."""
+        """Each vector's highest cosine to a prototype (-1, the lowest, when the probe is off)."""
         if not self.enabled or not len(vectors):
-            return np.zeros(len(vectors), dtype=np.float32)
+            return np.full(len(vectors), -1.0, dtype=np.float32)
         if self._prototypes is None:
             self._prototypes = self.embedder.embed([statement_of(p).core for p in INJECTION_PROTOTYPES])
         return (np.asarray(vectors) @ self._prototypes.T).max(axis=1)
 
     def flags(self, vectors: np.ndarray) -> np.ndarray:
-        return self.closeness(vectors) >= self.similarity if self.enabled else np.zeros(len(vectors), dtype=bool)
+        return self.closeness(vectors) >= self.similarity
 
 
 class NoiseFilter:
