@@ -213,8 +213,8 @@ class DyingEmbedder(HashingEmbedder):
         self.failures = failures
 
     def embed(self, texts):
-        if self.failures:
-            raise self.failures.pop(0)
+        if self.failures and (failure := self.failures.pop(0)) is not None:  # None: this call succeeds
+            raise failure
         return super().embed(texts)
 
 
@@ -237,6 +237,21 @@ def test_an_embedder_failing_during_a_refresh_is_retried_and_the_request_is_neve
     assert not [e for e in log if e[0] == "dlq"]
     assert [e for e in log if e[0] == "modules"]
     assert r.metrics.refresh_failures.labels("embedder")._value.get() == 2
+
+
+def test_an_embedder_failing_while_the_injection_probe_embeds_its_prototypes_is_retried_too():
+    """The probe embeds its prototypes on the first refresh that has statements, after their cores: a
+    failure there is the embedder's too, retried; the prototypes are embedded again next time."""
+    from processors.embedders.process import EmbedderProcessError
+
+    requests = refresh_requests()
+    log: list = []
+    r = refresher(log, embedder=DyingEmbedder([None, EmbedderProcessError("the embedder's process died")]))
+    r.refresh.themes.probe.enabled = True  # as with a multilingual embedder (off for the hashing one)
+    asyncio.run(r.on_request(requests[0][1], 0, 0, requests[0][0].encode()))
+    assert not [e for e in log if e[0] == "dlq"] and [e for e in log if e[0] == "modules"]
+    assert r.metrics.refresh_failures.labels("embedder")._value.get() == 1
+    assert r.refresh.themes.probe._prototypes is not None
 
 
 def test_a_table_that_cannot_write_is_retried_and_the_request_is_neither_lost_nor_dead_lettered():
