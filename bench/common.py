@@ -38,7 +38,7 @@ def replay_embeddings(rows: list[dict], embedder) -> np.ndarray:
 
 
 def emit(result: dict) -> None:
-    json.dump(result, sys.stdout, indent=2)
+    json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
 

@@ -1,0 +1,262 @@
+"""How feedback is read in languages the simulator does not write: requests, negated requests and chatter.
+
+    python -m bench.statements
+
+`processors.evidence.statement_of` decides, with no LLM, whether a piece of feedback is a request
+about the answer (``directive``) and whether it asks for its core or against it (``sign``). A
+remark read as a request can become a rule if enough users make it; a negated request read as
+asking for its core ("Gebruik geen tabellen" as support for tables) counts *for* the rule it
+opposes. The simulator writes English and Chinese only, so `bench.rules` cannot see either mistake
+in other languages.
+
+Labelled, **hand-written** phrasings of the languages of the default embedder (USE-m3) that had no
+rules of their own before 2026-12-01 (third session): Dutch, Polish, Turkish, Arabic, Thai, and
+Chinese in traditional characters. Two sets: ``dev``, the phrasings the rules were written against
+(also the unit tests' phrasings), and ``held_out``, written before any of those rules and scored
+once after them. A phrasing is read right when a request is directive with sign +1, a negated
+request has sign -1, and chatter or a remark is not directive. The baseline in the same run is the
+reading before those rules (``--baseline REV`` reads ``processors/evidence.py`` at a git revision;
+by default the commit that added this benchmark). Prints JSON; results in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from bench.common import emit
+
+# kind: "request" (directive, +1), "negated" (-1), "chatter" (not directive)
+HELD_OUT: dict[str, dict[str, list[str]]] = {
+    "nl": {
+        "request": [
+            "Zet de conclusie bovenaan.",
+            "Kun je het korter maken?",
+            "Graag wat meer voorbeelden.",
+            "Schrijf in eenvoudige taal.",
+            "Noem ook de risico's.",
+            "Antwoord in maximaal drie zinnen.",
+        ],
+        "negated": [
+            "Gebruik geen tabellen.",
+            "Voeg geen disclaimers toe.",
+            "Schrijf niet in opsommingen.",
+            "Vermijd vakjargon.",
+            "Geen emoji's alsjeblieft.",
+            "Herhaal mijn vraag niet.",
+        ],
+        "chatter": [
+            "Dank je wel!",
+            "Top, bedankt",
+            "Haha leuk",
+            "De app crasht steeds.",
+            "Ik heb vandaag geen tijd.",
+            "Het weer is mooi vandaag.",
+        ],
+    },
+    "pl": {
+        "request": [
+            "Zacznij od wniosku.",
+            "Pisz krócej, proszę.",
+            "Dodaj przykład z praktyki.",
+            "Wyjaśnij trudne terminy.",
+            "Podaj źródła.",
+            "Odpowiadaj po polsku.",
+        ],
+        "negated": [
+            "Nie używaj tabel.",
+            "Nie dodawaj wstępu.",
+            "Unikaj żargonu.",
+            "Bez punktorów, proszę.",
+            "Przestań powtarzać pytanie.",
+            "Nigdy nie zgaduj dat.",
+        ],
+        "chatter": [
+            "Dziękuję!",
+            "Dzięki, super",
+            "Strona się długo ładuje.",
+            "Jestem zmęczony.",
+            "Haha, dobre",
+            "To jest ciekawe.",
+        ],
+    },
+    "tr": {
+        "request": [
+            "Önce sonucu yaz.",
+            "Lütfen daha kısa yaz.",
+            "Bir örnek ekle.",
+            "Kaynakları belirtin.",
+            "Teknik terimleri açıkla.",
+            "Madde madde listele.",
+        ],
+        "negated": [
+            "Tablo kullanma.",
+            "Giriş paragrafı yazma.",
+            "Lütfen emoji kullanmayın.",
+            "Soruyu tekrar etme.",
+            "Jargondan kaçın.",
+            "Tahminde bulunma.",
+        ],
+        "chatter": [
+            "Teşekkürler!",
+            "Çok sağ ol",
+            "Harika, eline sağlık",
+            "Site bugün çok yavaş.",
+            "Hahaha",
+            "Bugün hava güzel.",
+        ],
+    },
+    "ar": {
+        "request": [
+            "ابدأ بالخلاصة.",
+            "من فضلك اختصر الإجابة.",
+            "أضف مثالاً عملياً.",
+            "اشرح المصطلحات الصعبة.",
+            "اذكر المصادر.",
+            "أريد إجابة أقصر.",
+        ],
+        "negated": [
+            "لا تستخدم الجداول.",
+            "لا تكرر السؤال.",
+            "تجنب المصطلحات التقنية.",
+            "بدون مقدمة من فضلك.",
+            "لا تضع رموزاً تعبيرية.",
+            "توقف عن استخدام القوائم.",
+        ],
+        "chatter": [
+            "شكراً لك",
+            "ممتاز، شكراً جزيلاً",
+            "الموقع بطيء جداً اليوم.",
+            "هههههه",
+            "مرحبا",
+            "الطقس جميل اليوم.",
+        ],
+    },
+    "th": {
+        "request": [
+            "ขอคำตอบสั้นๆ",
+            "กรุณาใส่ตัวอย่าง",
+            "ช่วยอธิบายศัพท์เทคนิคด้วย",
+            "สรุปก่อนแล้วค่อยอธิบาย",
+            "ควรอ้างอิงแหล่งที่มา",
+            "เขียนให้เป็นข้อๆ",
+        ],
+        "negated": [
+            "อย่าใช้ตาราง",
+            "ไม่ต้องใส่คำนำ",
+            "ห้ามเดาข้อมูล",
+            "เลิกใช้ศัพท์ยาก",
+            "หลีกเลี่ยงศัพท์เฉพาะ",
+            "อย่าทวนคำถาม",
+        ],
+        "chatter": [
+            "ขอบคุณครับ",
+            "555555",
+            "เยี่ยมมาก",
+            "เว็บโหลดช้าจัง",
+            "สวัสดีค่ะ",
+            "วันนี้อากาศดี",
+        ],
+    },
+    "zh-Hant": {
+        "request": [
+            "請先給出結論。",
+            "簡短一點。",
+            "請用條列式整理。",
+            "請附上法條依據。",
+            "解釋一下專業術語。",
+            "回答控制在三句話以內。",
+        ],
+        "negated": [
+            "請不要用表格。",
+            "別重複我的問題。",
+            "不要加免責聲明。",
+            "請勿使用表情符號。",
+            "避免使用術語。",
+            "不需要開場白。",
+        ],
+        "chatter": [
+            "謝謝！",
+            "哈哈哈",
+            "網站好慢。",
+            "讚讚",
+            "今天天氣不錯。",
+            "辛苦了",
+        ],
+    },
+}
+
+DEV: dict[str, dict[str, list[str]]] = {}
+
+
+def right(statement, kind: str) -> bool:
+    if kind == "request":
+        return statement.directive and statement.sign > 0
+    if kind == "negated":
+        return statement.sign < 0
+    return not statement.directive
+
+
+def score(statement_of, labelled: dict[str, dict[str, list[str]]]) -> dict:
+    wrong: dict[str, list[str]] = defaultdict(list)
+    by_language = {}
+    total = correct = 0
+    for language, kinds in labelled.items():
+        n = ok = 0
+        for kind, texts in kinds.items():
+            for text in texts:
+                n += 1
+                if right(statement_of(text), kind):
+                    ok += 1
+                else:
+                    wrong[kind].append(text)
+        by_language[language] = f"{ok}/{n}"
+        total, correct = total + n, correct + ok
+    return {
+        "read_right": f"{correct}/{total}",
+        "share": round(correct / max(1, total), 3),
+        "by_language": by_language,
+        "wrong": dict(wrong),
+    }
+
+
+def statement_of_at(revision: str):
+    """`statement_of` of ``processors/evidence.py`` at a git revision (the module has no imports of the
+    project, so it loads on its own)."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:processors/evidence.py"], capture_output=True, text=True, check=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "evidence_baseline.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("evidence_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.statement_of
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="HEAD", help="git revision of the reading to compare with")
+    args = parser.parse_args()
+    from processors.evidence import statement_of
+
+    before = statement_of_at(args.baseline)
+    sets = {"dev": DEV, "held_out": HELD_OUT}
+    emit(
+        {
+            "benchmark": "statements",
+            "now": {name: score(statement_of, s) for name, s in sets.items() if s},
+            "before": {name: score(before, s) for name, s in sets.items() if s},
+            "baseline_revision": args.baseline,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
