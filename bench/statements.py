@@ -191,7 +191,238 @@ HELD_OUT: dict[str, dict[str, list[str]]] = {
     },
 }
 
-DEV: dict[str, dict[str, list[str]]] = {}
+DEV: dict[str, dict[str, list[str]]] = {
+    "nl": {
+        "request": [
+            "Begin met het antwoord.",
+            "Maak het korter alsjeblieft.",
+            "Voeg een voorbeeld toe.",
+            "Leg de vaktermen uit.",
+            "Geef de bronnen.",
+            "Schrijf het in het Nederlands.",
+        ],
+        "negated": [
+            "Gebruik geen opsommingstekens.",
+            "Schrijf niet zo formeel.",
+            "Geef nooit een samenvatting aan het eind.",
+            "Vermijd lange zinnen.",
+            "Geen tabellen, alsjeblieft.",
+            "Herhaal de vraag niet.",
+        ],
+        "chatter": [
+            "Bedankt!",
+            "Dankjewel, heel goed",
+            "Leuk, top",
+            "De website is traag.",
+            "Ik snap het niet.",
+            "Mijn internet is traag.",
+        ],
+    },
+    "pl": {
+        "request": [
+            "Najpierw podaj odpowiedź.",
+            "Napisz to prościej.",
+            "Dodaj przykład.",
+            "Wyjaśnij pojęcia.",
+            "Proszę o krótszą odpowiedź.",
+            "Cytuj przepisy.",
+        ],
+        "negated": [
+            "Nie używaj list.",
+            "Nie pisz wstępu.",
+            "Unikaj długich zdań.",
+            "Bez tabel.",
+            "Przestań używać emotikon.",
+            "Nigdy nie powtarzaj pytania.",
+        ],
+        "chatter": [
+            "Dzięki!",
+            "Dziękuję bardzo",
+            "Super, dobra robota",
+            "Strona działa wolno.",
+            "Nie rozumiem.",
+            "Mam dzisiaj dużo pracy.",
+        ],
+    },
+    "tr": {
+        "request": [
+            "Önce cevabı ver.",
+            "Daha kısa yaz lütfen.",
+            "Örnek ver.",
+            "Terimleri açıklayın.",
+            "Kaynak göster.",
+            "Sonucu başta söyle.",
+        ],
+        "negated": [
+            "Madde işareti kullanma.",
+            "Lütfen tablo kullanmayın.",
+            "Uzun yazma.",
+            "Soruyu tekrarlama.",
+            "Jargon kullanmaktan kaçın.",
+            "Emoji koyma.",
+        ],
+        "chatter": [
+            "Teşekkür ederim",
+            "Sağ ol",
+            "Çok güzel, teşekkürler",
+            "Site çok yavaş",
+            "Haha",
+            "Bu cevap iyi.",
+        ],
+    },
+    "ar": {
+        "request": [
+            "أعطني الإجابة أولاً.",
+            "اكتب باختصار.",
+            "من فضلك أضف مثالاً.",
+            "اشرح المصطلحات.",
+            "يجب ذكر المصادر.",
+            "استخدم لغة بسيطة.",
+        ],
+        "negated": [
+            "لا تستخدم القوائم.",
+            "لا تكتب مقدمة طويلة.",
+            "تجنب الجداول.",
+            "بدون رموز تعبيرية.",
+            "توقف عن تكرار السؤال.",
+            "لا داعي للمقدمة.",
+        ],
+        "chatter": [
+            "شكرا جزيلا",
+            "شكرا",
+            "رائع",
+            "الموقع بطيء اليوم",
+            "ههههه",
+            "السلام عليكم",
+        ],
+    },
+    "th": {
+        "request": [
+            "ให้คำตอบก่อน",
+            "กรุณาเขียนให้สั้นลง",
+            "ช่วยยกตัวอย่างด้วย",
+            "อธิบายศัพท์ให้เข้าใจง่าย",
+            "ขอแหล่งอ้างอิง",
+            "ควรสรุปตอนท้าย",
+        ],
+        "negated": [
+            "อย่าใช้รายการ",
+            "ไม่ต้องทวนคำถาม",
+            "ห้ามใช้อีโมจิ",
+            "เลิกเขียนยาว",
+            "หลีกเลี่ยงตาราง",
+            "อย่าเดา",
+        ],
+        "chatter": [
+            "ขอบคุณมาก",
+            "5555",
+            "ดีมากครับ",
+            "เว็บช้ามาก",
+            "สวัสดีครับ",
+            "ง่วงนอน",
+        ],
+    },
+    "zh-Hant": {
+        "request": [
+            "請直接回答。",
+            "寫短一點。",
+            "請舉個例子。",
+            "說明一下風險。",
+            "請列出法條。",
+            "用簡單的話解釋。",
+        ],
+        "negated": [
+            "請不要分點。",
+            "別用表格。",
+            "不要寫太長的開頭。",
+            "請勿加表情符號。",
+            "避免重複問題。",
+            "無需寒暄。",
+        ],
+        "chatter": [
+            "謝謝你",
+            "哈哈",
+            "網頁很慢",
+            "讚",
+            "辛苦你了",
+            "好的",
+        ],
+    },
+}
+
+# Written after the rules above, without running them on it; scored once.
+HELD_OUT_2: dict[str, dict[str, list[str]]] = {
+    "nl": {
+        "request": [
+            "Kan het wat beknopter?",
+            "Zet er een voorbeeld bij.",
+            "Eerst de kern, dan de details.",
+            "Antwoord gewoon in het Engels.",
+        ],
+        "negated": [
+            "Niet zoveel tekst graag.",
+            "Doe geen aannames.",
+            "Zonder inleiding graag.",
+            "Begin niet met een herhaling van de vraag.",
+        ],
+        "chatter": ["Super bedankt!", "Wat een goed antwoord.", "Mijn collega vond het ook handig.", "Werkt prima nu."],
+    },
+    "pl": {
+        "request": [
+            "Skróć to do trzech punktów.",
+            "Więcej konkretów, mniej ogólników.",
+            "Odpowiedz najpierw jednym zdaniem.",
+            "Proszę dodać podstawę prawną.",
+        ],
+        "negated": [
+            "Nie wymyślaj przepisów.",
+            "Bez lania wody.",
+            "Nie zaczynaj od powtórzenia pytania.",
+            "Proszę nie używać emoji.",
+        ],
+        "chatter": ["Dzięki wielkie", "Fajna odpowiedź", "Aplikacja się zawiesza.", "Wszystko jasne."],
+    },
+    "tr": {
+        "request": [
+            "Cevabı üç maddeyle sınırla.",
+            "Sonuçla başla lütfen.",
+            "Daha resmi bir dil kullan.",
+            "Yasal dayanağı da belirtiniz.",
+        ],
+        "negated": [
+            "Soruyu baştan yazma.",
+            "Uydurma bilgi verme.",
+            "Lütfen giriş cümlesi eklemeyin.",
+            "Emoji kullanmaktan kaçının.",
+        ],
+        "chatter": ["Eyvallah", "Güzel olmuş", "Uygulama sürekli donuyor.", "Anladım, teşekkürler."],
+    },
+    "ar": {
+        "request": [
+            "ضع الخلاصة في البداية.",
+            "قدّم مثالاً واحداً على الأقل.",
+            "اجعل الإجابة أقصر.",
+            "لو سمحت اذكر رقم المادة.",
+        ],
+        "negated": ["لا تبدأ بإعادة السؤال.", "لا تخترع معلومات.", "بلا مقدمات طويلة.", "تجنّب الحشو."],
+        "chatter": ["جزاك الله خيراً", "إجابة رائعة", "التطبيق يتوقف كثيراً.", "فهمت، شكراً."],
+    },
+    "th": {
+        "request": ["ตอบสั้นกว่านี้หน่อย", "ขอสรุปเป็นข้อๆ", "ใส่ข้อกฎหมายที่เกี่ยวข้องด้วย", "เริ่มจากข้อสรุป"],
+        "negated": [
+            "อย่าแต่งข้อมูลขึ้นมาเอง",
+            "ไม่ต้องขึ้นต้นด้วยการทวนคำถาม",
+            "ห้ามใส่อีโมจิ",
+            "ไม่ควรใช้ภาษาทางการเกินไป",
+        ],
+        "chatter": ["ขอบใจนะ", "เจ๋งมาก", "แอปค้างบ่อย", "เข้าใจแล้วครับ"],
+    },
+    "zh-Hant": {
+        "request": ["結論放在最前面。", "多舉幾個實際例子。", "字數再少一點。", "麻煩附上出處。"],
+        "negated": ["別再重複問題了。", "不用寫開場白。", "請勿捏造法條。", "不要長篇大論。"],
+        "chatter": ["感謝！", "太厲害了", "App 一直閃退。", "懂了，謝啦"],
+    },
+}
 
 
 def right(statement, kind: str) -> bool:
@@ -242,12 +473,12 @@ def statement_of_at(revision: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="HEAD", help="git revision of the reading to compare with")
+    parser.add_argument("--baseline", default="c5d34e2", help="git revision of the reading to compare with")
     args = parser.parse_args()
     from processors.evidence import statement_of
 
     before = statement_of_at(args.baseline)
-    sets = {"dev": DEV, "held_out": HELD_OUT}
+    sets = {"dev": DEV, "held_out": HELD_OUT, "held_out_2": HELD_OUT_2}
     emit(
         {
             "benchmark": "statements",

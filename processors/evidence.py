@@ -7,7 +7,8 @@ and gives a preference pair instead) becomes a `Statement`:
 - its **polarity**: "Don't use a numbered list" asks for the opposite of "Use a numbered list",
   although the two embed close together. A negated request is recognised by its negation at the
   start of a clause (English, Chinese, and the common forms of Spanish, French, German, Portuguese,
-  Italian, Japanese and Russian), and its **core** is the request without the negation, so that
+  Italian, Russian, Polish, Arabic and Thai), after the verb (Dutch, German), or after the request
+  (Japanese, Korean, Turkish), and its **core** is the request without the negation, so that
   both sides of a contradiction land in the same theme with opposite signs;
 - whether it is **directive**: a request about the answer ("Lead with the conclusion", "太长了，
   简短一点") rather than chatter ("lol", "thanks") or a remark about something else ("the site is
@@ -42,6 +43,12 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _CLAUSE_START = r"(?:^|(?<=[.!?;:,，。！？；：\n])\s*|\b(?:but|and|just|also|so)\s+)"
 _PLEASE = r"(?:(?:please|pls|plz|kindly)\s+)?"
 
+# Turkish verbs of requests, in their plain imperative ("yaz", write; "ekle", add; "açıkla", explain)
+_TR_VERBS = (
+    r"kullan|yaz|ver|ekle|koy|yap|et|tekrarla|başla|bitir|uzat|kısalt|listele|anlat|söyle|sor|çevir|göster|tut"
+    r"|bulun|değiştir|sırala|kaldır|düzelt|gir|getir|özetle|açıkla|cevapla|yanıtla|kes|at|belirt|vurgula|ol"
+)
+
 # Negated requests at the start of a clause: (pattern, replacement). The replacement turns the
 # negated request into its core ("avoid X" -> "use X" keeps a verb, so the core embeds like a request).
 _NEGATIONS: list[tuple[re.Pattern, str]] = [
@@ -60,7 +67,8 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(_CLAUSE_START + _PLEASE + r"no\s+more\s+", re.I), " use "),
     (
         re.compile(
-            r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请)?(?:不要|别|不用|无需|不需要|不必|勿|禁止|停止|避免|少用|不准)"
+            r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请|請)?(?:不要|别|別|不用|无需|無需|不需要|不必|勿|禁止|停止|避免|少用|不准"
+            r"|毋须|毋須)"
         ),
         "",
     ),
@@ -68,14 +76,50 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:não|nao|sem)\s+", re.I), " "),  # pt
     (re.compile(_CLAUSE_START + r"(?:per\s+favore,?\s+)?(?:non|niente|senza)\s+", re.I), " "),  # it
     (re.compile(_CLAUSE_START + r"(?:pas\s+de|pas\s+d'|sans)\s*", re.I), " "),  # fr, with no verb: "pas de listes"
-    (re.compile(_CLAUSE_START + r"(?:bitte\s+)?(?:kein(?:e|en|er|es)?|nicht|ohne)\s+", re.I), " "),  # de, no verb
+    # de, nl, pl with no verb ("Keine Tabellen", "Geen tabellen", "Bez tabel"), or before the verb ("Nie
+    # używaj list", "Nie Tabellen verwenden"; not "Nie rozumiem", I don't understand: a remark)
+    (
+        re.compile(
+            _CLAUSE_START
+            + r"(?:bitte\s+|proszę\s+|prosze\s+)?(?:kein(?:e|en|er|es)?|nicht|ohne|geen|niet|nooit|zonder|bez"
+            r"|(?:nigdy\s+)?nie(?!\s+(?:jest|są|był\w*|było|wiem|rozumiem|działa\w*|mam|ma|mogę|może|lubię|podoba\w*"
+            r"|widzę|jestem|zgadzam|wiadomo)\b))\s+",
+            re.I,
+        ),
+        " ",
+    ),
+    # The verb first, its negation after it (de, nl): "Verwende keine Tabellen", "Gebruik geen tabellen",
+    # "Schrijf niet zo formeel"; a remark that opens with a pronoun or an article ("Ik heb geen tijd") is none.
+    (
+        re.compile(
+            _CLAUSE_START + r"(?:bitte\s+)?(?P<verb>[^\W\d_]+)\s+(?:kein(?:e|en|er|es)?|nicht|nie|geen|niet|nooit)\s+",
+            re.I,
+        ),
+        r" \g<verb> ",
+    ),
     (re.compile(_CLAUSE_START + r"(?:ne\s+|n')(\w+)\s+(?:pas|jamais)\s+(?:de\s+|d')?", re.I), r" \1 "),  # fr
     (re.compile(_CLAUSE_START + r"(?:évite[zs]?|evita|evitare)\s+(?:de\s+|d')?", re.I), " "),  # fr / it
     (
-        re.compile(_CLAUSE_START + r"(?:bitte\s+)?(?:vermeide\w*|verwende\s+kein\w*|benutze\s+kein\w*|nie)\s+", re.I),
+        re.compile(_CLAUSE_START + r"(?:bitte\s+)?vermeide\w*\s+", re.I),  # de: "avoid" -> "use"
         " verwende ",
     ),
+    (re.compile(_CLAUSE_START + r"vermijd\w*\s+", re.I), " gebruik "),  # nl
+    (re.compile(_CLAUSE_START + r"(?:proszę\s+)?unikaj\w*\s+", re.I), " używaj "),  # pl
     (re.compile(_CLAUSE_START + r"(?:не\s+|никогда\s+не\s+|избегай\w*\s+)", re.I), " "),  # ru
+    # ar: the prohibitive "لا" before a second-person verb ("لا تستخدم"; not "لا أفهم", I don't understand),
+    # "no need for", "without", "avoid"
+    (
+        re.compile(
+            _CLAUSE_START + r"(?:من\s+فضلك\s+|رجاء\S*\s+|يرجى\s+)?(?:لا\s+(?=ت)|لا\s+(?:داعي|حاجة)\s+(?:إلى\s+|ل)?"
+            r"|بدون\s+|بلا\s+|دون\s+|ممنوع\s+|(?:تجنب|تجنّب|تجنبوا|يجب\s+تجنب)\s+)"
+        ),
+        " ",
+    ),
+    # th: "don't", "no need to", "forbidden", "stop", "avoid" open the clause (no spaces between words)
+    (
+        re.compile(r"(?:^|(?<=[.!?;:,\s]))(?:กรุณา|โปรด|ช่วย)?(?:อย่า|ไม่ต้อง|ไม่ควร|ห้าม|เลิก|หลีกเลี่ยง(?:การ)?|งด|ไม่เอา)"),
+        "",
+    ),
     # "stop doing X" in es, pt, fr, it, de, ru: "Deja de usar listas", "Arrête d'utiliser des listes"
     (
         re.compile(
@@ -83,7 +127,8 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
             + r"(?:por\s+favor,?\s+|s'il\s+te\s+plaît,?\s+|bitte\s+)?(?:(?:deja|dejen|deje|dejad|pare|para"
             r"|parem|deixe|deixa)\s+de|(?:arrête|arrêtez|arrete|arretez|cesse|cessez)\s+(?:de\s+|d'|d’)"
             r"|(?:smetti|smettila|smettete|smetta)\s+di|hör(?:e|t)?\s+auf,?\s+(?:mit\s+)?"
-            r"|(?:перестань|перестаньте|прекрати|прекратите|хватит))\s*",
+            r"|(?:перестань|перестаньте|прекрати|прекратите|хватит)|stop\s+met|przestań\w*|przestan\w*"
+            r"|(?:توقف|توقفوا|كف|كفوا)\s+عن)\s*",
             re.I,
         ),
         " ",
@@ -96,6 +141,16 @@ _SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?:しないで|ないで)(?:ください|下さい|ほしい|欲しい)?"), "してください"),
     (re.compile(r"지\s*(?:마세요|마십시오|마시오|말아\s*주세요|말아요|말고|마)"), "세요"),
     (re.compile(r"(?:では|じゃ)なく(?:て)?"), ""),  # "箇条書きではなく" (not lists)
+    # nl, de: the verb first, "not" last ("Herhaal de vraag niet", "Wiederhole die Frage nicht")
+    (re.compile(r"\s+(?:niet|nicht)(?=\s*(?:[.!?;:,]|$))", re.I), ""),
+    # tr: a negative imperative ends the clause: polite "-mayın" on any verb ("kullanmayın"), plain "-ma"
+    # on the verbs of requests ("Tablo kullanma"; a noun such as "açıklama", explanation, is none); "avoid"
+    (re.compile(r"(?<=[^\W\d_]{2})m[ae]y[ıi]n(?:[ıi]z)?(?=\s*(?:[.!?;:,]|$))"), ""),
+    (
+        re.compile(r"\b(?P<verb>" + _TR_VERBS + r")m[ae](?=\s*(?:[.!?;:,]|$))"),
+        r" \g<verb>",
+    ),
+    (re.compile(r"(?<=[^\W\d_]{2})(?:dan|den|tan|ten)\s+kaçın(?:ın|ınız)?(?=\s*(?:[.!?;:,]|$))"), ""),
 ]
 # A suffix negation that says "not A but B" when a clause follows it: "표를 쓰지 말고 문단으로 써 주세요",
 # "箇条書きではなく、文章で書いて" ask for B.
@@ -117,7 +172,9 @@ _ALTERNATIVE = re.compile(
 _CHATTER = re.compile(
     r"^(?:l+o+l+|lmao|rofl|ha(?:ha)+|he(?:he)+|ok(?:ay)?|k|cool|nice|great|wow|thanks?(?: you)?|thx|ty|yes|no|yep"
     r"|nope|meh|hmm+|good|fine|sure|whatever|bye|hi|hello|哈+|呵+|嘻+|谢谢|多谢|好的?|嗯+|行|不错|可以|牛|赞|ok了"
-    r"|[ㅋㅎᄏᄒ]+|감사합니다|고마워요?|좋아요|ありがとう(?:ございます)?|w+|草|笑)[\s!.?~。！？]*$",
+    r"|[ㅋㅎᄏᄒ]+|감사합니다|고마워요?|좋아요|ありがとう(?:ございます)?|w+|草|笑|謝謝|多謝|讚+|辛苦(?:你|您)?了"
+    r"|bedankt|dank(?:je|jewel|uwel)|dzięki|dzieki|dziękuję|dziekuje|teşekkürler|tesekkurler|sağol|eyvallah"
+    r"|شكرا|مرحبا|ه{3,}|ممتاز|رائع|5{3,}|ขอบคุณ\S*|สวัสดี\S*|เยี่ยม\S*|ดีมาก\S*)[\s!.?~。！？]*$",
     re.I,
 )
 
@@ -127,6 +184,13 @@ _EU_CHATTER = (
     " спасибо большое огромное отлично хорошо класс круто супер спс vale genial génial super parfait perfecto"
     " perfetto perfeito excelente excellent toll prima bravo ottimo ótimo hola bonjour salut hallo ciao olá"
     " привет bien bueno buena muy très bon bonne gut bene bom boa очень jaja jeje mdr xd"
+)
+# The same in Dutch, Polish, Turkish and Arabic (Thai writes no spaces: its thanks are in _CHATTER).
+_MORE_CHATTER = (
+    "bedankt dank je wel dankjewel dankuwel heel goed leuk top mooi fijn"
+    " dzięki dziękuję dziekuje bardzo dobra robota dobre świetnie fajnie"
+    " çok teşekkürler teşekkür ederim sağ ol harika eline sağlık güzel süper iyi"
+    " شكرا لك جزيلا ممتاز رائع جميل جدا مرحبا"
 )
 _CHATTER_WORDS = frozenset(
     [
@@ -158,6 +222,7 @@ _CHATTER_WORDS = frozenset(
         "work",
         "too",
         *_EU_CHATTER.split(),
+        *_MORE_CHATTER.split(),
     ]
 )
 
@@ -235,6 +300,13 @@ _EU_OPENERS = (
     " der die das den dem ein eine einen es ist sind war sehr ich mein meine du sie wir danke hallo gut toll prima echt"
     " gli questo questa è sono molto io mio mia grazie ciao bene bravo ottimo perfetto"
     " o os uma isso isto esse essa é são muito meu minha obrigado obrigada olá bom boa ótimo perfeito"
+    # Dutch, Polish, Turkish, and Arabic pronouns and demonstratives
+    " de het een dit dat deze zijn waren erg heel ik mijn je jij jouw uw wij ons onze hij zij ze er hier bedankt"
+    " dankjewel leuk mooi geweldig"
+    " nie to ten ta te jest są był była było bardzo ja mój moja moje ty twój twoja nasz nasza ona oni tu tutaj mam"
+    " jestem dzięki dziękuję cześć świetnie dobrze fajnie"
+    " bu şu ben sen biz siz onlar benim senin teşekkürler teşekkür sağ harika güzel merhaba selam bugün"
+    " أنا انا أنت انت هذا هذه ذلك تلك هو هي نحن هم شكرا لا ما لم لن هل"
 )
 _EU_NOT_IMPERATIVE = frozenset(_EU_OPENERS.split())
 _NOT_IMPERATIVE = _EN_NOT_IMPERATIVE | _EU_NOT_IMPERATIVE
@@ -245,7 +317,12 @@ _EU_CUES = re.compile(
     r"|il\s+faut|devrait|ich\s+m[öo]chte|ich\s+will|ich\s+h[äa]tte\s+gerne?|ich\s+bevorzuge|sollte\w*|vorrei|voglio"
     r"|preferisco|dovrebbe|quero|queria|gostaria|prefiro|deveria|хочу|хотелось\s+бы|предпочитаю|нужно|надо"
     r"|demasiado|m[áa]s|menos|trop|plus|moins|zu|mehr|weniger|troppo|pi[ùu]|meno|demais|слишком|больше|меньше"
-    r"|siempre|s[óo]lo|toujours|seulement|immer|nur|sempre|apenas|всегда|только)\b",
+    r"|siempre|s[óo]lo|toujours|seulement|immer|nur|sempre|apenas|всегда|только"
+    # Dutch, Polish, Turkish
+    r"|graag|alsjeblieft|alstublieft|moet|moeten|zou|liever|meer|minder|korter|langer|eerst|altijd|alleen"
+    r"|maximaal|hoogstens|kun\s+je|kunt\s+u|ik\s+wil|proszę|prosze|powin\w+|chcę|chciał\w*|wolę|więcej|mniej"
+    r"|krócej|dłużej|prościej|zawsze|tylko|najpierw|maksymalnie|lütfen|lutfen|daha|önce|sadece|yalnızca|mutlaka"
+    r"|gerek\w*|olmalı|istiyorum|fazla|tercih\w*)\b",
     re.I,
 )
 # A Russian imperative ends so ("пиши", "будь", "используй", "ответьте"); "спасибо", "сайт тормозит" do not.
@@ -266,7 +343,25 @@ _KO_CUES = re.compile(
 )
 _ZH_CUES = re.compile(
     r"请|应该|应当|需要|希望|要求|能不能|可不可以|麻烦|最好|先|再|多|少|更|太|别|不要|不用|避免|直接|改成|换成|用|给出|加上|列出|写|说明|解释|注明|引用|分点|简短|简洁|详细"
+    r"|請|應該|應當|麻煩|別|改為|換成|給出|寫|說明|解釋|註明|分點|條列|簡短|簡潔|詳細|舉|以内|以內|控制在|不超过|不超過"
 )
+# Arabic request cues ("please", "should", "I want", "more / less", "only", "first", "briefly")
+_AR_CUES = re.compile(r"من\s+فضلك|لو\s+سمحت|رجاء|أرجو|يرجى|يجب|ينبغي|أريد|نريد|أفضل|أكثر|أقل|فقط|دائما|أولا|باختصار")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+# Thai request cues: please, help to, ask for (not ขอบคุณ, thanks), should, want, give / make, use, write,
+# explain, summarise, example, answer, first, short, easy, detailed, more, less, as points
+_TH_CUES = re.compile(
+    r"กรุณา|โปรด|ช่วย|ขอ(?!บคุณ)|ควร|ต้องการ|อยาก|ให้|ด้วย|หน่อย|เพิ่ม|ใส่|ใช้|เขียน|อธิบาย|สรุป|ยกตัวอย่าง|ตอบ|บอก|ระบุ"
+    r"|อ้างอิง|ก่อน|สั้น|ง่าย|ละเอียด|มากขึ้น|น้อยลง|เป็นข้อ"
+)
+_THAI = re.compile(r"[\u0e00-\u0e7f]")
+# Polish and Turkish, told apart from the other languages of Latin script by their letters or common
+# words. A Polish request opens with an imperative ("Podaj", "Napisz", "Zacznij", "Skróć"), a remark with a
+# noun ("Strona się ładuje"); a Turkish request ends with one ("Önce sonucu yaz", "Kaynakları belirtin").
+_POLISH = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]|(?i:\b(?:się|jest|proszę|że|czy|bardzo)\b)")
+_PL_IMPERATIVE = re.compile(r"(?:j|ń|ć|ż|sz|rz|cz|w|b|dź|ś|cie)$")
+_TURKISH = re.compile(r"[ğışĞŞİ]|(?i:\b(?:bir|ve|bu|çok|daha|lütfen|için|ile|gibi|değil)\b)")  # not re.I: "ı" ~ "i"
+_TR_IMPERATIVE = re.compile(r"(?:" + _TR_VERBS + r")(?:y?[ıiuü]n(?:[ıiuü]z)?)?|\w+y?[ıiuü]n[ıiuü]z")
 
 # Promotion of a third party: links, contacts, trademarks alone; a push ("recommend", "buy", "推荐")
 # with something to push (a brand-like or proper name, a quoted name, "my blog", "我们的公司"); a
@@ -345,9 +440,12 @@ class Statement(NamedTuple):
     injection: bool = False  # embeds next to a prompt injection (set by processors.themes)
 
 
+_ARABIC_PUNCTUATION = str.maketrans({"،": ",", "؛": ";", "؟": "?"})
+
+
 def normalise(text: str) -> str:
     """One line, NFKC, collapsed spaces, at most MAX_STATEMENT_CHARS characters."""
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", text).translate(_ARABIC_PUNCTUATION)
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\n")
     return " ".join(text.split())[:MAX_STATEMENT_CHARS]
 
@@ -364,7 +462,7 @@ def polarity(text: str) -> tuple[int, str]:
     prose, don't use lists" and "用连贯的文字,不要分点" ask for prose: they support it, not oppose lists)."""
     for pattern, replacement in _NEGATIONS:
         m = pattern.search(text)
-        if m is None:
+        if m is None or _opener(m.groupdict().get("verb") or ""):
             continue
         if _asks_before(text[: m.start()]):
             break
@@ -383,13 +481,21 @@ def polarity(text: str) -> tuple[int, str]:
         start = max((d.end() for d in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
         if _asks_before(text[:start]):
             break
-        core = (text[start : m.start()].strip() + replacement).strip()
+        head = text[start : m.start()].strip()
+        if _opener(head):  # "Ik snap het niet" (I don't get it) is a remark
+            continue
         after = re.split(r"[.!?;。！？；]", text[m.end() :], maxsplit=1)[0].strip(" ,，、")
         if after and _NOT_BUT.search(m.group()):
             return 1, after
-        if core != replacement:
-            return -1, core
+        if head:
+            return -1, (head + m.expand(replacement)).strip()
     return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text
+
+
+def _opener(text: str) -> bool:
+    """Whether ``text`` opens with a word that opens a remark, not a request (an article, a pronoun...)."""
+    words = _WORD.findall(text.lower())
+    return bool(words) and words[0] in _NOT_IMPERATIVE
 
 
 def _alternative(after: str) -> str | None:
@@ -435,21 +541,36 @@ def is_directive(text: str) -> bool:
         return bool(_JA_CUES.search(text) or _ZH_CUES.search(text))
     if is_cjk(text):
         return bool(_ZH_CUES.search(text))
-    if _EN_CUES.search(text) or _EU_CUES.search(text):
+    if _THAI.search(text):
+        return bool(_TH_CUES.search(text))
+    if _EN_CUES.search(text) or _EU_CUES.search(text) or _AR_CUES.search(text):
         return True
     cyrillic = _CYRILLIC_LETTER.search(text) is not None
-    if not cyrillic and _NOT_LATIN_LETTER.search(text):
+    arabic = _ARABIC.search(text) is not None
+    if not cyrillic and not arabic and _NOT_LATIN_LETTER.search(text):
         return True
+    polish, turkish = _POLISH.search(text) is not None, _TURKISH.search(text) is not None
     for clause in re.split(r"[.!?;:,\n]+", text):
         words = _WORD.findall(clause.lower())
         if not words:
             continue
         elided = _ELISION.match(words[0])  # "l'article", "c'est": the article or pronoun
         first = elided.group(1) + "'" if elided else words[0]
+        if first in _NOT_IMPERATIVE:
+            continue
         if cyrillic:
             if _RU_IMPERATIVE.match(first) or _RU_COMPARATIVE.match(first):
                 return True
-        elif len(words) >= 2 and first not in _NOT_IMPERATIVE:
+        elif arabic:  # a clause that opens with a noun of the article ("الموقع بطيء") is a remark
+            if not first.startswith("ال"):
+                return True
+        elif polish:
+            if _PL_IMPERATIVE.search(first):
+                return True
+        elif turkish:
+            if _TR_IMPERATIVE.fullmatch(words[-1]):
+                return True
+        elif len(words) >= 2:
             return True
     return False
 
