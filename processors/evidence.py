@@ -378,8 +378,11 @@ _MARKS = re.compile(r"[™®©]")
 _PUSH = re.compile(
     r"\b(?:recommend\w*|suggest\w*|promot\w*|advertis\w*|buy|buying|purchas\w*|order\s+from|shop\s+at|sponsor\w*|endors\w*"
     r"|plug|discount|coupon|promo\s+code|affiliate|subscribe\s+to|sign\s+up|download"
-    r"|recomiend\w*|recomend\w*|compr[ae]\w*|recommand\w*|achet\w*|consigli\w*|raccomand\w*|acquist\w*)\b"
-    r"|推荐|推广|宣传|购买|下单|订购|优惠|折扣|促销|打折|おすすめ|オススメ|推奨|宣伝|購入|買って|추천|구매|홍보|광고|사세요",
+    r"|recomiend\w*|recomend\w*|compr[ae]\w*|recommand\w*|achet\w*|consigli\w*|raccomand\w*|acquist\w*"
+    r"|aanbe\w*|beveel\w*|aanrad\w*|raad|koop\w*|kopen|polec\w*|poleć\w*|kup\w*|reklam\w*|öner\w*|tavsiye\w*"
+    r"|satın\s+al\w*)\b"
+    r"|推荐|推广|宣传|购买|下单|订购|优惠|折扣|促销|打折|推薦|推廣|宣傳|購買|訂購|優惠|促銷|おすすめ|オススメ|推奨|宣伝|購入"
+    r"|買って|추천|구매|홍보|광고|사세요|أوص|انصح|أنصح|اشتر|يشتر|تشتر|شراء|روّج|روج|إعلان|แนะนำ|ซื้อ|โฆษณา|โปรโม",
     re.I,
 )
 # German capitalises every noun, so a capital mid-sentence is no name after a German verb.
@@ -388,10 +391,12 @@ _MENTION = re.compile(
     r"\b(?:mention\w*|include|add|link\w*|say|tell\w*|point|send|refer|plug|follow|talk\s+about)\b"
     r"|提到|提及|加上|附上|说|关注|介绍"
     r"|\b(?:erwähn\w*|nenn\w*|menciona\w*|mencione\w*|incluy\w*|inclua|mentionne\w*|cite[zs]?|ajoute\w*"
-    r"|menziona\w*|aggiung\w*|includi\w*)\b",
+    r"|menziona\w*|aggiung\w*|includi\w*|noem\w*|vermeld\w*|verwijs\w*|wspomnij\w*|wspominaj\w*|dodaj\w*"
+    r"|podaj\w*|belirt\w*|bahset\w*|ekle\w*|اذكر|أذكر|أضف|ضع|أشر|قل|رابط)\b|ใส่|บอก|กล่าวถึง|พูดถึง|ลิงก์"
+    r"|提及|附上|說|關注|介紹",
     re.I,
 )
-_NOT_FOR = r"(?<!\bfor\s)(?<!\bpara\s)(?<!\bpour\s)(?<!\bper\s)(?<!\bfür\s)"
+_NOT_FOR = r"(?<!\bfor\s)(?<!\bpara\s)(?<!\bpour\s)(?<!\bper\s)(?<!\bfür\s)(?<!\bvoor\s)(?<!\bdla\s)"
 _OWN = re.compile(  # not "for my company", "para mi empresa": the user's own situation, not a push
     _NOT_FOR + r"\b(?:my|our)\s+(?:[\w-]+\s+)?(?:blog|site|website|channel|shop|store|company|firm|products?|app|course"
     r"|newsletter|brand|page|account|podcast|book|services?|platform|business|youtube|instagram|twitter|tiktok)\b"
@@ -407,7 +412,21 @@ _OWN = re.compile(  # not "for my company", "para mi empresa": the user's own si
     r"|escritório|libro|livro|plataforma|entreprise|société|boutique|site|chaîne|produits?|application|appli"
     r"|cours|marque|services?|cabinet|livre|plateforme|azienda|negozio|sito|canale|prodott[oi]|corso|marchio"
     r"|servizi[oi]?|studio|piattaforma)\b"
-    r"|弊社|当社|저희\s*회사",
+    r"|弊社|当社|저희\s*회사"
+    # Dutch, Polish: "onze webshop", "naszego sklepu"
+    r"|"
+    + _NOT_FOR
+    + r"\b(?:onze|ons|mijn|nasz\w*|mo(?:j|ją|je|jej|jego|jemu|im)|mój)\s+(?:[\w-]+\s+)?(?:webshop|winkel|website|site"
+    r"|bedrijf|kantoor|producten|product|app|kanaal|blog|merk|diensten|dienst|cursus|nieuwsbrief|praktijk|pagina"
+    r"|sklep\w*|stron\w*|firm\w*|produkt\w*|aplikacj\w*|kanał\w*|blog\w*|mark\w*|usług\w*|kurs\w*|kancelari\w*"
+    r"|serwis\w*)\b"
+    # Turkish, Arabic and Thai mark "our" on the noun, traditional Chinese as the simplified does
+    r"|\b(?:mağaza|site|şirket|ürün|ürünler|uygulama|kanal|hizmetler|marka|sayfa|büro)(?:ımız|imiz|umuz|ümüz|mız|miz"
+    r"|muz|müz)\w*"
+    r"|(?:متجر|موقع|شركت|منتجات|منتج|قنات|تطبيق|خدمات|علامت|مدونت|صفحت|محل|مكتب)نا"
+    r"|(?:ร้าน|บริษัท|เว็บ|เว็บไซต์|สินค้า|แบรนด์|ช่อง|เพจ)(?:ของ)?เรา"
+    r"|(?:我們的|我們|本公司|本店)[\u4e00-\u9fff]{0,6}?(?:公司|店鋪|店|網站|官網|頻道|產品|品牌|課程|公眾號|帳號|平台|部落格"
+    r"|服務|書)",
     re.I,
 )
 _BRANDLIKE = re.compile(  # AcmeCloud, BrandX, iPhone, BRANDco, Model3; not GDPR or EU (also before "を", "를")
@@ -418,8 +437,9 @@ _BRANDLIKE = re.compile(  # AcmeCloud, BrandX, iPhone, BRANDco, Model3; not GDPR
 _PROPER = re.compile(r"(?<![.!?:;]\s)(?<![.!?:;])(?<!^)(?<!^\W)\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _QUOTED = re.compile(r"[“\"「『《‘][^”\"」』》’]{2,30}[”\"」』》’]")
 _BRAND_WORDS = re.compile(
-    r"品牌|牌子|产品|官网|旗舰店|店铺|公众号|\b(?:brand|products?|marke|produkte?|marca|productos?|produtos?|marque"
-    r"|produits?|marchio|prodott[oi])\b",
+    r"品牌|牌子|产品|官网|旗舰店|店铺|公众号|產品|官網|旗艦店|店鋪|公眾號|منتجات|ماركة|สินค้า|แบรนด์|ยี่ห้อ"
+    r"|\b(?:brand|products?|marke|produkte?|marca|productos?|produtos?|marque|produits?|marchio|prodott[oi]|merk"
+    r"|producten|produkt\w*|mark[aię]|marka\w*|ürün\w*)\b",
     re.I,
 )
 _BEST = re.compile(
