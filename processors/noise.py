@@ -42,7 +42,7 @@ from uno_models import Rule, RuleStatus
 
 # Feedback that talks to the model instead of about the answer: instructions to drop its instructions,
 # to show its prompt or secrets, to take on a persona without rules, and chat-template tokens. In English,
-# Chinese, Japanese, Korean and the common European forms. A word alone is not enough: "ignore the
+# Chinese, Japanese, Korean, the common European forms, Dutch, Polish, Turkish, Arabic and Thai. A word alone is not enough: "ignore the
 # irrelevant details", "请忽略无关的细节" and "follow the instructions in the contract" are requests.
 _INSTRUCTIONS = r"(?:instructions?|rules|guidelines|directions|prompts?|system\s+messages?|programming|constraints)"
 _INJECTION = re.compile(
@@ -78,7 +78,20 @@ _INJECTION = re.compile(
     r"|(?:指示|命令|ルール|プロンプト)を(?:すべて|全部)?無視|システムプロンプト"
     r"|(?:지시|명령|규칙|프롬프트)(?:을|를)?\s*(?:모두\s*)?무시|시스템\s*프롬프트"
     r"|\bignor(?:a|e|ez|iere|ieren)\s+(?:\w+\s+){0,3}?(?:instrucciones|instructions|instruções|istruzioni|anweisungen)\b"
-    r"|игнорируй\w*\s+(?:\w+\s+){0,3}?инструкци\w*",
+    r"|игнорируй\w*\s+(?:\w+\s+){0,3}?инструкци\w*"
+    # Dutch, Polish, Turkish (the object first), Arabic, Thai, traditional Chinese
+    r"|\b(?:negeer|vergeet|omzeil|zignoruj|ignoruj|zapomnij)\s+(?:\w+\s+){0,3}?(?:instructies|regels|richtlijnen"
+    r"|instrukcj\w*|polece\w*|zasad\w*|regu\w*|prompt\w*)"
+    r"|systeem\s*prompt|prompt\w*\s+systemow\w*|systemow\w*\s+prompt\w*|sistem\s+(?:istem|prompt|talimat)\w*"
+    r"|\b(?:je|jouw|uw|swój|swoje|swoich|twój|twoje|twoich)\s+(?:\w+\s+)?(?:instructies|prompt|instrukcj\w*"
+    r"|prompt\w*)\b"
+    r"|\b(?:talimat|kural|yönerge|istem)\w*\s+(?:\w+\s+){0,2}?(?:yok\s+say|görmezden\s+gel|unut|atla)"
+    r"|(?:تجاهل|انس|إنس|تخط)\S*\s+(?:\S+\s+){0,3}?(?:ال)?(?:تعليمات|أوامر|قواعد|توجيهات)"
+    r"|(?:تعليمات|موجه|أوامر|إعدادات)\s+النظام"
+    r"|(?:ไม่ต้องสนใจ|เพิกเฉย|ละเว้น|ลืม|ข้าม)\S{0,12}?(?:คำสั่ง|คำแนะนำ|กฎ|ข้อกำหนด)|(?:พรอมต์|พรอมท์|คำสั่ง)ระบบ"
+    r"|你的(?:設定|指令|提示詞|系統提示|規則|配置|限制)|系統提示"
+    r"|(?:忽略|無視|忘記|忘掉|不要理會|跳過)[^。！？\n]{0,8}?(?:指令|指示|規則|提示|設定|要求|限制)"
+    r"|(?:輸出|告訴我|顯示|洩露|洩漏|重複|打印|給我看)[^。！？\n]{0,6}?(?:提示詞|系統提示|指令|設定|配置|密鑰|密碼)",
     re.IGNORECASE | re.MULTILINE,
 )
 
