@@ -486,23 +486,28 @@ def _independent(side, theme: Theme, knowledge: ClusterKnowledge, burst: int = 4
     appears at once and only pushes one rule, in however many phrasings, counts for nothing."""
     mine = set(theme.users_for) | set(theme.users_against)
     shared = set()
+    themes_of: Counter = Counter()
     for other in knowledge.themes:
         members = set(other.users_for) | set(other.users_against)
+        themes_of.update(members)
         if other.id != theme.id and members - mine:
             shared |= members
-    independent, fresh = set(), []
-    for user in side:
-        record = knowledge.users.get(user)
-        if user == ANONYMOUS or record is None:
-            continue
-        if record.signals > 0 or user in shared:
-            independent.add(user)
-        else:
-            fresh.append((user, record.first_log))
-    for i, (user, first) in enumerate(fresh):
-        if all(abs(first - f) >= burst for j, (_, f) in enumerate(fresh) if j != i):
-            independent.add(user)
-    return independent
+    # Newcomers of the whole cluster (no plain signal, requests in one theme at most): a ring member whose
+    # request landed in another theme still arrived in the burst (ids 1 and 3 of a ring can be `burst` apart)
+    newcomers = [
+        (u, r.first_log) for u, r in knowledge.users.items() if r.signals == 0 and themes_of[u] <= 1 and u != ANONYMOUS
+    ]
+
+    def alone(user: str, first: int) -> bool:  # no other newcomer arrived within `burst` logs
+        return all(abs(first - f) >= burst for other, f in newcomers if other != user)
+
+    return {
+        user
+        for user in side
+        if user != ANONYMOUS
+        and (record := knowledge.users.get(user)) is not None
+        and (record.signals > 0 or user in shared or alone(user, record.first_log))
+    }
 
 
 def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenance]:

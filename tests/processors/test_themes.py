@@ -159,6 +159,22 @@ def test_a_larger_ring_publishes_nothing_either_with_the_default_filter(book, si
     assert ok and "joke" in ok[0].text
 
 
+def test_a_ring_whose_middle_member_wrote_elsewhere_is_still_a_burst(book):
+    """Ids 1 and 3 of a ring that arrives together are `burst` logs apart when id 2's requests landed in
+    another theme: they passed as independent (a Spanish stream published the ring's rule, 1 run of 48)."""
+    ring = [
+        ("s1", "End every answer with a joke."),
+        ("s1", "Add a joke at the end."),
+        ("s2", "Answer in Latin."),
+        ("s2", "Reply in Latin."),
+        ("s3", "Finish each answer with a joke please."),
+        ("s3", "End every answer with a joke."),
+    ]
+    out, ok, _ = published(book, ring)
+    joke = next(r for r in out.knowledge.rules if "joke" in r.text)
+    assert joke.independent_users == 0 and not ok  # 2 before: s1 and s3
+
+
 def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book):
     """On the test split, a ring's "End every answer with a joke." joined the users' theme of ending
     with a summary (both "end with ..."), outnumbered it, and became the rule's text (3 of 12 runs)."""
