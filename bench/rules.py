@@ -2,6 +2,7 @@
 
     python -m bench.rules [--split dev|test|both] [--seeds 3] [--per-topic 36] [--set theme_similarity=0.5 ...]
     python -m bench.rules --sweep theme_similarity=0.4,0.5,0.6 --split dev
+    python -m bench.rules --split test --pool es      # a stream in Spanish (or de: German)
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -40,14 +41,21 @@ from streams.evaluation.evaluate import (
     routing_scores,
     rule_scores,
 )
-from streams.evaluation.simulate import DATASET_SPLITS, POOL, load_queries, simulate
+from streams.evaluation.simulate import DATASET_SPLITS, LANGUAGE_POOLS, PREFERENCES, load_queries, simulate
 from streams.worker.app import make_refresh
 from streams.worker.metrics import Metrics
 from uno_models import Settings, decode_interaction, load_settings
 
 
 def run(
-    settings: Settings, embedder, split: str, seed: int, per_topic: int, held_out: int, sybil_users: int = 3
+    settings: Settings,
+    embedder,
+    split: str,
+    seed: int,
+    per_topic: int,
+    held_out: int,
+    sybil_users: int = 3,
+    pool: str | None = None,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -57,7 +65,7 @@ def run(
         topics=topics,
         per_topic=per_topic,
         held_out=held_out,
-        pool=split,
+        pool=pool or split,
         seed=seed,
         sybil_users=sybil_users,
     )
@@ -132,7 +140,7 @@ def _purity(knowledge, published: set) -> float | None:
     """How much of the evidence behind the published rules phrases each rule's main preference (the
     simulator knows which preference a statement phrases), weighted by how often it was said: below 1,
     themes mixed requests that mean different things."""
-    phrasing = {normalise(text): pref for pref, texts in POOL for text in texts}
+    phrasing = {normalise(text): pref for pref, texts in PREFERENCES for text in texts}
     main = total = 0
     for (ns, cid), k in knowledge.items():
         for theme in k.themes:
@@ -187,6 +195,11 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
+    parser.add_argument(
+        "--pool",
+        choices=sorted(LANGUAGE_POOLS),
+        help="preferences and users of another language (the split still chooses the replay datasets)",
+    )
     args = parser.parse_args()
     base = dict(kv.split("=", 1) for kv in args.set)
     variants = [{}]
@@ -200,13 +213,16 @@ def main() -> None:
         settings = load_settings(env={}, toml_path=None, **base, **variant)
         for split in splits:
             runs = [
-                run(settings, embedder, split, seed, args.per_topic, args.held_out, args.sybil_users)
+                run(settings, embedder, split, seed, args.per_topic, args.held_out, args.sybil_users, args.pool)
                 for seed in range(args.seeds)
             ]
             if not args.texts:
                 for r in runs:
                     r.pop("texts")
-            results.append({"settings": {**base, **variant}, "split": split, "summary": summary(runs), "runs": runs})
+            results.append(
+                {"settings": {**base, **variant}, "split": split, "pool": args.pool or split, "summary": summary(runs)}
+                | {"runs": runs}
+            )
     emit({"benchmark": "rules", "tuned_on": "dev", "results": results})
 
 

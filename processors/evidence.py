@@ -174,7 +174,11 @@ _CHATTER = re.compile(
     r"|nope|meh|hmm+|good|fine|sure|whatever|bye|hi|hello|哈+|呵+|嘻+|谢谢|多谢|好的?|嗯+|行|不错|可以|牛|赞|ok了"
     r"|[ㅋㅎᄏᄒ]+|감사합니다|고마워요?|좋아요|ありがとう(?:ございます)?|w+|草|笑|謝謝|多謝|讚+|辛苦(?:你|您)?了"
     r"|bedankt|dank(?:je|jewel|uwel)|dzięki|dzieki|dziękuję|dziekuje|teşekkürler|tesekkurler|sağol|eyvallah"
-    r"|شكرا|مرحبا|ه{3,}|ممتاز|رائع|5{3,}|ขอบคุณ\S*|สวัสดี\S*|เยี่ยม\S*|ดีมาก\S*)[\s!.?~。！？]*$",
+    r"|شكرا|مرحبا|ه{3,}|ممتاز|رائع|5{3,}|ขอบคุณ\S*|สวัสดี\S*|เยี่ยม\S*|ดีมาก\S*"
+    # indifference: "whatever" in Spanish, French, German, Italian, Portuguese, Russian
+    r"|(?:y\s+)?qu[ée]\s+m[áa]s\s+da|(?:me\s+)?da\s+igual|lo\s+que\s+sea|peu\s+importe|(?:c'est\s+)?pas\s+grave"
+    r"|(?:ist\s+(?:mir\s+)?)?egal|(?:mi\s+)?non\s+importa|fa\s+lo\s+stesso|tanto\s+faz|tanto\s+fa|вс[её]\s+равно"
+    r"|без\s+разницы)[\s!.?~。！？]*$",
     re.I,
 )
 
@@ -294,7 +298,7 @@ _EN_NOT_IMPERATIVE = frozenset(
 # "on", "as" or "super", which open English requests too ("EU law first", "As short as possible").
 _EU_OPENERS = (
     "el la los las una unos unas esto este esta eso esa ese es está están son era fue muy yo mi mis tu su hay que qué"
-    " lo le gracias hola vale bien bueno buena genial perfecto excelente"
+    " lo le se me te nos gracias hola vale bien bueno buena genial perfecto excelente"
     " les l' une des du ce c' cet cette ces ça ca je j' il elle ils elles mon ma mes ton est sont très merci"
     " bonjour salut parfait génial nul qu' s'"
     " der die das den dem ein eine einen es ist sind war sehr ich mein meine du sie wir danke hallo gut toll prima echt"

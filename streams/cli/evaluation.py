@@ -20,6 +20,10 @@ def simulate(
     split: Annotated[
         str, typer.Option(help="dev or test: the half of the preference pool, and of the replay datasets")
     ] = "dev",
+    language: Annotated[
+        Optional[str],
+        typer.Option(help="es or de: users and preferences of another language (the split still picks the datasets)"),
+    ] = None,
     topics: Annotated[
         Optional[str],
         typer.Option(help="comma-separated topics (default: the first 3 replay datasets of the split)"),
@@ -34,11 +38,13 @@ def simulate(
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
 ) -> None:
     """Write a SIMULATED interaction + feedback stream from real queries, with its ground truth."""
-    from streams.evaluation.simulate import DATASET_SPLITS, SPLITS, load_queries, write
+    from streams.evaluation.simulate import DATASET_SPLITS, LANGUAGE_POOLS, SPLITS, load_queries, write
     from streams.evaluation.simulate import simulate as make_stream
 
     if split not in SPLITS:
         fail(f"--split must be one of {sorted(SPLITS)}, not {split!r}", 2)
+    if language is not None and language not in LANGUAGE_POOLS:
+        fail(f"--language must be one of {sorted(LANGUAGE_POOLS)}, not {language!r}", 2)
     if not queries.exists():
         fail(f"{queries} not found; pass --queries", 2)
     by_topic = load_queries(queries, topic_field)
@@ -60,7 +66,7 @@ def simulate(
             noisy_share=noisy_share,
             adversarial_events=adversarial_events,
             sybil_users=sybil_users,
-            pool=split,
+            pool=language or split,
             seed=seed,
         )
     except ValueError as exc:

@@ -43,7 +43,7 @@ from processors.pii import Pseudonymiser
 from streams.client import UnoClient
 from streams.devstack.workerproc import WorkerProc
 from streams.evaluation.runner import follow, local_worker
-from streams.evaluation.simulate import POOL, Truth
+from streams.evaluation.simulate import PREFERENCES, Truth
 from streams.kafka import read_all
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -175,7 +175,7 @@ def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -
     """Rules scored by their evidence instead of by cosine: a rule *states* a hidden preference when most
     of the users' statements behind it are phrasings of that preference (the simulator knows which).
     This separates what the pipeline found from how close the embedder finds two wordings of a request."""
-    phrasing = {normalise(text): pref for pref, texts in POOL for text in texts}
+    phrasing = {normalise(text): pref for pref, texts in PREFERENCES for text in texts}
     own = {(t.topic, p) for t in truth.topics for p in t.preferences}
     found, correct, stated = set(), 0, Counter()
     for rule in rules:

@@ -26,6 +26,7 @@ import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -239,6 +240,175 @@ DATASET_SPLITS = {
     "dev": ["LexEval-QA", "WritingPrompts", "HelloBench-Academic&Knowledge-QA", "NFCats", "LimitGen-Syn"],
     "test": ["JRE-L", "JuDGE", "IdeaBench", "LexEval-Summarization"],
 }
+# Streams in other languages (``pool="es"`` or ``"de"``): every user writes in that language, the hidden
+# preference is stated in it too. Each entry: (the preference, six phrasings, one contradiction a noisy
+# user writes). Not used by the dev / test pools: they measure the pipeline on languages the simulator's
+# English and Chinese streams do not reach (2026-12-01; `python -m bench.rules --pool es`).
+LANGUAGE_POOLS: dict[str, list[tuple[str, list[str], str]]] = {
+    "es": [
+        (
+            "Cita el artículo concreto de la ley que se aplica.",
+            [
+                "Cita el artículo de la ley, por favor.",
+                "¿Qué artículo es? Cítalo.",
+                "Indica la norma exacta que se aplica.",
+                "Menciona el número del artículo.",
+                "Quiero saber qué artículo de la ley aplica.",
+                "Incluye la referencia legal concreta.",
+            ],
+            "No cites artículos de la ley.",
+        ),
+        (
+            "Da primero la respuesta directa y luego explica.",
+            [
+                "Primero la respuesta, luego la explicación.",
+                "Empieza por la conclusión.",
+                "Dame la respuesta directa al principio.",
+                "Ve al grano desde la primera frase.",
+                "Pon la conclusión arriba del todo.",
+                "Responde primero y explica después.",
+            ],
+            "No empieces por la conclusión.",
+        ),
+        (
+            "Responde en menos de 100 palabras.",
+            [
+                "Demasiado largo, máximo 100 palabras.",
+                "Sé más breve, por favor.",
+                "Respuestas cortas, menos de cien palabras.",
+                "Resume en pocas líneas.",
+                "No te extiendas tanto.",
+                "Acorta la respuesta.",
+            ],
+            "No la hagas tan corta.",
+        ),
+        (
+            "Usa un tono formal y profesional.",
+            [
+                "Demasiado informal, hazlo más formal.",
+                "Usa un lenguaje profesional.",
+                "Escribe con un tono más serio.",
+                "Un tono formal, por favor.",
+                "Habla de forma más profesional.",
+                "Evita el lenguaje coloquial.",
+            ],
+            "No uses un tono tan formal.",
+        ),
+        (
+            "Incluye un ejemplo concreto.",
+            [
+                "Pon un ejemplo, por favor.",
+                "Añade un ejemplo práctico.",
+                "Un ejemplo ayudaría mucho.",
+                "Ilústralo con un caso concreto.",
+                "Dame un ejemplo real.",
+                "Incluye al menos un ejemplo.",
+            ],
+            "No pongas ejemplos.",
+        ),
+        (
+            "Termina con un resumen de una frase.",
+            [
+                "Acaba con un resumen breve.",
+                "Añade una conclusión de una línea al final.",
+                "Cierra con una frase que lo resuma todo.",
+                "Al final, resume en una frase.",
+                "Pon un resumen al final.",
+                "Termina con una síntesis corta.",
+            ],
+            "No añadas un resumen al final.",
+        ),
+    ],
+    "de": [
+        (
+            "Erkläre Fachbegriffe in einfachen Worten.",
+            [
+                "Erkläre die Fachbegriffe bitte einfacher.",
+                "Zu viel Fachjargon, bitte einfacher.",
+                "Benutze einfache Sprache.",
+                "Bitte verständlich für Laien schreiben.",
+                "Fachwörter bitte kurz erklären.",
+                "Schreib so, dass es jeder versteht.",
+            ],
+            "Erkläre die Begriffe nicht.",
+        ),
+        (
+            "Nenne die Risiken und Grenzen der Antwort.",
+            [
+                "Nenne auch die Risiken.",
+                "Welche Risiken gibt es? Bitte erwähnen.",
+                "Weise auf die Grenzen hin.",
+                "Sag mir, wo die Antwort unsicher ist.",
+                "Bitte die Einschränkungen nennen.",
+                "Erwähne mögliche Nachteile.",
+            ],
+            "Nenne keine Risiken.",
+        ),
+        (
+            "Gliedere die Antwort mit Überschriften.",
+            [
+                "Bitte mit Zwischenüberschriften.",
+                "Gib jedem Abschnitt eine Überschrift.",
+                "Strukturiere die Antwort mit Titeln.",
+                "Verwende Überschriften für die Abschnitte.",
+                "Mehr Struktur, bitte mit Überschriften.",
+                "Teile die Antwort in Abschnitte mit Titeln.",
+            ],
+            "Keine Überschriften, bitte.",
+        ),
+        (
+            "Antworte in Fließtext statt in Aufzählungen.",
+            [
+                "Schreib in ganzen Absätzen, nicht in Stichpunkten.",
+                "Bitte Fließtext, keine Listen.",
+                "Keine Aufzählungszeichen, lieber zusammenhängender Text.",
+                "Formuliere es als zusammenhängenden Text.",
+                "Schreib es als Absatz.",
+                "Verzichte auf Stichpunkte.",
+            ],
+            "Bitte nicht als Fließtext.",
+        ),
+        (
+            "Gib an, wie sicher du dir bist.",
+            [
+                "Wie sicher bist du? Sag es.",
+                "Gib deine Sicherheit in Prozent an.",
+                "Sag bitte, wie zuverlässig die Antwort ist.",
+                "Füge eine Einschätzung deiner Sicherheit hinzu.",
+                "Ich möchte wissen, wie sicher du bist.",
+                "Nenne dein Konfidenzniveau.",
+            ],
+            "Gib keine Sicherheitseinschätzung an.",
+        ),
+        (
+            "Sprich mich direkt mit du an.",
+            [
+                "Duz mich bitte.",
+                "Sprich mich mit du an.",
+                "Bitte per du, nicht per Sie.",
+                "Du kannst mich duzen.",
+                "Rede mich direkt an.",
+                "Schreib in der zweiten Person, an mich gerichtet.",
+            ],
+            "Duz mich nicht.",
+        ),
+    ],
+}
+# Every preference any stream can hold, with its phrasings (scoring reads which one a statement phrases).
+PREFERENCES: list[tuple[str, list[str]]] = POOL + [
+    (rule, texts) for pool in LANGUAGE_POOLS.values() for rule, texts, _ in pool
+]
+# What the users of those streams write besides their requests: remarks and thanks in their language.
+LANGUAGE_CHATTER = {
+    "es": (
+        ["jaja", "la página va lenta", "vale", "se me cayó internet", "la app se cerró ayer", "qué más da"],
+        ["gracias", "genial, gracias"],
+    ),
+    "de": (
+        ["haha", "die Seite ist langsam", "ok", "mein Internet spinnt", "die App ist gestern abgestürzt", "egal"],
+        ["danke", "super, danke"],
+    ),
+}
 OFF_TOPIC = [
     "lol",
     "the site is slow",
@@ -331,7 +501,10 @@ def simulate(
     of each topic left out of the stream go into the truth as queries no module should answer."""
     rng = random.Random(seed)
     names = list(topics) if topics else sorted(queries)[:3]
-    prefs_pool = SPLITS[pool]
+    if pool not in SPLITS and pool not in LANGUAGE_POOLS:
+        raise ValueError(f"unknown preference pool {pool!r}: one of {sorted(SPLITS) + sorted(LANGUAGE_POOLS)}")
+    prefs_pool = SPLITS[pool] if pool in SPLITS else [(rule, texts) for rule, texts, _ in LANGUAGE_POOLS[pool]]
+    language = _Language.of(pool)
     if 2 * len(names) > len(prefs_pool):
         raise ValueError(f"at most {len(prefs_pool) // 2} topics: each gets two preferences of its own")
     chosen = rng.sample(prefs_pool, 2 * len(names))
@@ -351,7 +524,7 @@ def simulate(
         noisy_users |= noisy
         for q in pool_q[:per_topic]:
             user = rng.choice(users)
-            plan.append((topic, q, user, _feedback(rng, prefs, user in noisy, satisfied_share)))
+            plan.append((topic, q, user, _feedback(rng, prefs, user in noisy, satisfied_share, language)))
     adversary, adv_topic = "sim-adversary", names[0]
     for _ in range(adversarial_events):
         q = rng.choice(streamed[adv_topic])
@@ -411,22 +584,42 @@ def simulate(
     return events, truth
 
 
-def _feedback(rng: random.Random, prefs, noisy: bool, satisfied_share: float) -> list[dict]:
+class _Language(NamedTuple):
+    """What a stream's users write besides their requests, and how a noisy one contradicts a request."""
+
+    off_topic: list[str]
+    thanks: list[str]
+    contradictions: dict[str, str]  # preference -> its contradiction; empty: negate a plain phrasing
+
+    @staticmethod
+    def of(pool: str) -> _Language:
+        if pool not in LANGUAGE_POOLS:
+            return _Language(OFF_TOPIC, ["thanks", "great, thanks", "谢谢"], {})
+        remarks, thanks = LANGUAGE_CHATTER[pool]
+        return _Language(remarks, thanks, {rule: contra for rule, _, contra in LANGUAGE_POOLS[pool]})
+
+
+def _feedback(
+    rng: random.Random, prefs, noisy: bool, satisfied_share: float, language: _Language | None = None
+) -> list[dict]:
+    language = language or _Language.of("dev")
     if noisy:  # random thumbs, off-topic remarks, or contradictions of the topic's preferences
         choice = rng.random()
         if choice < 0.35:
             return [{"kind": "thumbs", "value": rng.choice([1, -1])}]
         if choice < 0.7:
-            return [{"kind": "text", "text": rng.choice(OFF_TOPIC)}]
-        _, phrasings = rng.choice(prefs)
+            return [{"kind": "text", "text": rng.choice(language.off_topic)}]
+        rule, phrasings = rng.choice(prefs)
+        if language.contradictions:
+            return [{"kind": "text", "text": language.contradictions[rule]}]
         # only a plain instruction is contradicted by a "don't": "Don't an example would help, add one" and
         # "不要语气太随意了" are not what anyone writes
         plain = [p for p in phrasings if reads_as_imperative(p) and not p.lower().startswith(_NEGATED_STARTS)]
-        return [{"kind": "text", "text": _negated(rng.choice(plain)) if plain else rng.choice(OFF_TOPIC)}]
+        return [{"kind": "text", "text": _negated(rng.choice(plain)) if plain else rng.choice(language.off_topic)}]
     if rng.random() < satisfied_share:
         fb = [{"kind": "thumbs", "value": 1} if rng.random() < 0.5 else {"kind": "copy"}]
         if rng.random() < 0.3:
-            fb.append({"kind": "text", "text": rng.choice(["thanks", "great, thanks", "谢谢"])})
+            fb.append({"kind": "text", "text": rng.choice(language.thanks)})
         return fb
     rule, phrasings = rng.choice(prefs)
     text = rng.choice(phrasings)

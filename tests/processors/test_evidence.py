@@ -154,6 +154,11 @@ def test_chatter_and_remarks_are_not_requests(text):
         "il sito è lento",
         "o site está lento",
         "сайт тормозит",
+        "qué más da",  # "whatever", though "más" (more) is a request cue
+        "Me da igual.",
+        "Ist mir egal.",
+        "peu importe",
+        "se me cayó internet",  # a clause that opens with a pronoun
     ],
 )
 def test_thanks_and_remarks_in_european_languages_are_not_requests(text):

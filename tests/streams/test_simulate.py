@@ -12,7 +12,17 @@ import pytest
 import processors
 from processors.evidence import reads_as_imperative
 from streams.evaluation import DEMO_SAMPLE
-from streams.evaluation.simulate import ADVERSARIAL_RULE, OFF_TOPIC, POOL, SPLITS, Truth, _feedback, simulate, write
+from streams.evaluation.simulate import (
+    ADVERSARIAL_RULE,
+    LANGUAGE_POOLS,
+    OFF_TOPIC,
+    POOL,
+    SPLITS,
+    Truth,
+    _feedback,
+    simulate,
+    write,
+)
 from uno_models import InteractionEvent, decode
 
 QUERIES = {t: [f"{t} question number {i}?" for i in range(30)] for t in ("law", "travel", "stories", "poems")}
@@ -79,6 +89,24 @@ def test_the_pool_has_six_phrasings_a_third_chinese_and_two_disjoint_halves():
         if path.suffix in (".py", ".txt"):
             text = path.read_text()
             assert not [p for p, _ in SPLITS["dev"] + SPLITS["test"] if p in text], path
+
+
+@pytest.mark.parametrize("pool", sorted(LANGUAGE_POOLS))
+def test_a_stream_in_another_language_speaks_it_throughout(pool):
+    """Users of a Spanish or German stream write their requests, remarks, thanks and contradictions in it;
+    the hidden preferences are stated in it too (bench.rules --pool)."""
+    events, truth = simulate(QUERIES, topics=["law", "travel", "stories"], per_topic=28, pool=pool, seed=2)
+    entries = LANGUAGE_POOLS[pool]
+    assert {p for t in truth.topics for p in t.preferences} == {rule for rule, _, _ in entries}
+    assert truth.pool == pool
+    english = {"thanks", "great, thanks", "谢谢", "the site is slow"} | {p for _, ph in POOL for p in ph}
+    ring = {truth.adversarial_user, *truth.sybil_users}
+    said = [f["text"] for e in events if e["user_id"] not in ring for f in e["feedback"] if f["kind"] == "text"]
+    assert said and not set(said) & english
+    contradictions = {c for _, _, c in entries}
+    assert set(said) & contradictions  # the noisy users' "No pongas ejemplos", "Nenne keine Risiken"
+    with pytest.raises(ValueError, match="unknown preference pool"):
+        simulate(QUERIES, topics=["law"], pool="xx")
 
 
 def test_too_few_queries_or_too_many_topics_is_a_clear_error():
