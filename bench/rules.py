@@ -37,11 +37,12 @@ from streams.evaluation.evaluate import (
     cluster_topics,
     clustering_scores,
     evidence_scores,
+    preference_of_phrasing,
     pseudonymised,
     routing_scores,
     rule_scores,
 )
-from streams.evaluation.simulate import DATASET_SPLITS, LANGUAGE_POOLS, PREFERENCES, load_queries, simulate
+from streams.evaluation.simulate import DATASET_SPLITS, LANGUAGE_POOLS, load_queries, simulate
 from streams.worker.app import make_refresh
 from streams.worker.metrics import Metrics
 from uno_models import Settings, decode_interaction, load_settings
@@ -140,7 +141,7 @@ def _purity(knowledge, published: set) -> float | None:
     """How much of the evidence behind the published rules phrases each rule's main preference (the
     simulator knows which preference a statement phrases), weighted by how often it was said: below 1,
     themes mixed requests that mean different things."""
-    phrasing = {normalise(text): pref for pref, texts in PREFERENCES for text in texts}
+    phrasing = preference_of_phrasing()
     main = total = 0
     for (ns, cid), k in knowledge.items():
         for theme in k.themes:

@@ -171,11 +171,16 @@ def pseudonymised(truth: Truth, pseudonym: Callable[[str], str]) -> Truth:
     )
 
 
+def preference_of_phrasing() -> dict[str, str]:
+    """Each simulated phrasing (normalised as statements are) -> the preference it phrases."""
+    return {normalise(text): pref for pref, texts in PREFERENCES for text in texts}
+
+
 def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -> dict:
     """Rules scored by their evidence instead of by cosine: a rule *states* a hidden preference when most
     of the users' statements behind it are phrasings of that preference (the simulator knows which).
     This separates what the pipeline found from how close the embedder finds two wordings of a request."""
-    phrasing = {normalise(text): pref for pref, texts in PREFERENCES for text in texts}
+    phrasing = preference_of_phrasing()
     own = {(t.topic, p) for t in truth.topics for p in t.preferences}
     found, correct, stated = set(), 0, Counter()
     for rule in rules:
