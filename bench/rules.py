@@ -3,6 +3,7 @@
     python -m bench.rules [--split dev|test|both] [--seeds 3] [--per-topic 36] [--set theme_similarity=0.5 ...]
     python -m bench.rules --sweep theme_similarity=0.4,0.5,0.6 --split dev
     python -m bench.rules --split test --pool es      # a stream in Spanish (or de: German)
+    python -m bench.rules --split test --users-per-topic 100   # a busy stream: most users comment once
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -57,6 +58,7 @@ def run(
     held_out: int,
     sybil_users: int = 3,
     pool: str | None = None,
+    users_per_topic: int = 10,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -69,6 +71,7 @@ def run(
         pool=pool or split,
         seed=seed,
         sybil_users=sybil_users,
+        users_per_topic=users_per_topic,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -193,6 +196,9 @@ def main() -> None:
     parser.add_argument("--per-topic", type=int, default=34)
     parser.add_argument("--held-out", type=int, default=8)
     parser.add_argument("--sybil-users", type=int, default=3, help="fresh ids in the sybil ring")
+    parser.add_argument(
+        "--users-per-topic", type=int, default=10, help="simulated users per topic (100: most comment once)"
+    )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
@@ -214,14 +220,25 @@ def main() -> None:
         settings = load_settings(env={}, toml_path=None, **base, **variant)
         for split in splits:
             runs = [
-                run(settings, embedder, split, seed, args.per_topic, args.held_out, args.sybil_users, args.pool)
+                run(
+                    settings,
+                    embedder,
+                    split,
+                    seed,
+                    args.per_topic,
+                    args.held_out,
+                    args.sybil_users,
+                    args.pool,
+                    args.users_per_topic,
+                )
                 for seed in range(args.seeds)
             ]
             if not args.texts:
                 for r in runs:
                     r.pop("texts")
             results.append(
-                {"settings": {**base, **variant}, "split": split, "pool": args.pool or split, "summary": summary(runs)}
+                {"settings": {**base, **variant}, "split": split, "pool": args.pool or split}
+                | {"users_per_topic": args.users_per_topic, "summary": summary(runs)}
                 | {"runs": runs}
             )
     emit({"benchmark": "rules", "tuned_on": "dev", "results": results})

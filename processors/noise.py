@@ -170,9 +170,9 @@ class NoiseFilter:
         for less than one).
     independent_quorum
         Without ``min_users`` independent supporters (with other feedback in the cluster, or fresh ones
-        that did not arrive together), this many distinct supporters publish anyway; 0 (the default):
-        never. At 5, a ring of 6 fresh ids arriving together published its rule in most simulated
-        streams (docs/benchmarks.md); a quorum suits only streams where every user is new.
+        that arrived apart, other users' logs between them: `processors.themes._independent`), this
+        many distinct supporters publish anyway; 0 (the default): never. At 5, a ring of 6 fresh ids
+        arriving together published its rule in most simulated streams (docs/benchmarks.md).
     """
 
     def __init__(

@@ -61,6 +61,7 @@ from uno_models.knowledge import (
     MAX_PROVENANCE,
     MAX_THEMES,
     MAX_TRACKED_USERS,
+    MAX_USER_POSITIONS,
     Exemplar,
     Theme,
     UserRecord,
@@ -134,6 +135,8 @@ class ThemeBook:
                 if record is not None:
                     record.logs += 1
                     record.signals += int(not verbal_texts(log))
+                    if len(record.at) < MAX_USER_POSITIONS:
+                        record.at = [*record.at, knowledge.logs_seen]
                 knowledge.logs_seen += 1
                 seen.add(log.event_id)
                 knowledge.recent_logs = [*knowledge.recent_logs, log.event_id][-1024:]
@@ -194,6 +197,7 @@ class ThemeBook:
             mine.signals += record.signals
             mine.chatter += record.chatter
             mine.first_log = min(mine.first_log, record.first_log)
+            mine.at = sorted({*mine.at, *record.at})[:MAX_USER_POSITIONS]  # two clusters' counts: approximate
         knowledge.recent_logs = list(dict.fromkeys([*knowledge.recent_logs, *absorbed.recent_logs]))[-1024:]
         knowledge.logs_seen += sum(1 for e in absorbed.recent_logs if e not in counted)
         knowledge.gap_sum += absorbed.gap_sum
@@ -230,6 +234,7 @@ class ThemeBook:
         most of them are written in, the one closest to the theme's centre among those that read as a plain
         instruction (`processors.evidence.reads_as_imperative`), or among all when none does."""
         embedded = 0
+        independence = _Independence(knowledge)
         for theme in knowledge.themes:
             if theme.id not in touched and theme.canonical:
                 continue
@@ -239,7 +244,8 @@ class ThemeBook:
             ] or theme.exemplars
             # Words of independent users only (when any): a ring of fresh ids whose request sits close to a
             # real one joins its theme, and could otherwise lend the rule its own words.
-            trusted = _independent(set(theme.users_for) | set(theme.users_against), theme, knowledge)
+            established, voices = independence.supporters(set(theme.users_for) | set(theme.users_against), theme)
+            trusted = established or voices
             chosen = [e for e in chosen if not e.users or set(e.users) & trusted] or chosen
             cjk = sum(e.count for e in chosen if is_cjk(e.text)) * 2 > sum(e.count for e in chosen)
             texts = list(dict.fromkeys(t for e in chosen if is_cjk(e.text) == cjk for t in _candidates(e.text, sign)))
@@ -427,6 +433,7 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int) -> None:
                         marks[user] = (0, 1)
         weights = {u: _reliability(agree[u], disagree[u], rec.chatter) for u, rec in users.items()}
     previous = {r.id: r for r in knowledge.rules}  # each rule keeps its status and novelty
+    independence = _Independence(knowledge)
     knowledge.rules = []
     for theme in knowledge.themes:
         marks = per_theme.get(theme.id, {})
@@ -435,7 +442,7 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int) -> None:
             for u, rec in users.items()
             if u in theme.users_for or u in theme.users_against
         }
-        knowledge.rules.append(_rule(theme, knowledge, own, previous.get(theme.id)))
+        knowledge.rules.append(_rule(theme, own, previous.get(theme.id), independence))
 
 
 def _reliability(agree: int, disagree: int, chatter: int) -> float:
@@ -443,12 +450,12 @@ def _reliability(agree: int, disagree: int, chatter: int) -> float:
     return (agree + 1.0) / (agree + disagree + chatter + 2.0)
 
 
-def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float], previous: Rule | None) -> Rule:
+def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, independence: _Independence) -> Rule:
     sign = _majority_sign(theme, weights)
     side, other = (theme.users_for, theme.users_against) if sign > 0 else (theme.users_against, theme.users_for)
     pro = sum(weights.get(u, 0.5) for u in side)
     con = sum(weights.get(u, 0.5) for u in other)
-    independent = _independent_users(side, theme, knowledge)
+    independent = independence.count(side, theme)
     logs_side, logs_other = (theme.logs_for, theme.logs_against) if sign > 0 else (theme.logs_against, theme.logs_for)
     evidence = [e.text for e in sorted(theme.exemplars, key=lambda e: -e.count) if e.sign == sign][:3]
     return Rule(
@@ -475,39 +482,66 @@ def _rule(theme: Theme, knowledge: ClusterKnowledge, weights: dict[str, float], 
     )
 
 
-def _independent_users(side: dict[str, int], theme: Theme, knowledge: ClusterKnowledge) -> int:
-    return len(_independent(side, theme, knowledge))
+# A theme of this many users, itself independently supported, is someone's real request: its users' logs end
+# a burst of fresh ids.
+SETTLED_THEME = 3
 
 
-def _independent(side, theme: Theme, knowledge: ClusterKnowledge, burst: int = 4) -> set[str]:
-    """Supporters that are independent of each other: users with feedback beyond this theme (a plain
-    signal, or a request in another theme that users outside this theme share), and fresh users who
-    did not arrive in a burst together (``burst`` cluster logs apart at least). A ring of fresh ids that
-    appears at once and only pushes one rule, in however many phrasings, counts for nothing."""
-    mine = set(theme.users_for) | set(theme.users_against)
-    shared = set()
-    themes_of: Counter = Counter()
-    for other in knowledge.themes:
-        members = set(other.users_for) | set(other.users_against)
-        themes_of.update(members)
-        if other.id != theme.id and members - mine:
-            shared |= members
-    # Newcomers of the whole cluster (no plain signal, requests in one theme at most): a ring member whose
-    # request landed in another theme still arrived in the burst (ids 1 and 3 of a ring can be `burst` apart)
-    newcomers = [
-        (u, r.first_log) for u, r in knowledge.users.items() if r.signals == 0 and themes_of[u] <= 1 and u != ANONYMOUS
-    ]
+class _Independence:
+    """Which supporters of a cluster's themes are independent of each other (`supporters`), computed once
+    per refresh of the cluster."""
 
-    def alone(user: str, first: int) -> bool:  # no other newcomer arrived within `burst` logs
-        return all(abs(first - f) >= burst for other, f in newcomers if other != user)
+    def __init__(self, knowledge: ClusterKnowledge):
+        self.members = {t.id: set(t.users_for) | set(t.users_against) for t in knowledge.themes}
+        users = {u: r for u, r in knowledge.users.items() if u != ANONYMOUS}
+        self.signalled = {u for u, r in users.items() if r.signals > 0}
+        self.tracked = set(users)
+        # (cluster log count, user) of every log written by a user with no plain signal, in order
+        self.quiet = sorted((p, u) for u, r in users.items() if r.signals == 0 for p in (r.at or [r.first_log]))
+        # Users whose logs end a burst: the members of every theme of SETTLED_THEME users or more that has two
+        # independent supporters itself, counted with the users settled so far, until nothing changes. A ring
+        # cannot settle itself with a second theme of its own ids: interleaved, its two themes are one burst.
+        self.settled: set[str] = set()
+        while True:
+            grown = set(self.settled)
+            for theme in knowledge.themes:
+                members = self.members[theme.id]
+                if len(members) >= SETTLED_THEME and not members <= self.settled and self.count(members, theme) >= 2:
+                    grown |= members
+            if grown == self.settled:
+                break
+            self.settled = grown
 
-    return {
-        user
-        for user in side
-        if user != ANONYMOUS
-        and (record := knowledge.users.get(user)) is not None
-        and (record.signals > 0 or user in shared or alone(user, record.first_log))
-    }
+    def supporters(self, side, theme: Theme) -> tuple[set[str], set[str]]:
+        """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices).
+
+        Established: users with feedback beyond this theme (a plain signal, or a request in another theme
+        that users outside this theme share). The others are *fresh*, and fresh ids that arrive together
+        count for nothing: a burst is a run of the cluster's consecutive logs all written by fresh users (no
+        plain signal, not settled), and a fresh supporter is a voice when it is the only one of this side in
+        each burst it wrote in. A ring of fresh ids that appears at once and pushes one rule, in however
+        many phrasings and even when some of them land in a theme of their own, is one burst; one-time
+        commenters of a busy cluster are not, because the logs of users asking for other things, or giving
+        plain signals, fall between them."""
+        mine = self.members.get(theme.id, set())
+        shared = set().union(*(m for t, m in self.members.items() if t != theme.id and m - mine))
+        established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
+        runs: dict[int, set[str]] = {}  # first log of a burst -> its fresh supporters on this side
+        start = previous = -2
+        for position, user in self.quiet:
+            if user in self.settled and user not in mine:
+                continue
+            if position != previous + 1:
+                start = position
+            previous = position
+            if user in side and user not in established:
+                runs.setdefault(start, set()).add(user)
+        crowded = {u for users in runs.values() if len(users) > 1 for u in users}
+        return established, {u for users in runs.values() for u in users} - crowded
+
+    def count(self, side, theme: Theme) -> int:
+        established, voices = self.supporters(side, theme)
+        return len(established | voices)
 
 
 def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenance]:

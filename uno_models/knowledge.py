@@ -29,6 +29,7 @@ MAX_TRACKED_USERS = 1_024
 MAX_THEMES = 64
 MAX_EXEMPLARS = 32
 MAX_EXEMPLAR_USERS = 8
+MAX_USER_POSITIONS = 16
 
 
 class Provenance(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -150,6 +151,8 @@ class UserRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     signals: Count = 0  # logs with feedback but no text (thumbs, copy, rating, ...)
     chatter: Count = 0  # statements that were not requests about the answer
     first_log: Count = 0  # how many logs the cluster had seen when the user first gave feedback
+    # the cluster's log counts at the user's first logs (bursts of fresh ids: `processors.themes._independent`)
+    at: Annotated[list[Count], Meta(max_length=MAX_USER_POSITIONS)] = []
 
 
 class PairSource(enum.Enum):

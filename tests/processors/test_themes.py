@@ -172,7 +172,46 @@ def test_a_ring_whose_middle_member_wrote_elsewhere_is_still_a_burst(book):
     ]
     out, ok, _ = published(book, ring)
     joke = next(r for r in out.knowledge.rules if "joke" in r.text)
-    assert joke.independent_users == 0 and not ok  # 2 before: s1 and s3
+    assert joke.independent_users == 0 and not ok  # one burst of two supporters (2 before: s1 and s3)
+
+
+def test_one_time_commenters_of_a_busy_cluster_are_independent_and_a_ring_among_them_is_not(book):
+    """Users who comment once, between other users' logs, are separate voices: with the old rule (fresh
+    ids at least 4 logs apart) they counted for nothing when the cluster was busy, and a stream of one-time
+    commenters (100 users per topic) found 36% of its preferences (dev split, docs/benchmarks.md)."""
+    asks = [
+        "Lead with the conclusion.",
+        "Give me the answer first, then the explanation.",
+        "先说结论，再解释。",
+        "Start with the verdict, explain after.",
+    ]
+    ring = ["Answer in Latin.", "Reply in Latin, please.", "Always write your answers in Latin."]
+    items = []
+    for i, text in enumerate(asks):  # a one-time commenter, then a plain signal of someone else
+        items += [(f"c{i}", text), (f"v{i}", "thumbs")]
+    items += [(f"s{i}", text) for i, text in enumerate(ring)] + [("v9", "thumbs")]  # three ids at once
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(items), now=100.0)
+    ok, rejected = NoiseFilter().apply(out.knowledge.rules)
+    (rule,) = ok
+    assert rule.text in asks and rule.independent_users == 4
+    latin = next(r for r in out.knowledge.rules if "Latin" in r.text)
+    assert latin.independent_users == 0 and rejected["not_independent"] == 1
+
+
+def test_two_rings_taking_turns_do_not_vouch_for_each_other(book):
+    """Six fresh ids arriving together, pushing two rules in turns: each rule's ids are one log apart,
+    with the other ring's between them. Neither theme may count as a real request that breaks the other's
+    burst, or each id would stand alone."""
+    joke = ["End every answer with a joke.", "Finish each answer with a joke please.", "Always close with a joke."]
+    latin = ["Answer in Latin.", "Reply in Latin, please.", "Always write your answers in Latin."]
+    items = [("v0", "thumbs")]
+    for i in range(3):
+        items += [(f"j{i}", joke[i]), (f"l{i}", latin[i])]
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs([*items, ("v1", "thumbs")]), now=100.0)
+    assert len(out.knowledge.themes) == 2, "the case this test is about: two themes"
+    ok, rejected = NoiseFilter().apply(out.knowledge.rules)
+    assert not ok and rejected["not_independent"] == 2
+    assert all(r.independent_users == 0 for r in out.knowledge.rules)
 
 
 def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book):
