@@ -503,6 +503,8 @@ class _Independence:
         # cannot settle itself with a second theme of its own ids: interleaved, its two themes are one burst.
         self.settled: set[str] = set()
         while True:
+            # per theme, the groups of its fresh members that wrote in it in one burst
+            self.together = {t: list(self._runs(m, t, m & self.signalled).values()) for t, m in self.members.items()}
             grown = set(self.settled)
             for theme in knowledge.themes:
                 members = self.members[theme.id]
@@ -524,9 +526,24 @@ class _Independence:
         commenters of a busy cluster are not, because the logs of users asking for other things, or giving
         plain signals, fall between them."""
         mine = self.members.get(theme.id, set())
-        shared = set().union(*(m for t, m in self.members.items() if t != theme.id and m - mine))
+        side = set(side)
+        # a request in another theme that others share, made apart from this side's other supporters
+        shared = {
+            u
+            for t, m in self.members.items()
+            if t != theme.id and m - mine
+            for u in m & side
+            if u in self.signalled or any(g & side == {u} for g in self.together[t] if u in g)
+        }
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
-        runs: dict[int, set[str]] = {}  # first log of a burst -> its fresh supporters on this side
+        runs = self._runs(side, theme.id, established)
+        crowded = {u for users in runs.values() if len(users) > 1 for u in users}
+        return established, {u for users in runs.values() for u in users} - crowded
+
+    def _runs(self, side, theme_id: str, established: set[str]) -> dict[int, set[str]]:
+        """First log of each burst -> the fresh supporters on ``side`` that wrote in it."""
+        mine = self.members.get(theme_id, set())
+        runs: dict[int, set[str]] = {}
         start = previous = -2
         for position, user in self.quiet:
             if user in self.settled and user not in mine:
@@ -536,8 +553,7 @@ class _Independence:
             previous = position
             if user in side and user not in established:
                 runs.setdefault(start, set()).add(user)
-        crowded = {u for users in runs.values() if len(users) > 1 for u in users}
-        return established, {u for users in runs.values() for u in users} - crowded
+        return runs
 
     def count(self, side, theme: Theme) -> int:
         established, voices = self.supporters(side, theme)

@@ -214,6 +214,29 @@ def test_two_rings_taking_turns_do_not_vouch_for_each_other(book):
     assert all(r.independent_users == 0 for r in out.knowledge.rules)
 
 
+def test_a_ring_that_first_echoes_a_real_request_together_is_not_established_by_it(book):
+    """Three fresh ids repeat, one after the other, what real users asked, then push their own rule. A
+    request in another theme that others share made them established, and the rule was published with 3
+    independent supporters; a request elsewhere counts now only when made apart from the other supporters."""
+    real = [(u, "thumbs") for u in ("u1", "u2", "u3")] + [
+        ("u1", "End with a one-sentence summary."),
+        ("u2", "Finish with a one-line summary."),
+        ("u3", "Close with a single sentence that sums it up."),
+    ]
+    ring = [
+        ("s1", "End with a one-sentence summary."),
+        ("s2", "Finish with a one-line summary."),
+        ("s3", "End with a one-sentence summary."),
+        ("s1", "Answer in Latin."),
+        ("s2", "Reply in Latin, please."),
+        ("s3", "Always write your answers in Latin."),
+    ]
+    out, ok, rejected = published(book, real + ring)
+    assert [r.text for r in ok] == ["End with a one-sentence summary."] and rejected["not_independent"] == 1
+    latin = next(r for r in out.knowledge.rules if "Latin" in r.text)
+    assert latin.independent_users == 0 and latin.distinct_users == 3
+
+
 def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book):
     """On the test split, a ring's "End every answer with a joke." joined the users' theme of ending
     with a summary (both "end with ..."), outnumbered it, and became the rule's text (3 of 12 runs)."""
