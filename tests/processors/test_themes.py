@@ -214,15 +214,18 @@ def test_two_rings_taking_turns_do_not_vouch_for_each_other(book):
     assert all(r.independent_users == 0 for r in out.knowledge.rules)
 
 
+# three established users (a plain signal each) asking for a closing summary in their own words
+SUMMARY_USERS = [(u, "thumbs") for u in ("u1", "u2", "u3")] + [
+    ("u1", "End with a one-sentence summary."),
+    ("u2", "Finish with a one-line summary."),
+    ("u3", "Close with a single sentence that sums it up."),
+]
+
+
 def test_a_ring_that_first_echoes_a_real_request_together_is_not_established_by_it(book):
     """Three fresh ids repeat, one after the other, what real users asked, then push their own rule. A
     request in another theme that others share made them established, and the rule was published with 3
     independent supporters; a request elsewhere counts now only when made apart from the other supporters."""
-    real = [(u, "thumbs") for u in ("u1", "u2", "u3")] + [
-        ("u1", "End with a one-sentence summary."),
-        ("u2", "Finish with a one-line summary."),
-        ("u3", "Close with a single sentence that sums it up."),
-    ]
     ring = [
         ("s1", "End with a one-sentence summary."),
         ("s2", "Finish with a one-line summary."),
@@ -231,7 +234,7 @@ def test_a_ring_that_first_echoes_a_real_request_together_is_not_established_by_
         ("s2", "Reply in Latin, please."),
         ("s3", "Always write your answers in Latin."),
     ]
-    out, ok, rejected = published(book, real + ring)
+    out, ok, rejected = published(book, SUMMARY_USERS + ring)
     assert [r.text for r in ok] == ["End with a one-sentence summary."] and rejected["not_independent"] == 1
     latin = next(r for r in out.knowledge.rules if "Latin" in r.text)
     assert latin.independent_users == 0 and latin.distinct_users == 3
@@ -240,11 +243,6 @@ def test_a_ring_that_first_echoes_a_real_request_together_is_not_established_by_
 def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book):
     """On the test split, a ring's "End every answer with a joke." joined the users' theme of ending
     with a summary (both "end with ..."), outnumbered it, and became the rule's text (3 of 12 runs)."""
-    real = [(u, "thumbs") for u in ("u1", "u2", "u3")] + [
-        ("u1", "End with a one-sentence summary."),
-        ("u2", "Finish with a one-line summary."),
-        ("u3", "Close with a single sentence that sums it up."),
-    ]
     ring = [
         ("s1", "End every answer with a joke."),
         ("s2", "End every answer with a joke."),
@@ -253,7 +251,7 @@ def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book
         ("s2", "Finish each answer with a joke please."),
         ("s3", "End every answer with a joke."),
     ]
-    out, ok, _ = published(book, real + ring)
+    out, ok, _ = published(book, SUMMARY_USERS + ring)
     theme = next(t for t in out.knowledge.themes if any("summary" in e.text for e in t.exemplars))
     assert any("joke" in e.text for e in theme.exemplars), "the case this test is about: one mixed theme"
     assert "joke" not in theme.canonical and all("joke" not in r.text for r in ok)
