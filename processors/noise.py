@@ -170,7 +170,7 @@ class NoiseFilter:
         for less than one).
     independent_quorum
         Without ``min_users`` independent supporters (with other feedback in the cluster, or fresh ones
-        that arrived apart, other users' logs between them: `processors.themes._independent`), this
+        that arrived apart, other users' logs between them: `processors.themes._Independence`), this
         many distinct supporters publish anyway; 0 (the default): never. At 5, a ring of 6 fresh ids
         arriving together published its rule in most simulated streams (docs/benchmarks.md).
     """

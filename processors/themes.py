@@ -517,8 +517,10 @@ class _Independence:
     def supporters(self, side, theme: Theme) -> tuple[set[str], set[str]]:
         """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices).
 
-        Established: users with feedback beyond this theme (a plain signal, or a request in another theme
-        that users outside this theme share). The others are *fresh*, and fresh ids that arrive together
+        Established: users with feedback beyond this theme: a plain signal, or a request in another theme
+        that users outside this theme share, made in a burst of its own or with none of this side's other
+        supporters (a ring that echoes a real request together is not established by it). The others are
+        *fresh*, and fresh ids that arrive together
         count for nothing: a burst is a run of the cluster's consecutive logs all written by fresh users (no
         plain signal, not settled), and a fresh supporter is a voice when it is the only one of this side in
         each burst it wrote in. A ring of fresh ids that appears at once and pushes one rule, in however
@@ -533,7 +535,7 @@ class _Independence:
             for t, m in self.members.items()
             if t != theme.id and m - mine
             for u in m & side
-            if u in self.signalled or any(g & side == {u} for g in self.together[t] if u in g)
+            if any(g & side == {u} for g in self.together[t] if u in g)
         }
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
         runs = self._runs(side, theme.id, established)
