@@ -523,7 +523,7 @@ class _Independence:
         *fresh*, and fresh ids that arrive together
         count for nothing: a burst is a run of the cluster's consecutive logs all written by fresh users (no
         plain signal, not settled), and a fresh supporter is a voice when it is the only one of this side in
-        each burst it wrote in. A ring of fresh ids that appears at once and pushes one rule, in however
+        some burst it wrote in. A ring of fresh ids that appears at once and pushes one rule, in however
         many phrasings and even when some of them land in a theme of their own, is one burst; one-time
         commenters of a busy cluster are not, because the logs of users asking for other things, or giving
         plain signals, fall between them."""
@@ -539,8 +539,7 @@ class _Independence:
         }
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
         runs = self._runs(side, theme.id, established)
-        crowded = {u for users in runs.values() if len(users) > 1 for u in users}
-        return established, {u for users in runs.values() for u in users} - crowded
+        return established, {u for users in runs.values() if len(users) == 1 for u in users}
 
     def _runs(self, side, theme_id: str, established: set[str]) -> dict[int, set[str]]:
         """First log of each burst -> the fresh supporters on ``side`` that wrote in it."""

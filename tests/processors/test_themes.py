@@ -198,6 +198,24 @@ def test_one_time_commenters_of_a_busy_cluster_are_independent_and_a_ring_among_
     assert latin.independent_users == 0 and rejected["not_independent"] == 1
 
 
+def test_a_fresh_user_who_also_wrote_apart_is_a_voice(book):
+    """c0 and c1 ask in one run of fresh logs (together: no voice there); c0 asks again after someone
+    else's plain signal, alone, and is a voice; so is c2. Counting only users alone in every burst they
+    wrote in lost 1 point of recall on the dev split (84.4% against 85.4% by evidence, 48 seeds)."""
+    items = [
+        ("c0", "Lead with the conclusion."),
+        ("c1", "Give me the answer first, then the explanation."),
+        ("v0", "thumbs"),
+        ("c0", "Start with the verdict, explain after."),
+        ("v1", "thumbs"),
+        ("c2", "先说结论，再解释。"),
+        ("v2", "thumbs"),
+    ]
+    out, ok, _ = published(book, items)
+    (rule,) = out.knowledge.rules
+    assert rule.distinct_users == 3 and rule.independent_users == 2 and ok
+
+
 def test_two_rings_taking_turns_do_not_vouch_for_each_other(book):
     """Six fresh ids arriving together, pushing two rules in turns: each rule's ids are one log apart,
     with the other ring's between them. Neither theme may count as a real request that breaks the other's
