@@ -520,13 +520,12 @@ class _Independence:
         Established: users with feedback beyond this theme: a plain signal, or a request in another theme
         that users outside this theme share, made in a burst of its own or with none of this side's other
         supporters (a ring that echoes a real request together is not established by it). The others are
-        *fresh*, and fresh ids that arrive together
-        count for nothing: a burst is a run of the cluster's consecutive logs all written by fresh users (no
-        plain signal, not settled), and a fresh supporter is a voice when it is the only one of this side in
-        some burst it wrote in. A ring of fresh ids that appears at once and pushes one rule, in however
-        many phrasings and even when some of them land in a theme of their own, is one burst; one-time
-        commenters of a busy cluster are not, because the logs of users asking for other things, or giving
-        plain signals, fall between them."""
+        *fresh*, and fresh ids that arrive together count for nothing: a burst is a run of the cluster's
+        consecutive logs all written by fresh users (no plain signal, not settled), and a fresh supporter
+        is a voice when it is the only one of this side in some burst it wrote in. A ring of fresh ids that
+        appears at once and pushes one rule, in however many phrasings and even when some of them land in a
+        theme of their own, is one burst; one-time commenters of a busy cluster are not, because the logs
+        of users asking for other things, or giving plain signals, fall between them."""
         mine = self.members.get(theme.id, set())
         side = set(side)
         # a request in another theme that others share, made apart from this side's other supporters
