@@ -173,8 +173,9 @@ class ThemeBook:
             for e, tids in log_rules.items()
         }
         touched = {tid for tids in log_rules.values() for tid in tids}
-        embedded = len(cores) + self._choose_texts(knowledge, touched)
-        _weigh(knowledge, self.rounds)
+        independence = _Independence(knowledge)  # themes and users are final for this update
+        embedded = len(cores) + self._choose_texts(knowledge, touched, independence)
+        _weigh(knowledge, self.rounds, independence)
         return ThemeOutcome(knowledge, {e: t for e, t in log_rules.items() if t}, applied, embedded)
 
     def fold(self, survivor: ClusterKnowledge, absorbed: ClusterKnowledge) -> ClusterKnowledge:
@@ -203,8 +204,9 @@ class ThemeBook:
         knowledge.gap_sum += absorbed.gap_sum
         knowledge.gap_logs += absorbed.gap_logs
         _merge_close(knowledge.themes, self.merge_similarity)
-        self._choose_texts(knowledge, {t.id for t in knowledge.themes})
-        _weigh(knowledge, self.rounds)
+        independence = _Independence(knowledge)
+        self._choose_texts(knowledge, {t.id for t in knowledge.themes}, independence)
+        _weigh(knowledge, self.rounds, independence)
         return knowledge
 
     @staticmethod
@@ -228,13 +230,12 @@ class ThemeBook:
         knowledge.themes.append(theme)
         return theme, True
 
-    def _choose_texts(self, knowledge: ClusterKnowledge, touched: set[str]) -> int:
+    def _choose_texts(self, knowledge: ClusterKnowledge, touched: set[str], independence: _Independence) -> int:
         """Each touched theme's canonical text: of its majority-side statements (and their sentences, so
         that "Too long. Keep it under 100 words." can give "Keep it under 100 words."), in the language
         most of them are written in, the one closest to the theme's centre among those that read as a plain
         instruction (`processors.evidence.reads_as_imperative`), or among all when none does."""
         embedded = 0
-        independence = _Independence(knowledge)
         for theme in knowledge.themes:
             if theme.id not in touched and theme.canonical:
                 continue
@@ -244,7 +245,7 @@ class ThemeBook:
             ] or theme.exemplars
             # Words of independent users only (when any): a ring of fresh ids whose request sits close to a
             # real one joins its theme, and could otherwise lend the rule its own words.
-            established, voices = independence.supporters(set(theme.users_for) | set(theme.users_against), theme)
+            established, voices = independence.supporters(independence.members[theme.id], theme)
             trusted = established or voices
             chosen = [e for e in chosen if not e.users or set(e.users) & trusted] or chosen
             cjk = sum(e.count for e in chosen if is_cjk(e.text)) * 2 > sum(e.count for e in chosen)
@@ -406,7 +407,7 @@ def _majority_sign(theme: Theme, weights: dict[str, float] | None = None) -> int
     return 1 if pro >= con else -1
 
 
-def _weigh(knowledge: ClusterKnowledge, rounds: int) -> None:
+def _weigh(knowledge: ClusterKnowledge, rounds: int, independence: _Independence) -> None:
     """Reliability per user (agreement with the weighted consensus), then each theme's rule fields.
 
     A theme is weighed with its users' reliability earned *elsewhere* (leave this theme out): otherwise
@@ -433,7 +434,6 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int) -> None:
                         marks[user] = (0, 1)
         weights = {u: _reliability(agree[u], disagree[u], rec.chatter) for u, rec in users.items()}
     previous = {r.id: r for r in knowledge.rules}  # each rule keeps its status and novelty
-    independence = _Independence(knowledge)
     knowledge.rules = []
     for theme in knowledge.themes:
         marks = per_theme.get(theme.id, {})
