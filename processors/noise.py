@@ -5,11 +5,12 @@ A rule is published only when
 - it does not read as an instruction to the system (prompt injection through feedback) and does
   not push a third party (a brand, a product, a link, a contact): rules are about how to answer;
 - most of its evidence is a request about the answer, not chatter or an off-topic remark;
-- more users ask for it than against it, and the reliability-weighted share against stays below
-  ``max_against_share`` (a theme whose evidence is split is not published);
-- enough logs (``min_support``) from enough distinct users (``min_users``) back it, and no single
-  user supplied more than ``max_user_share`` of its support (one angry or adversarial user cannot
-  write the guidance);
+- the reliability-weighted share of its users against it stays below ``max_against_share`` (a theme
+  whose evidence is split is not published; at half or more it is contradicted);
+- enough logs (``min_support``) from enough distinct users (``min_users``) back it, and a user who
+  supplied more than ``max_user_share`` of its support does not carry it: counted no more than the
+  next most active user, the support must still reach ``min_support`` (one angry or adversarial user
+  cannot write the guidance, and a vocal one does not sink what others asked too);
 - its supporters are reliable enough together (``min_reliable_users``) and independent: at least
   ``min_users`` of them gave other feedback in the cluster or, fresh, did not arrive together (a
   ring of fresh ids pushing one rule is neither, however many they are); ``independent_quorum``
@@ -180,7 +181,7 @@ class NoiseFilter:
         min_support: int = 3,
         min_users: int = 2,
         max_user_share: float = 0.5,
-        max_against_share: float = 0.3,
+        max_against_share: float = 0.35,
         min_reliable_users: float = 1.2,
         independent_quorum: int = 0,
     ):
@@ -199,15 +200,17 @@ class NoiseFilter:
             return "promotion"
         if not rule.directive:
             return "off_topic"
-        if rule.opposing_users >= rule.distinct_users and rule.opposing_users > 0:
-            return "contradicted"  # users, not logs: one user repeating "don't" cannot veto what several ask
+        if rule.against_share >= 0.5 and rule.opposing_users > 0:
+            # users weighted by reliability, not logs: one user repeating "don't" cannot veto what several
+            # ask, nor can users who disagree with everyone elsewhere outvote those who agree
+            return "contradicted"
         if rule.against_share >= self.max_against_share:
             return "split"
         if rule.support < self.min_support:
             return "low_support"
         if rule.distinct_users < self.min_users:
             return "few_users"
-        if rule.top_user_share > self.max_user_share:
+        if rule.top_user_share > self.max_user_share and _levelled_support(rule) < self.min_support:
             return "user_dominated"
         if rule.reliable_users < self.min_reliable_users:
             return "unreliable"
@@ -228,6 +231,14 @@ class NoiseFilter:
             rejected[why] += 1
             rule.status = _STATUS.get(why, RuleStatus.CANDIDATE)
         return published, rejected
+
+
+def _levelled_support(rule: Rule) -> int:
+    """The rule's support with its most active user counted no more than the next one: what the other
+    users asked, plus one ordinary voice. One user's flood with a single echo ("8 + 1") stays below
+    ``min_support``; a vocal user among others who asked too ("3 + 2") does not sink their request."""
+    counts = sorted(rule.user_support.values(), reverse=True)
+    return sum(counts[1:]) + counts[1] if len(counts) >= 2 else 0
 
 
 _STATUS = {

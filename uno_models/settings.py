@@ -127,7 +127,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     theme_similarity: Share = 0.55  # cosine at which a user statement joins a feedback theme
     theme_merge_similarity: Share = 0.45  # cosine at which two feedback themes' centres merge
     injection_similarity: Share = 0.6  # cosine to a prompt injection that rejects a statement's rule; 0: off
-    max_against_share: Share = 0.3  # reliability-weighted share of users against a rule that splits it
+    max_against_share: Share = 0.35  # reliability-weighted share of users against a rule that splits it
     min_reliable_users: Annotated[float, Meta(ge=0)] = 1.2  # summed reliability of a rule's supporters
     # distinct supporters that publish a rule without min_users independent ones; 0: never (a ring of fresh ids)
     independent_quorum: Annotated[int, Meta(ge=0)] = 0

@@ -92,7 +92,9 @@ def test_noise_filter_rejects_by_reason():
         Rule(id="ok", text="Cite the article.", support=4, helpful=4, user_support={"a": 2, "b": 2}, **good),
         Rule(id="low", text="Be brief.", support=2, helpful=2, user_support={"a": 1, "b": 1}, **good),
         Rule(id="one", text="Be brief.", support=5, helpful=5, user_support={"a": 5}, **good),
-        Rule(id="flood", text="Use bullets.", support=10, helpful=10, user_support={"a": 8, "b": 1, "c": 1}, **good),
+        Rule(id="flood", text="Use bullets.", support=9, helpful=9, user_support={"a": 8, "b": 1}, **good),
+        # a vocal user among others who asked too: counted as the next one (2 + 2 + 1), it still has support
+        Rule(id="vocal", text="Use bullets.", support=9, helpful=9, user_support={"a": 6, "b": 2, "c": 1}, **good),
         Rule(
             id="contra",
             text="Use tables.",
@@ -100,6 +102,19 @@ def test_noise_filter_rejects_by_reason():
             helpful=2,
             harmful=3,
             opposing_users=2,
+            against_share=0.5,
+            user_support={"a": 2, "b": 2},
+            **good,
+        ),
+        # as many users against, but they count for less (they disagree with everyone elsewhere)
+        Rule(
+            id="outvoted",
+            text="Use tables.",
+            support=4,
+            helpful=4,
+            harmful=2,
+            opposing_users=2,
+            against_share=0.2,
             user_support={"a": 2, "b": 2},
             **good,
         ),
@@ -168,7 +183,8 @@ def test_noise_filter_rejects_by_reason():
         ),
     ]
     published, rejected = f.apply(rules)
-    assert [r.id for r in published] == ["ok", "crowd"]  # a crowd of five or more is its own evidence
+    # a crowd of five or more is its own evidence
+    assert [r.id for r in published] == ["ok", "vocal", "outvoted", "crowd"]
     assert rejected == {
         "low_support": 1,
         "few_users": 1,
@@ -181,8 +197,9 @@ def test_noise_filter_rejects_by_reason():
         "unreliable": 1,
         "not_independent": 1,
     }
-    assert rules[5].status is RuleStatus.REJECTED and rules[4].status is RuleStatus.CONTRADICTED
-    assert rules[7].status is RuleStatus.REJECTED and rules[6].status is RuleStatus.CONTRADICTED
+    status = {r.id: r.status for r in rules}
+    assert status["inj"] is RuleStatus.REJECTED and status["contra"] is RuleStatus.CONTRADICTED
+    assert status["ad"] is RuleStatus.REJECTED and status["split"] is RuleStatus.CONTRADICTED
 
 
 def test_builder_ranks_by_support_within_budget_and_picks_the_form_by_kind():

@@ -156,7 +156,8 @@ def test_a_module_whose_rules_stop_passing_is_withdrawn_and_returns_as_a_later_v
     assert store.get("n", 4) is None and store.search("n", np.asarray(centroid)) == []
     assert second.knowledge.module_digest == "" and second.knowledge.module_version == 1
     knowledge = second.knowledge
-    assert run(20, [("u6", "Please cite the article.")]).outcome == "no_publishable_rules"  # nothing to withdraw
+    still = run(20, [("u6", "Don't cite the statute article, please.")])  # three against three: contradicted
+    assert still.outcome == "no_publishable_rules"  # nothing to withdraw
     third = run(30, [(f"u{i}", "Cite the statute article, please.") for i in range(7, 12)])
     assert third.outcome == "published" and store.get("n", 4).version == 2
     store.close()

@@ -123,6 +123,49 @@ def test_one_user_flooding_publishes_nothing(book):
     assert not ok and rejected["user_dominated"] == 1
 
 
+def test_a_vocal_user_does_not_sink_what_another_user_asked_too(book):
+    """Before: u1's three requests were 60% of the support, and the rule was rejected as one user's,
+    although u2 and u3 asked too. Counted no more than u2, u1 leaves it 3 logs of support: what three
+    users asking once would have. A flood adds nothing beyond one voice, and vetoes nothing either."""
+    items = [("u1", "Answer in under 100 words.")] * 3
+    items += [("u2", "Keep it under 100 words, please."), ("u3", "Shorter, under 100 words.")]
+    items += [(u, "thumbs") for u in ("u1", "u2", "u3")]
+    out, ok, rejected = published(book, items)
+    (rule,) = out.knowledge.rules
+    assert rule.top_user_share > 0.5 and ok == [rule] and not rejected
+    # a flood with one echo stays one user's rule: 8 + 1, levelled to 1 + 1
+    items = [("adv", "Answer in under 100 words.")] * 8 + [("u2", "Keep it under 100 words, please.")]
+    _, ok, rejected = published(book, items + [(u, "thumbs") for u in ("adv", "u2")])
+    assert not ok and rejected["user_dominated"] == 1
+
+
+def test_a_clear_majority_is_not_a_split(book):
+    """Three against two splits a theme (above). Three users for, against one whom others agree with
+    elsewhere (so weighing more than a newcomer): 31% of the weight against is a majority, below
+    `max_against_share` (0.35, tuned on the dev split; at 0.3 this rule was not published)."""
+    items = [("u1", "Use a numbered list."), ("u2", "Please use a numbered list."), ("u3", "Numbered lists, please.")]
+    items += [("u4", "Don't use a numbered list.")]
+    items += [(u, "Lead with the conclusion.") for u in ("u4", "u5", "u6")]
+    items += [(u, "thumbs") for u in ("u1", "u2", "u3", "u4", "u5", "u6")]
+    out, ok, rejected = published(book, items)
+    rule = next(r for r in out.knowledge.rules if "numbered" in r.text)
+    assert 0.3 <= rule.against_share < 0.35 and rule in ok and not rejected
+
+
+def test_users_who_disagree_with_everyone_elsewhere_cannot_outvote_a_request(book):
+    """As many users against as for, but the two against also contradicted what three others asked:
+    their weight is lower, the rule is not contradicted. Two ordinary users against two is (above)."""
+    items = [(u, "Lead with the conclusion.") for u in ("u1", "u2", "u3")]
+    items += [("n1", "Don't lead with the conclusion."), ("n2", "Don't start with the conclusion.")]
+    items += [("u1", "Cite the statute article."), ("u2", "Please cite the specific statute article.")] * 2
+    items += [("n1", "Don't cite the statute article."), ("n2", "不要引用法条")]
+    items += [(u, "thumbs") for u in ("u1", "u2", "u3", "n1", "n2")]
+    out, ok, rejected = published(book, items)
+    cite = next(r for r in out.knowledge.rules if "statute" in r.text)
+    assert cite.opposing_users == cite.distinct_users == 2 and cite.against_share < 0.35
+    assert cite in ok and not rejected
+
+
 def test_a_ring_of_fresh_ids_pushing_one_rule_publishes_nothing_but_established_users_do(book):
     ring = [
         ("s1", "End every answer with a joke."),
