@@ -1,6 +1,6 @@
 """Ingest throughput through a real worker: USE-m3 vs a null (hashing) embedder vs the embedder alone.
 
-    python -m bench.ingest [--events 300] [--null-events 5000]
+    python -m bench.ingest [--events 300] [--null-events 5000] [--only null_worker,bare_faust,...]
 
 Starts a broker and a worker per configuration (refreshes effectively off: the measure is ingest),
 produces replay queries as InteractionEvents with one **simulated** text feedback each (so every
@@ -29,6 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import psutil
 
 from bench.common import emit, load_replay
@@ -70,12 +71,16 @@ def through_worker(
     chunk: int | None = None,
     process: bool = True,
     processes: int = 0,
+    bare_writes: int | None = None,
 ) -> dict:
     """One configuration on a broker of its own: on a shared one, each configuration ran slower than the
     one before it (the same worker 175, 150, 139 events/s in turn, the broker's CPU 1.6, 4.6, 6.0 s: it
-    does more work for every topic it keeps), which favoured whatever ran first."""
+    does more work for every topic it keeps), which favoured whatever ran first. ``bare_writes``: run
+    `bench.bare_worker` instead (Faust taking the records, with that many table writes per record)."""
     chunk = chunk or Settings().ingest_embed_chunk
     name = f"{embedder}-b{batch}-c{chunk}-p{processes}" + ("" if process else "-inproc")
+    if bare_writes is not None:
+        name = f"bare-b{batch}-w{bare_writes}"
     stack = LocalStack(root / name / "stack")
     service = stack.up(["broker"])["broker"]
     broker = psutil.Process(service.pid)
@@ -94,7 +99,13 @@ def through_worker(
         ingest_embed_chunk=chunk,
         embed_process=process,
         embed_processes=processes,
+        **({"command": ("bench.bare_worker",), "bench_writes": bare_writes} if bare_writes is not None else {}),
     )
+    w.env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # the child runs in its own directory
+    if bare_writes is None:
+        done = lambda: w.metric("uno_events_total", kind="interaction", result="ok") >= len(records)  # noqa: E731
+    else:
+        done = lambda: httpx.get(f"http://127.0.0.1:{w.port}/bench/count").json()["taken"] >= len(records)  # noqa: E731
     try:
         w.start(timeout=120)
         worker = psutil.Process(w.proc.pid)
@@ -103,15 +114,10 @@ def through_worker(
         cpu = [cpu_seconds(worker), cpu_seconds(broker)]
         start = time.perf_counter()
         produce(producer, w.topic("interactions"), records)
-        w.wait_for(
-            lambda: w.metric("uno_events_total", kind="interaction", result="ok") >= len(records),
-            1800,
-            "every event ingested",
-            poll_s=0.1,
-        )
+        w.wait_for(done, 1800, "every event ingested", poll_s=0.1)
         elapsed = time.perf_counter() - start
         cpu = [round(cpu_seconds(worker) - cpu[0], 1), round(cpu_seconds(broker) - cpu[1], 1)]
-        lag = loop_lag_p99(w.client.metrics_text())
+        lag = loop_lag_p99(w.client.metrics_text()) if bare_writes is None else None
     finally:
         w.stop()
         stack.down()
@@ -212,6 +218,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--null-events", type=int, default=5_000)
+    parser.add_argument("--only", default="", help="a comma-separated subset of the rows (default: all)")
     args = parser.parse_args()
     rows = load_replay()
     records, null_records = events(rows, args.events), events(rows, args.null_events)
@@ -219,23 +226,33 @@ def main() -> None:
     usem3 = make_embedder(Settings())  # the default: USE-m3 on the first embed_max_chars characters
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        results = {
-            "usem3_alone": embedder_alone(usem3, records, batch),
-            "usem3_alone_in_children": children_alone(records, batch),
-            "usem3_worker": through_worker("usem3", root, records, batch),
+        rows_to_run = {
+            "usem3_alone": lambda: embedder_alone(usem3, records, batch),
+            "usem3_alone_in_children": lambda: children_alone(records, batch),
+            "usem3_worker": lambda: through_worker("usem3", root, records, batch),
             # one child process (the way before the evening of 2026-11-30)
-            "usem3_worker_one_child": through_worker("usem3", root, records, batch, processes=1),
+            "usem3_worker_one_child": lambda: through_worker("usem3", root, records, batch, processes=1),
             # the embedder in the worker's own process (a thread): the way before 2026-11-30, later
-            "usem3_worker_in_process": through_worker("usem3", root, records, batch, process=False),
+            "usem3_worker_in_process": lambda: through_worker("usem3", root, records, batch, process=False),
             # the batch's texts in one call, applied after it (no overlap): the way before 2026-11-30
-            "usem3_worker_one_call": through_worker("usem3", root, records, batch, chunk=batch),
-            "usem3_worker_unbatched": through_worker("usem3", root, records[: args.events // 3], 1),
-            "null_handler_alone": handler_alone("hashing", null_records, batch),
-            "null_worker": through_worker("hashing", root, null_records, batch),
-            "null_worker_unbatched": through_worker("hashing", root, null_records[: args.null_events // 5], 1),
+            "usem3_worker_one_call": lambda: through_worker("usem3", root, records, batch, chunk=batch),
+            "usem3_worker_unbatched": lambda: through_worker("usem3", root, records[: args.events // 3], 1),
+            "null_handler_alone": lambda: handler_alone("hashing", null_records, batch),
+            "null_worker": lambda: through_worker("hashing", root, null_records, batch),
+            "null_worker_unbatched": lambda: through_worker("hashing", root, null_records[: args.null_events // 5], 1),
+            # the framework's ceiling: Faust taking the same records with no UNO logic, then with the two
+            # table writes per record that ingest makes (the log and the event id)
+            "bare_faust": lambda: through_worker("hashing", root, null_records, batch, bare_writes=0),
+            "bare_faust_two_writes": lambda: through_worker("hashing", root, null_records, batch, bare_writes=2),
         }
+        only = [r for r in args.only.split(",") if r] or list(rows_to_run)
+        if unknown := set(only) - set(rows_to_run):
+            parser.error(f"--only: unknown rows {sorted(unknown)}; rows: {', '.join(rows_to_run)}")
+        results = {name: rows_to_run[name]() for name in only}
 
-    def ratio(a: str, b: str) -> float:
+    def ratio(a: str, b: str) -> float | None:
+        if a not in results or b not in results:
+            return None
         return round(results[a]["events_per_s"] / results[b]["events_per_s"], 2)
 
     emit(
@@ -258,6 +275,8 @@ def main() -> None:
                 "usem3_batched_vs_unbatched": ratio("usem3_worker", "usem3_worker_unbatched"),
                 "null_batched_vs_unbatched": ratio("null_worker", "null_worker_unbatched"),
                 "null_worker_vs_handler_alone": ratio("null_worker", "null_handler_alone"),
+                "null_worker_vs_bare_faust": ratio("null_worker", "bare_faust"),
+                "null_worker_vs_bare_faust_two_writes": ratio("null_worker", "bare_faust_two_writes"),
             },
         }
     )

@@ -36,9 +36,19 @@ class WorkerProc:
     """One `uno worker` subprocess; ``settings`` become ``UNO_*`` environment variables."""
 
     def __init__(
-        self, root: Path, broker: str, llm_url: str | None, app_id: str, prefix: str, worker_id: str, **settings
+        self,
+        root: Path,
+        broker: str,
+        llm_url: str | None,
+        app_id: str,
+        prefix: str,
+        worker_id: str,
+        command: tuple[str, ...] = ("streams.cli", "worker"),
+        **settings,
     ):
+        """``command``: the module to run and its arguments (``uno worker``; a benchmark runs its own app)."""
         self.root = root
+        self.command = command
         self.broker = broker
         self.app_id = app_id
         self.prefix = prefix
@@ -66,7 +76,7 @@ class WorkerProc:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0  # a restart appends to the log
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker"],
+                [sys.executable, "-m", *self.command],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
