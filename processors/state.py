@@ -196,6 +196,10 @@ class TypedTable(Generic[T]):
         raw = self.table.get(self.prefix + key)
         return None if raw is None else self._decoder.decode(raw)
 
+    def has(self, key: str) -> bool:
+        """Whether ``key`` holds a value (without decoding it)."""
+        return self.table.get(self.prefix + key) is not None
+
     def put(self, key: str, value: T) -> None:
         self.table[self.prefix + key] = self._encoder.encode(value)
 

@@ -75,6 +75,34 @@ def test_logs_ids_and_orphans_expire_when_due_and_referenced_logs_wait():
     assert ingest.seen.get("legal/e/e-legal-0") is None
 
 
+def test_an_event_is_one_key_while_its_log_is_kept_and_its_id_after_until_the_dedupe_ttl():
+    """Ingest wrote two keys per event (the log and the id), each a changelog record; the log now stands
+    for the id while it is kept, and the purge that deletes it writes the id."""
+    clock = [1_000.0]
+    table: dict = {}
+    ingest = ingest_with(table, clock)
+    (event,) = interactions("legal", n_legal=1, feedback=False)
+    feed(ingest, [event], clock)
+    assert [k for k in table if not k.startswith(("expiry:", "meta:", "journal:"))] == ["log:legal/e-legal-0"]
+    born = ingest.logs.get("legal/e-legal-0").stored_at
+    feed(ingest, [event], clock)  # redelivered while its log is kept: a duplicate, the log untouched
+    assert ingest.logs.get("legal/e-legal-0").stored_at == born and ingest.seen.get("legal/e/e-legal-0") is None
+
+    clock[0] = born + TTL + 1  # past the feedback TTL: the log goes, its id stays, dated when it arrived
+    tick(ingest, "legal")
+    assert not ingest.logs.has("legal/e-legal-0") and ingest.seen.get("legal/e/e-legal-0") == born
+    feed(ingest, [event], clock)  # redelivered after its log: still a duplicate
+    assert not ingest.logs.has("legal/e-legal-0")
+    late = b'{"event_id": "e-legal-0", "namespace": "legal", "kind": "thumbs", "value": 1}'
+    with ingest.txn("legal"):
+        ingest.feedback(decode_feedback(late), Provenance("fb", 0, 0, 0), "f9")
+    assert ingest.orphans.get("legal/e-legal-0") is None  # too late, not an orphan waiting for its log
+
+    clock[0] = born + 2 * TTL + 1  # past the de-duplication TTL, counted from its arrival
+    tick(ingest, "legal")
+    assert ingest.seen.get("legal/e/e-legal-0") is None
+
+
 def test_a_purge_with_nothing_due_reads_a_few_keys_however_much_is_kept():
     reads = []
     for n in (50, 400):
@@ -82,7 +110,8 @@ def test_a_purge_with_nothing_due_reads_a_few_keys_however_much_is_kept():
         table = CountingTable()
         ingest = ingest_with(table, clock)
         feed(ingest, interactions("legal", n_legal=n, feedback=False), clock)
-        tick(ingest, "legal")  # the first tick: nothing to backfill (a new namespace), nothing due
+        clock[0] += TTL + 1
+        tick(ingest, "legal")  # the first tick: nothing to backfill (a new namespace); the logs go, their ids stay
         table.reads = table.iterated = 0
         tick(ingest, "legal")
         reads.append(table.reads)
