@@ -400,7 +400,7 @@ class Ingest:
         """De-duplication by id (``suffix``: ``e/<event id>`` or ``f/<feedback id>``): False (counted) for
         a record already processed. An interaction's stored log stands for its id while it is kept (a
         day, for late feedback); the purge that deletes the log writes the id for the rest of
-        ``dedupe_ttl_s`` (`_forget_log`). So ingest writes one key per event, not two: each table write
+        ``dedupe_ttl_s`` (`_expire_log`). So ingest writes one key per event, not two: each table write
         is a changelog record (docs/benchmarks.md, "The framework's own ceiling")."""
         interaction = kind == "interaction"
         if self.seen.get(key(ns, suffix)) is not None or (interaction and self.logs.has(key(ns, suffix[2:]))):
@@ -413,7 +413,7 @@ class Ingest:
         self._known(ns)
         return True
 
-    def _forget_log(self, ns: str, event_id: str, stored: StoredLog) -> None:
+    def _expire_log(self, ns: str, event_id: str, stored: StoredLog) -> None:
         """Delete a log past its TTL; its event id is remembered until ``dedupe_ttl_s`` after it arrived."""
         self.logs.delete(key(ns, event_id))
         due = stored.stored_at + self.settings.dedupe_ttl_s
@@ -680,7 +680,7 @@ class Ingest:
                     ledger.add(ns, suffix, now + ttl)
                 elif now - born(value) > ttl:
                     if kind == "log":
-                        self._forget_log(ns, suffix, value)
+                        self._expire_log(ns, suffix, value)
                     else:
                         table.delete(key(ns, suffix))
                     if kind == "orphan":
