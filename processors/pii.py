@@ -341,9 +341,9 @@ def _may_name_someone(text: str) -> bool:
     lowered = text.lower()
     for cue in ("name", "call", "signed", "regards,", "sincerely,", "dear"):
         for at in _occurrences(lowered, cue):
-            after = lowered[at + len(cue) : at + len(cue) + 12]
+            after = lowered[at + len(cue) :]  # the rest: any run of spaces may stand between cue and name
             if cue == "name":
-                fits = after.lstrip().startswith(":") or lowered[max(0, at - 12) : at].rstrip().endswith("my")
+                fits = after.lstrip().startswith(":") or lowered[:at].rstrip().endswith("my")
             else:
                 fits = after[:1].isspace() and (cue != "call" or after.lstrip().startswith("me"))
                 fits = fits and (cue not in ("signed", "dear") or _word_starts(lowered, at))
