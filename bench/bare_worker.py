@@ -6,7 +6,7 @@ The same Faust app as `uno worker` (`streams.worker.app.make_app`: settings, sto
 the same batching (`take_events(ingest_batch_max, within=ingest_batch_within_s)`), but the agent only
 counts the records, or, with ``UNO_BENCH_WRITES=N``, also writes N table keys per record (the first one
 the record's bytes, the others a 32-byte value), as the worker's ingest wrote the log and the event id
-of each event until 2026-12-02 (it now writes the log alone: `processors.ingest.Ingest._first_time`).
+of each event until 2026-12-02 (it now writes the log alone: `processors.ingest.Ingest._first_interaction`).
 What `bench.ingest` measures through it is what Faust, aiokafka and the broker cost on this machine
 with no UNO logic at all: the ceiling for the worker's null-embedder rate.
 ``GET /bench/count`` says how many records were taken.

@@ -102,10 +102,12 @@ def through_worker(
         **({"command": ("bench.bare_worker",), "bench_writes": bare_writes} if bare_writes is not None else {}),
     )
     w.env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # the child runs in its own directory
-    if bare_writes is None:
-        done = lambda: w.metric("uno_events_total", kind="interaction", result="ok") >= len(records)  # noqa: E731
-    else:
-        done = lambda: httpx.get(f"http://127.0.0.1:{w.port}/bench/count").json()["taken"] >= len(records)  # noqa: E731
+
+    def done() -> bool:
+        if bare_writes is None:
+            return w.metric("uno_events_total", kind="interaction", result="ok") >= len(records)
+        return httpx.get(f"http://127.0.0.1:{w.port}/bench/count").json()["taken"] >= len(records)
+
     try:
         w.start(timeout=120)
         worker = psutil.Process(w.proc.pid)

@@ -276,7 +276,7 @@ class Ingest:
     def interaction(self, event: InteractionEvent, source: Provenance) -> None:
         """A decoded interaction, read at ``source`` (topic, partition, offset)."""
         self._partition = source.partition
-        if not self._first_time(event.namespace, f"e/{event.event_id}", "interaction"):
+        if not self._first_interaction(event.namespace, event.event_id):
             return
         ns, now = event.namespace, self.clock()
         log = self._log_record(event, source)
@@ -299,7 +299,7 @@ class Ingest:
         """Late feedback; ``fallback_id`` identifies it when it has no ``feedback_id`` (a hash of its bytes,
         so that a redelivered record is recognised)."""
         self._partition = source.partition
-        if not self._first_time(fe.namespace, f"f/{fe.feedback_id or fallback_id}", "feedback"):
+        if not self._first_feedback(fe.namespace, fe.feedback_id or fallback_id):
             return
         ns, now = fe.namespace, self.clock()
         stored = self.logs.get(key(ns, fe.event_id))
@@ -319,7 +319,7 @@ class Ingest:
                 self._add_pending(ns, cid, fe.event_id, now)
                 self._maybe_refresh(ns, cid, now)
             self.observer.counted("feedback", "joined")
-        elif self.seen.get(key(ns, "e", fe.event_id)) is not None:
+        elif self.seen.has(key(ns, "e", fe.event_id)):
             self.observer.counted("feedback", "too_late")  # its log is past the TTL: counted, dropped
         else:
             orphan = self.orphans.get(key(ns, fe.event_id))
@@ -396,20 +396,25 @@ class Ingest:
                 )
         return out
 
-    def _first_time(self, ns: str, suffix: str, kind: str) -> bool:
-        """De-duplication by id (``suffix``: ``e/<event id>`` or ``f/<feedback id>``): False (counted) for
-        a record already processed. An interaction's stored log stands for its id while it is kept (a
-        day, for late feedback); the purge that deletes the log writes the id for the rest of
-        ``dedupe_ttl_s`` (`_expire_log`). So ingest writes one key per event, not two: each table write
-        is a changelog record (docs/benchmarks.md, "The framework's own ceiling")."""
-        interaction = kind == "interaction"
-        if self.seen.get(key(ns, suffix)) is not None or (interaction and self.logs.has(key(ns, suffix[2:]))):
-            self.observer.counted(kind, "duplicate")
+    def _first_feedback(self, ns: str, feedback_id: str) -> bool:
+        """De-duplication of late feedback by its id: False (counted) for feedback already processed."""
+        if self.seen.has(key(ns, "f", feedback_id)):
+            self.observer.counted("feedback", "duplicate")
             return False
-        if not interaction:
-            now = self.clock()
-            self.seen.put(key(ns, suffix), now)
-            self.expiring["seen"].add(ns, suffix, now + self.settings.dedupe_ttl_s)
+        now = self.clock()
+        self.seen.put(key(ns, "f", feedback_id), now)
+        self.expiring["seen"].add(ns, f"f/{feedback_id}", now + self.settings.dedupe_ttl_s)
+        self._known(ns)
+        return True
+
+    def _first_interaction(self, ns: str, event_id: str) -> bool:
+        """De-duplication of an interaction: False (counted) for one already processed. Its stored log stands
+        for its id while it is kept (a day, for late feedback); the purge that deletes the log writes the id
+        for the rest of ``dedupe_ttl_s`` (`_expire_log`). So ingest writes one key per event, not two: each
+        table write is a changelog record (docs/benchmarks.md, "The framework's own ceiling")."""
+        if self.logs.has(key(ns, event_id)) or self.seen.has(key(ns, "e", event_id)):
+            self.observer.counted("interaction", "duplicate")
+            return False
         self._known(ns)
         return True
 
