@@ -91,6 +91,11 @@ class ThemeBook:
     merge_similarity
         Cosine at or above which two themes' centres merge them (centres of several statements are
         steadier than one statement; default: ``similarity``).
+    merge_linkage
+        The mean cosine between the two themes' statements, one of each, that a merge needs as well. The
+        centres of grown themes drift together: under USE-m3, four ways of asking for headings and four
+        of asking for prose have centres at cosine 0.49 while their statements average 0.27, and the
+        prose request would lose its rule. 0 turns this off (docs/benchmarks.md).
     max_themes
         Cap per cluster; past it the least supported theme is dropped.
     max_exemplars
@@ -107,6 +112,7 @@ class ThemeBook:
         embedder: Embedder,
         similarity: float = 0.6,
         merge_similarity: float | None = None,
+        merge_linkage: float = 0.0,
         max_themes: int = MAX_THEMES,
         max_exemplars: int = 12,
         rounds: int = 3,
@@ -115,6 +121,7 @@ class ThemeBook:
         self.embedder = embedder
         self.similarity = similarity
         self.merge_similarity = similarity if merge_similarity is None else merge_similarity
+        self.merge_linkage = merge_linkage
         self.max_themes = max_themes
         self.max_exemplars = max_exemplars
         self.rounds = rounds
@@ -164,7 +171,7 @@ class ThemeBook:
             applied["opened" if opened else "joined"] += 1
             _add(theme, log, statement, vector, self.max_exemplars)
             log_rules.setdefault(log.event_id, []).append(theme.id)
-        merged_into = _merge_close(knowledge.themes, self.merge_similarity)
+        merged_into = _merge_close(knowledge.themes, self.merge_similarity, self.merge_linkage)
         if len(knowledge.themes) > self.max_themes:
             knowledge.themes = sorted(knowledge.themes, key=lambda t: -t.weight)[: self.max_themes]
         alive = {th.id for th in knowledge.themes}
@@ -203,7 +210,7 @@ class ThemeBook:
         knowledge.logs_seen += sum(1 for e in absorbed.recent_logs if e not in counted)
         knowledge.gap_sum += absorbed.gap_sum
         knowledge.gap_logs += absorbed.gap_logs
-        _merge_close(knowledge.themes, self.merge_similarity)
+        _merge_close(knowledge.themes, self.merge_similarity, self.merge_linkage)
         independence = _Independence(knowledge)
         self._choose_texts(knowledge, {t.id for t in knowledge.themes}, independence)
         _weigh(knowledge, self.rounds, independence)
@@ -253,7 +260,8 @@ class ThemeBook:
             if len(texts) == 1:
                 theme.canonical = tidy(texts[0])
                 continue
-            closeness = self.embedder.embed(texts) @ _unit(_vector(theme))
+            # each candidate is weighed as it would be published ("Please add headings" as "Add headings.")
+            closeness = self.embedder.embed([tidy(t) for t in texts]) @ _unit(_vector(theme))
             embedded += len(texts)
             # a rule reads as an instruction: the plain imperatives first, when any
             plain = [i for i in range(len(texts)) if reads_as_imperative(texts[i])] or range(len(texts))
@@ -347,15 +355,22 @@ def _follow(merged_into: dict[str, str], theme_id: str) -> str:
     return theme_id
 
 
-def _merge_close(themes: list[Theme], similarity: float) -> dict[str, str]:
-    """Themes whose centres drifted together become one (the lighter folds into the heavier); returns
-    absorbed id -> survivor id."""
+def _merge_close(themes: list[Theme], similarity: float, linkage: float = 0.0) -> dict[str, str]:
+    """Themes whose centres drifted together become one (the lighter folds into the heavier), when their
+    statements are also ``linkage`` close on average; returns absorbed id -> survivor id.
+
+    A theme's vector is the sum of its statements' unit vectors, so the mean cosine between the statements
+    of two themes is the dot product of their sums over the product of their statement counts."""
     merged_into: dict[str, str] = {}
     merged = True
     while merged and len(themes) > 1:
         merged = False
         centres = np.stack([_unit(_vector(t)) for t in themes])
         sims = centres @ centres.T
+        if linkage:
+            sums = np.stack([_vector(t) for t in themes])
+            counts = np.array([max(1.0, t.weight) for t in themes])
+            sims[(sums @ sums.T) / np.outer(counts, counts) < linkage] = -1.0
         np.fill_diagonal(sims, -1.0)
         i, j = divmod(int(np.argmax(sims)), len(themes))
         if sims[i, j] >= similarity:

@@ -126,6 +126,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_user_share: Share = 0.5  # no single user supplies more than this share of support
     theme_similarity: Share = 0.55  # cosine at which a user statement joins a feedback theme
     theme_merge_similarity: Share = 0.45  # cosine at which two feedback themes' centres merge
+    theme_merge_linkage: Share = 0.35  # and the mean cosine between their statements that a merge needs too
     injection_similarity: Share = 0.6  # cosine to a prompt injection that rejects a statement's rule; 0: off
     max_against_share: Share = 0.35  # reliability-weighted share of users against a rule that splits it
     min_reliable_users: Annotated[float, Meta(ge=0)] = 1.2  # summed reliability of a rule's supporters

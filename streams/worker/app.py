@@ -143,6 +143,7 @@ def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: Modu
             embedder,
             similarity=s.theme_similarity,
             merge_similarity=s.theme_merge_similarity,
+            merge_linkage=s.theme_merge_linkage,
             injection_similarity=s.injection_similarity,
         ),
         rephraser=Rephraser(llm, embedder, min_similarity=s.rephrase_similarity) if llm is not None else None,

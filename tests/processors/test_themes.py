@@ -20,7 +20,13 @@ NOISE = NoiseFilter(min_support=3, min_users=2, max_user_share=0.5, min_reliable
 
 @pytest.fixture(scope="module")
 def book():
-    return ThemeBook(USEm3Embedder(), similarity=0.55, merge_similarity=0.45)
+    s = Settings()
+    return ThemeBook(
+        USEm3Embedder(),
+        similarity=s.theme_similarity,
+        merge_similarity=s.theme_merge_similarity,
+        merge_linkage=s.theme_merge_linkage,
+    )
 
 
 def logs(items: list[tuple[str, str]], start: int = 0) -> list[LogRecord]:
@@ -71,6 +77,39 @@ def test_the_same_request_in_other_words_and_languages_is_one_theme(book):
         }
     )
     assert set(out.log_rules) == {"e0", "e1", "e2", "e3"}
+
+
+def test_two_requests_about_layout_keep_a_rule_each_while_their_themes_grow(book):
+    """Asking for headings and asking for prose are both about layout: as their themes grow, their centres
+    come within the merge similarity (0.45), while their statements stay far apart (0.3 on average). Before
+    the merge looked at the statements, the prose request was folded into the headings theme and lost its
+    rule; a Chinese way of asking for headings still joins the headings theme."""
+    heading = [
+        "Put a heading over each section.",
+        "Organise the answer under headings.",
+        "Use a heading for every part.",
+        "Add titles to the sections.",
+    ]
+    prose = [
+        "Write flowing paragraphs, not bullet points.",
+        "Write it as prose rather than bullets.",
+        "Turn the list into paragraphs.",
+        "Prose rather than bullets, please.",
+    ]
+    items = [pair for i in range(4) for pair in ((f"h{i}", heading[i]), (f"p{i}", prose[i]))]
+    stream = logs([*items, ("z0", "请给每个部分加一个标题。"), ("z1", "请用小标题分开各部分。")])
+
+    def supporters(themes: ThemeBook) -> list[set[str]]:
+        knowledge = ClusterKnowledge(namespace="n", cluster_id=0)
+        for part in (stream[:6], stream[6:]):  # two refreshes, as a stream would bring them
+            knowledge = themes.update(knowledge, part, now=10.0).knowledge
+        return sorted((set(r.user_support) for r in knowledge.rules), key=len, reverse=True)
+
+    headings, prose_users = supporters(book)[:2]
+    assert {"h0", "h1", "h2", "h3", "z0", "z1"} <= headings and {"p0", "p1", "p3"} <= prose_users
+    centres_only = ThemeBook(book.embedder, similarity=book.similarity, merge_similarity=book.merge_similarity)
+    absorbed = supporters(centres_only)
+    assert {"h0", "p0", "p1"} <= absorbed[0] and all(len(users) < 3 for users in absorbed[1:])
 
 
 def test_a_negation_counts_against_and_a_split_theme_is_not_published(book):
