@@ -424,6 +424,78 @@ HELD_OUT_2: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Typed as people type (2026-12-02, third session): typographic apostrophes ("Don’t", as phones and word
+# processors write it) and requests to take something out ("Remove the headings", "去掉小标题"), which embed
+# as close to "Add section headings" as its paraphrases do. TYPED is what the rules were written against
+# (the unit tests' phrasings); TYPED_HELD_OUT was written after them and scored once, by the same hand.
+TYPED: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": ["Cut to the chase.", "Skip straight to the answer.", "Put the verdict first, please."],
+        "negated": [
+            "Don’t use a numbered list.",
+            "Please don’t add a summary.",
+            "You shouldn’t repeat the question.",
+            "Remove the headings.",
+            "Omit the disclaimer.",
+            "Get rid of the bullet points.",
+            "Leave out the legal jargon.",
+            "Can you remove the headings?",
+        ],
+        "chatter": ["Thanks, that’s great!", "It’s fine", "The site’s slow today."],
+    },
+    "zh": {
+        "request": ["请加上小标题。"],
+        "negated": ["去掉小标题。", "请删除结尾的总结。", "把小标题去掉。"],
+        "chatter": ["好的，谢谢"],
+    },
+    "fr": {
+        "request": ["Commence par la conclusion."],
+        "negated": ["N’utilisez pas de listes.", "Ne pas mettre de titres.", "Supprimez les titres."],
+        "chatter": ["Merci beaucoup"],
+    },
+    "es": {"request": ["Empieza por la conclusión."], "negated": ["Quita las viñetas."], "chatter": ["Gracias"]},
+    "de": {"request": ["Beginne mit dem Fazit."], "negated": ["Entferne die Überschriften."], "chatter": ["Danke"]},
+}
+TYPED_HELD_OUT: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "Skip right to the point.",
+            "Get to the point faster.",
+            "Please add a short example.",
+            "Don’t be so wordy.",  # a complaint about excess asks for less, as "too wordy" does
+        ],
+        "negated": [
+            "Please remove all the emojis.",
+            "Could you drop the intro paragraph?",
+            "Don’t bother with a summary.",
+            "Lose the bullet points, please.",
+            "Cut out the small talk.",
+            "Take out the disclaimers.",
+            "Delete the closing paragraph.",
+            "I’d rather you didn’t use tables.",
+        ],
+        "chatter": ["That’s perfect, thanks!", "Didn’t load for me.", "I’m on mobile, sorry."],
+    },
+    "zh": {
+        "request": ["直接说重点。", "结尾加一句总结。"],
+        "negated": ["把表格删掉吧。", "开场白可以省略。", "请去掉所有的表情符号。"],
+        "chatter": ["收到，谢谢！"],
+    },
+    "fr": {"request": ["Ajoute un exemple."], "negated": ["Enlève le tableau.", "Retirez les émojis."], "chatter": []},
+    "es": {
+        "request": ["Añade un ejemplo."],
+        "negated": ["Elimina el resumen final.", "No pongas títulos."],
+        "chatter": [],
+    },
+    "de": {
+        "request": ["Füge ein Beispiel hinzu."],
+        "negated": ["Bitte lösche die Tabelle.", "Lass die Einleitung weg."],
+        "chatter": [],
+    },
+    "it": {"request": ["Aggiungi un esempio."], "negated": ["Rimuovi i titoli.", "Togli il riassunto."], "chatter": []},
+    "ru": {"request": ["Добавь пример."], "negated": ["Убери заголовки."], "chatter": []},
+}
+
 
 def right(statement, kind: str) -> bool:
     if kind == "request":
@@ -478,7 +550,13 @@ def main() -> None:
     from processors.evidence import statement_of
 
     before = statement_of_at(args.baseline)
-    sets = {"dev": DEV, "held_out": HELD_OUT, "held_out_2": HELD_OUT_2}
+    sets = {
+        "dev": DEV,
+        "held_out": HELD_OUT,
+        "held_out_2": HELD_OUT_2,
+        "typed": TYPED,
+        "typed_held_out": TYPED_HELD_OUT,
+    }
     emit(
         {
             "benchmark": "statements",

@@ -8,7 +8,8 @@ and gives a preference pair instead) becomes a `Statement`:
   although the two embed close together. A negated request is recognised by its negation at the
   start of a clause (English, Chinese, and the common forms of Spanish, French, German, Portuguese,
   Italian, Russian, Polish, Arabic and Thai), after the verb (Dutch, German), or after the request
-  (Japanese, Korean, Turkish), and its **core** is the request without the negation, so that
+  (Japanese, Korean, Turkish); a request to take something out ("Remove the headings", "把小标题去掉")
+  is one too. Its **core** is the request without the negation ("include the headings"), so that
   both sides of a contradiction land in the same theme with opposite signs;
 - whether it is **directive**: a request about the answer ("Lead with the conclusion", "太长了，
   简短一点") rather than chatter ("lol", "thanks") or a remark about something else ("the site is
@@ -65,6 +66,37 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
         " use ",
     ),
     (re.compile(_CLAUSE_START + _PLEASE + r"no\s+more\s+", re.I), " use "),
+    # Taking something out asks for the opposite of putting it in: "Remove the headings" embeds as close to
+    # "Add section headings" as a paraphrase does (0.69 under USE-m3), and must not count for it. Not "cut
+    # to the chase", "skip straight to the answer": those ask to be direct.
+    (
+        re.compile(
+            _CLAUSE_START
+            + r"(?:(?:can|could|would)\s+you\s+)?"
+            + _PLEASE
+            + r"(?:remove|omit|delete|eliminate|ditch|drop|lose|do\s+away\s+with|get\s+rid\s+of"
+            r"|(?:leave|take|strip|cut)\s+out|strip|(?:skip|cut)(?!\s+(?:to|straight|right|directly)\b))\s+",
+            re.I,
+        ),
+        " include ",
+    ),
+    (  # zh: remove, delete, leave out
+        re.compile(
+            r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请|請)?(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略|省去|砍掉)"
+        ),
+        "加上",
+    ),
+    (  # es, pt, fr, it, de, nl, ru: the imperatives of "remove" and "leave out"
+        re.compile(
+            _CLAUSE_START
+            + r"(?:por\s+favor,?\s+|bitte\s+)?(?:quita|quite|quitad|elimina|elimine|eliminad|omite|omita|suprime"
+            r"|suprima|borra|borre|remova|tira|tire|retira|retire|apague|enlève|enlevez|enleve|supprime|supprimez|retirez|omets"
+            r"|omettez|élimine|éliminez|rimuovi|rimuova|togli|tolga|ometti|cancella|entferne|entfernt|entfernen\s+sie"
+            r"|streiche|streicht|lösche|löscht|weg\s+mit|verwijder|schrap|убери|уберите|удали|удалите|выкинь|выкиньте)\s+",
+            re.I,
+        ),
+        " ",
+    ),
     (
         re.compile(
             r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请|請)?(?:不要|别|別|不用|无需|無需|不需要|不必|勿|禁止|停止|避免|少用|不准"
@@ -75,7 +107,8 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite|sin)\s+", re.I), " "),  # es / pt
     (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:não|nao|sem)\s+", re.I), " "),  # pt
     (re.compile(_CLAUSE_START + r"(?:per\s+favore,?\s+)?(?:non|niente|senza)\s+", re.I), " "),  # it
-    (re.compile(_CLAUSE_START + r"(?:pas\s+de|pas\s+d'|sans)\s*", re.I), " "),  # fr, with no verb: "pas de listes"
+    # fr, with no verb ("pas de listes") or before an infinitive ("ne pas utiliser de listes")
+    (re.compile(_CLAUSE_START + r"(?:pas\s+de|pas\s+d'|sans|ne\s+pas)\s*", re.I), " "),
     # de, nl, pl with no verb ("Keine Tabellen", "Geen tabellen", "Bez tabel"), or before the verb ("Nie
     # używaj list", "Nie Tabellen verwenden"; not "Nie rozumiem", I don't understand: a remark)
     (
@@ -141,6 +174,8 @@ _SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?:しないで|ないで)(?:ください|下さい|ほしい|欲しい)?"), "してください"),
     (re.compile(r"지\s*(?:마세요|마십시오|마시오|말아\s*주세요|말아요|말고|마)"), "세요"),
     (re.compile(r"(?:では|じゃ)なく(?:て)?"), ""),  # "箇条書きではなく" (not lists)
+    # zh: "把小标题去掉" (take the headings out) names what to remove before the verb
+    (re.compile(r"(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略|省去|砍掉)(?:吧|了|啊)?"), "加上"),
     # nl, de: the verb first, "not" last ("Herhaal de vraag niet", "Wiederhole die Frage nicht")
     (re.compile(r"\s+(?:niet|nicht)(?=\s*(?:[.!?;:,]|$))", re.I), ""),
     # tr: a negative imperative ends the clause: polite "-mayın" on any verb ("kullanmayın"), plain "-ma"
@@ -467,9 +502,13 @@ class Statement(NamedTuple):
 _ARABIC_PUNCTUATION = str.maketrans({"،": ",", "؛": ";", "؟": "?"})
 
 
+# Typographic apostrophes (phones and word processors type "Don’t"), read as the ASCII one the patterns expect
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u201b\u02bc\u00b4\u2032\uff07", "'"))
+
+
 def normalise(text: str) -> str:
-    """One line, NFKC, collapsed spaces, at most MAX_STATEMENT_CHARS characters."""
-    text = unicodedata.normalize("NFKC", text).translate(_ARABIC_PUNCTUATION)
+    """One line, NFKC, plain apostrophes, collapsed spaces, at most MAX_STATEMENT_CHARS characters."""
+    text = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES)).translate(_ARABIC_PUNCTUATION)
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\n")
     return " ".join(text.split())[:MAX_STATEMENT_CHARS]
 

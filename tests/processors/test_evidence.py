@@ -47,6 +47,23 @@ from processors.rephrase import already_plain
         ("Hör auf, Tabellen zu benutzen.", "Tabellen zu benutzen"),
         ("Перестань использовать списки.", "использовать списки"),
         ("箇条書きではなく", "箇条書き"),  # "not lists", with nothing after it
+        # typographic apostrophes, as phones and word processors type them
+        ("Don’t use a numbered list.", "use a numbered list"),
+        ("You shouldn’t repeat the question.", "repeat the question"),
+        ("N’utilisez pas de listes.", "utilisez listes"),
+        ("Ne pas mettre de titres.", "mettre de titres"),
+        # taking something out asks against putting it in
+        ("Remove the headings.", "include the headings"),
+        ("Can you remove the headings?", "include the headings"),
+        ("Get rid of the bullet points.", "include the bullet points"),
+        ("Leave out the legal jargon.", "include the legal jargon"),
+        ("Good answer, but omit the disclaimer.", "include the disclaimer"),
+        ("去掉小标题。", "加上小标题"),
+        ("请删除结尾的总结。", "加上结尾的总结"),
+        ("把小标题去掉。", "把小标题加上"),
+        ("Supprimez les titres.", "les titres"),
+        ("Quita las viñetas.", "las viñetas"),
+        ("Entferne die Überschriften.", "die Überschriften"),
     ],
 )
 def test_negated_requests_are_against_their_core(text, core):
@@ -59,6 +76,8 @@ def test_negated_requests_are_against_their_core(text, core):
     [
         "Use a numbered list.",
         "Lead with the conclusion.",
+        "Cut to the chase.",  # asks to be direct: nothing is taken out
+        "Skip straight to the answer.",
         "Please cite the specific statute article.",
         "Too long. Keep it under 100 words.",
         "Don't be so long-winded",  # a complaint about excess asks for the same as "too long"

@@ -127,6 +127,24 @@ def test_a_negation_counts_against_and_a_split_theme_is_not_published(book):
     assert not ok and rejected["split"] == 1
 
 
+def test_asking_to_take_something_out_counts_against_putting_it_in(book):
+    """Asking to "remove the headings" embeds as close to "Add section headings" as a paraphrase does; typed on a
+    phone, "Don’t add headings" has a typographic apostrophe. Both read as support before: three users
+    against two published the headings rule."""
+    items = [
+        ("u1", "Add section headings."),
+        ("u2", "Please add headings to the sections."),
+        ("u3", "Remove the headings."),
+        ("u4", "Get rid of the section headings."),
+        ("u5", "Don’t add section headings."),
+    ]
+    items += [(u, "thumbs") for u in ("u1", "u2", "u3", "u4", "u5")]
+    out, ok, _ = published(book, items)
+    (rule,) = out.knowledge.rules
+    assert rule.support == 3 and rule.harmful == 2 and set(rule.user_support) == {"u3", "u4", "u5"}
+    assert not any("add" in r.text.lower() and "headings" in r.text.lower() for r in ok)
+
+
 def test_one_user_repeating_a_negation_does_not_veto_what_several_users_ask(book):
     """Contradiction is counted in users, not logs: before, five "don't" of one user against four
     users' requests read as "contradicted" (5 logs against 4), and the rule was never published."""
