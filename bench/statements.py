@@ -455,6 +455,16 @@ TYPED: dict[str, dict[str, list[str]]] = {
     },
     "es": {"request": ["Empieza por la conclusión."], "negated": ["Quita las viñetas."], "chatter": ["Gracias"]},
     "de": {"request": ["Beginne mit dem Fazit."], "negated": ["Entferne die Überschriften."], "chatter": ["Danke"]},
+    "ja": {
+        "request": ["見出しを付けてください"],
+        "negated": ["見出しを削除してください", "前置きは省いて。"],
+        "chatter": ["ありがとうございます"],
+    },
+    "ko": {
+        "request": ["제목을 넣어 주세요"],
+        "negated": ["제목을 빼 주세요", "표를 없애 주세요."],
+        "chatter": ["답변이 빼어나요"],
+    },
 }
 TYPED_HELD_OUT: dict[str, dict[str, list[str]]] = {
     "en": {
@@ -494,6 +504,16 @@ TYPED_HELD_OUT: dict[str, dict[str, list[str]]] = {
     },
     "it": {"request": ["Aggiungi un esempio."], "negated": ["Rimuovi i titoli.", "Togli il riassunto."], "chatter": []},
     "ru": {"request": ["Добавь пример."], "negated": ["Убери заголовки."], "chatter": []},
+    "ja": {
+        "request": ["結論を先に書いてください"],
+        "negated": ["絵文字は要らないです", "まとめの段落を削って下さい", "箇条書きを取り除いてください"],
+        "chatter": [],
+    },
+    "ko": {
+        "request": ["예시를 하나 추가해 주세요"],
+        "negated": ["이모지는 빼주세요", "결론 부분은 지워 주세요", "표는 필요 없어요"],
+        "chatter": [],
+    },
 }
 
 

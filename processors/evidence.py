@@ -174,6 +174,17 @@ _SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?:しないで|ないで)(?:ください|下さい|ほしい|欲しい)?"), "してください"),
     (re.compile(r"지\s*(?:마세요|마십시오|마시오|말아\s*주세요|말아요|말고|마)"), "세요"),
     (re.compile(r"(?:では|じゃ)なく(?:て)?"), ""),  # "箇条書きではなく" (not lists)
+    # ja, ko: "見出しを削除してください", "제목을 빼 주세요" (take the headings out) -> "put them in"
+    (
+        re.compile(
+            r"(?:(?:削除|省略|カット)して|消して|外して|省いて|除いて|取り除いて|なくして|抜いて)(?:ください|下さい|ほしい|欲しい|(?=\s*(?:[。！？、.!?,]|$)))"
+        ),
+        "付けてください",
+    ),
+    (
+        re.compile(r"(?:빼|삭제해|없애|지워|제거해|생략해)\s*(?:주세요|주십시오|줘|주실래요|(?=\s*(?:[.!?,]|$)))"),
+        " 넣어 주세요",
+    ),
     # zh: "把小标题去掉" (take the headings out) names what to remove before the verb
     (re.compile(r"(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略|省去|砍掉)(?:吧|了|啊)?"), "加上"),
     # nl, de: the verb first, "not" last ("Herhaal de vraag niet", "Wiederhole die Frage nicht")

@@ -64,6 +64,10 @@ from processors.rephrase import already_plain
         ("Supprimez les titres.", "les titres"),
         ("Quita las viñetas.", "las viñetas"),
         ("Entferne die Überschriften.", "die Überschriften"),
+        ("見出しを削除してください", "見出しを付けてください"),  # the removal verb after its object
+        ("前置きは省いて。", "前置きは付けてください"),
+        ("제목을 빼 주세요", "제목을 넣어 주세요"),
+        ("표를 없애 주세요.", "표를 넣어 주세요"),
     ],
 )
 def test_negated_requests_are_against_their_core(text, core):
@@ -349,6 +353,7 @@ def test_negated_requests_in_more_languages_are_against_their_core(text, core):
         "To nie jest dobre.",
         "لا أفهم",  # "I don't understand": "لا" before a first-person verb
         "Ik heb vandaag geen tijd.",
+        "답변이 빼어나요",  # "the answer is excellent": "빼" opens another word
     ],
 )
 def test_a_negated_remark_is_no_negated_request(text):
