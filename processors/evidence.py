@@ -68,21 +68,21 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(_CLAUSE_START + _PLEASE + r"no\s+more\s+", re.I), " use "),
     # Taking something out asks for the opposite of putting it in: "Remove the headings" embeds as close to
     # "Add section headings" as a paraphrase does (0.69 under USE-m3), and must not count for it. Not "cut
-    # to the chase", "skip straight to the answer": those ask to be direct.
+    # to the chase", "cut it down to 100 words", "skip straight to the answer": those ask to be brief or direct.
     (
         re.compile(
             _CLAUSE_START
             + r"(?:(?:can|could|would)\s+you\s+)?"
             + _PLEASE
             + r"(?:remove|omit|delete|eliminate|ditch|drop|lose|do\s+away\s+with|get\s+rid\s+of"
-            r"|(?:leave|take|strip|cut)\s+out|strip|(?:skip|cut)(?!\s+(?:to|straight|right|directly)\b))\s+",
+            r"|(?:leave|take|strip|cut)\s+out|strip|skip(?!\s+(?:to|straight|right|directly)\b))\s+",
             re.I,
         ),
         " include ",
     ),
     (  # zh: remove, delete, leave out
         re.compile(
-            r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请|請)?(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略|省去|砍掉)"
+            r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请|請)?(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略(?!号|號)|省去|砍掉)"
         ),
         "加上",
     ),
@@ -186,7 +186,7 @@ _SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
         " 넣어 주세요",
     ),
     # zh: "把小标题去掉" (take the headings out) names what to remove before the verb
-    (re.compile(r"(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略|省去|砍掉)(?:吧|了|啊)?"), "加上"),
+    (re.compile(r"(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略(?!号|號)|省去|砍掉)(?:吧|了|啊)?"), "加上"),
     # nl, de: the verb first, "not" last ("Herhaal de vraag niet", "Wiederhole die Frage nicht")
     (re.compile(r"\s+(?:niet|nicht)(?=\s*(?:[.!?;:,]|$))", re.I), ""),
     # tr: a negative imperative ends the clause: polite "-mayın" on any verb ("kullanmayın"), plain "-ma"

@@ -80,8 +80,10 @@ def test_negated_requests_are_against_their_core(text, core):
     [
         "Use a numbered list.",
         "Lead with the conclusion.",
-        "Cut to the chase.",  # asks to be direct: nothing is taken out
+        "Cut to the chase.",  # asks to be direct or brief: nothing is taken out
         "Skip straight to the answer.",
+        "Cut it down to 100 words.",
+        "省略号太多了。",  # too many ellipses (省略号), not "leave out"
         "Please cite the specific statute article.",
         "Too long. Keep it under 100 words.",
         "Don't be so long-winded",  # a complaint about excess asks for the same as "too long"
