@@ -440,6 +440,8 @@ TYPED: dict[str, dict[str, list[str]]] = {
             "Get rid of the bullet points.",
             "Leave out the legal jargon.",
             "Can you remove the headings?",
+            "I don't want headings.",
+            "Without bullet points please.",
         ],
         "chatter": ["Thanks, that’s great!", "It’s fine", "The site’s slow today."],
     },

@@ -66,8 +66,9 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
         " use ",
     ),
     (re.compile(_CLAUSE_START + _PLEASE + r"no\s+more\s+", re.I), " use "),
-    # Taking something out asks for the opposite of putting it in: "Remove the headings" embeds as close to
-    # "Add section headings" as a paraphrase does (0.69 under USE-m3), and must not count for it. Not "cut
+    # Taking something out, or not wanting it, asks for the opposite of putting it in: "Remove the headings"
+    # embeds as close to "Add section headings" as a paraphrase does (0.69 under USE-m3), "Without bullet
+    # points please" to "Use bullet points" (0.63), and neither must count for it. Not "cut
     # to the chase", "cut it down to 100 words", "skip straight to the answer": those ask to be brief or direct.
     (
         re.compile(
@@ -75,7 +76,8 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
             + r"(?:(?:can|could|would)\s+you\s+)?"
             + _PLEASE
             + r"(?:remove|omit|delete|eliminate|ditch|drop|lose|do\s+away\s+with|get\s+rid\s+of"
-            r"|(?:leave|take|strip|cut)\s+out|strip|skip(?!\s+(?:to|straight|right|directly)\b))\s+",
+            r"|(?:leave|take|strip|cut)\s+out|strip|skip(?!\s+(?:to|straight|right|directly)\b)"
+            r"|without|i\s+(?:really\s+)?(?:don't|dont|do\s+not)\s+(?:want|need)(?!\s+to\b)(?:\s+any)?)\s+",
             re.I,
         ),
         " include ",

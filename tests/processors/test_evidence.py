@@ -58,6 +58,9 @@ from processors.rephrase import already_plain
         ("Get rid of the bullet points.", "include the bullet points"),
         ("Leave out the legal jargon.", "include the legal jargon"),
         ("Good answer, but omit the disclaimer.", "include the disclaimer"),
+        ("I don't want headings.", "include headings"),
+        ("I do not need a summary at the end", "include a summary at the end"),
+        ("Without bullet points please.", "include bullet points please"),
         ("去掉小标题。", "加上小标题"),
         ("请删除结尾的总结。", "加上结尾的总结"),
         ("把小标题去掉。", "把小标题加上"),
@@ -83,6 +86,7 @@ def test_negated_requests_are_against_their_core(text, core):
         "Cut to the chase.",  # asks to be direct or brief: nothing is taken out
         "Skip straight to the answer.",
         "Cut it down to 100 words.",
+        "I don't need the details, just the answer.",  # what replaces the negated request
         "省略号太多了。",  # too many ellipses (省略号), not "leave out"
         "Please cite the specific statute article.",
         "Too long. Keep it under 100 words.",
