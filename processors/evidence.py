@@ -50,6 +50,9 @@ _TR_VERBS = (
     r"|bulun|değiştir|sırala|kaldır|düzelt|gir|getir|özetle|açıkla|cevapla|yanıtla|kes|at|belirt|vurgula|ol"
 )
 
+# Chinese verbs of taking something out (not 省略号, an ellipsis), before their object or after it ("把小标题去掉")
+_ZH_REMOVE = r"去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略(?!号|號)|省去|砍掉"
+
 # Negated requests at the start of a clause: (pattern, replacement). The replacement turns the
 # negated request into its core ("avoid X" -> "use X" keeps a verb, so the core embeds like a request).
 _NEGATIONS: list[tuple[re.Pattern, str]] = [
@@ -83,9 +86,7 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
         " include ",
     ),
     (  # zh: remove, delete, leave out
-        re.compile(
-            r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请|請)?(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略(?!号|號)|省去|砍掉)"
-        ),
+        re.compile(r"(?:^|(?<=[，。！？；：,.!?;:]))\s*(?:请|請)?(?:" + _ZH_REMOVE + ")"),
         "加上",
     ),
     (  # es, pt, fr, it, de, nl, ru: the imperatives of "remove" and "leave out"
@@ -188,7 +189,7 @@ _SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
         " 넣어 주세요",
     ),
     # zh: "把小标题去掉" (take the headings out) names what to remove before the verb
-    (re.compile(r"(?:去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略(?!号|號)|省去|砍掉)(?:吧|了|啊)?"), "加上"),
+    (re.compile(r"(?:" + _ZH_REMOVE + r")(?:吧|了|啊)?"), "加上"),
     # nl, de: the verb first, "not" last ("Herhaal de vraag niet", "Wiederhole die Frage nicht")
     (re.compile(r"\s+(?:niet|nicht)(?=\s*(?:[.!?;:,]|$))", re.I), ""),
     # tr: a negative imperative ends the clause: polite "-mayın" on any verb ("kullanmayın"), plain "-ma"

@@ -54,7 +54,7 @@ import numpy as np
 from processors.embedders import Embedder
 from processors.evidence import Statement, is_cjk, reads_as_imperative, statement_of
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe
-from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus
+from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus, Settings
 from uno_models.knowledge import (
     MAX_EXEMPLAR_USERS,
     MAX_EXEMPLARS,
@@ -126,6 +126,17 @@ class ThemeBook:
         self.max_exemplars = max_exemplars
         self.rounds = rounds
         self.probe = InjectionProbe(embedder, injection_similarity)
+
+    @classmethod
+    def from_settings(cls, embedder: Embedder, s: Settings) -> ThemeBook:
+        """Themes as the worker groups them (similarities tuned on the dev split)."""
+        return cls(
+            embedder,
+            similarity=s.theme_similarity,
+            merge_similarity=s.theme_merge_similarity,
+            merge_linkage=s.theme_merge_linkage,
+            injection_similarity=s.injection_similarity,
+        )
 
     def update(self, knowledge: ClusterKnowledge, logs: Sequence[LogRecord], now: float) -> ThemeOutcome:
         knowledge = copy_knowledge(knowledge)
@@ -365,10 +376,10 @@ def _merge_close(themes: list[Theme], similarity: float, linkage: float = 0.0) -
     merged = True
     while merged and len(themes) > 1:
         merged = False
-        centres = np.stack([_unit(_vector(t)) for t in themes])
+        sums = np.stack([_vector(t) for t in themes])
+        centres = np.stack([_unit(v) for v in sums])
         sims = centres @ centres.T
         if linkage:
-            sums = np.stack([_vector(t) for t in themes])
             counts = np.array([max(1.0, t.weight) for t in themes])
             sims[(sums @ sums.T) / np.outer(counts, counts) < linkage] = -1.0
         np.fill_diagonal(sims, -1.0)

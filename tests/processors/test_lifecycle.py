@@ -37,17 +37,6 @@ def embedder():
     return USEm3Embedder()
 
 
-def theme_book(embedder) -> ThemeBook:
-    """Themes as the worker groups them (the settings' similarities)."""
-    s = Settings()
-    return ThemeBook(
-        embedder,
-        similarity=s.theme_similarity,
-        merge_similarity=s.theme_merge_similarity,
-        merge_linkage=s.theme_merge_linkage,
-    )
-
-
 def log(i: int, user: str, text: str) -> LogRecord:
     return LogRecord(
         event_id=f"e{i}",
@@ -60,7 +49,7 @@ def log(i: int, user: str, text: str) -> LogRecord:
 
 
 def test_a_fold_merges_the_same_theme_and_counts_a_log_once(embedder):
-    book = theme_book(embedder)
+    book = ThemeBook.from_settings(embedder, Settings())
     a = book.update(
         ClusterKnowledge(namespace="n", cluster_id=1),
         [log(1, "u1", "Cite the statute article."), log(2, "u2", "Please cite the statute article.")],
@@ -143,7 +132,7 @@ def test_a_module_whose_rules_stop_passing_is_withdrawn_and_returns_as_a_later_v
     """Before: a refresh that found no publishable rule left the last module served, with a rule the
     users now contradict."""
     store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
-    refresh = ClusterRefresh(None, embedder, store, themes=theme_book(embedder))
+    refresh = ClusterRefresh(None, embedder, store, themes=ThemeBook.from_settings(embedder, Settings()))
     centroid = embedder.embed(["Is a verbal contract binding?"])[0].tolist()
     snapshot = ClusterSnapshot(
         namespace="n", cluster_id=4, embedder_id=embedder.id, centroid=centroid, query_centroid=centroid
@@ -179,7 +168,7 @@ def test_a_module_is_published_again_when_its_cluster_grows_although_its_rules_d
     members for a threshold of its own kept routing by the global one (a query of the grown cluster was
     out of range), and kept its first centre."""
     store = ModuleStore(embedder.id, embedder.dim, path=str(tmp_path / "qdrant"))
-    refresh = ClusterRefresh(None, embedder, store, themes=theme_book(embedder))
+    refresh = ClusterRefresh(None, embedder, store, themes=ThemeBook.from_settings(embedder, Settings()))
     centroid = embedder.embed(["Is a verbal contract binding?"])[0].tolist()
     young = ClusterSnapshot(
         namespace="n", cluster_id=5, embedder_id=embedder.id, centroid=centroid, query_centroid=centroid, logs=3

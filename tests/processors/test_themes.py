@@ -20,13 +20,7 @@ NOISE = NoiseFilter(min_support=3, min_users=2, max_user_share=0.5, min_reliable
 
 @pytest.fixture(scope="module")
 def book():
-    s = Settings()
-    return ThemeBook(
-        USEm3Embedder(),
-        similarity=s.theme_similarity,
-        merge_similarity=s.theme_merge_similarity,
-        merge_linkage=s.theme_merge_linkage,
-    )
+    return ThemeBook.from_settings(USEm3Embedder(), Settings())
 
 
 def logs(items: list[tuple[str, str]], start: int = 0) -> list[LogRecord]:
