@@ -393,6 +393,156 @@ LANGUAGE_POOLS: dict[str, list[tuple[str, list[str], str]]] = {
             "Duz mich nicht.",
         ),
     ],
+    # French and Japanese (2026-12-02, fourth session): written before either was run, to measure what the
+    # pipeline does with languages nothing was tuned on.
+    "fr": [
+        (
+            "Réponds d'abord, puis explique.",
+            [
+                "Donne la réponse dès la première phrase.",
+                "Commence par la conclusion, s'il te plaît.",
+                "Va droit au but.",
+                "La réponse d'abord, les détails ensuite.",
+                "Pourquoi trois paragraphes avant la réponse ? Mets-la en premier.",
+                "Je veux la conclusion tout de suite.",
+            ],
+            "Ne commence pas par la conclusion.",
+        ),
+        (
+            "Cite l'article de loi précis qui s'applique.",
+            [
+                "Quel article exactement ? Cite-le.",
+                "Indique la référence juridique précise.",
+                "Mentionne le numéro de l'article, merci.",
+                "Il manque la base légale, précise le texte applicable.",
+                "Donne-moi la disposition exacte du code.",
+                "Cite tes sources juridiques.",
+            ],
+            "Ne cite pas d'articles de loi.",
+        ),
+        (
+            "Fais des réponses courtes, moins de 100 mots.",
+            [
+                "Trop long, raccourcis.",
+                "Sois plus bref, s'il te plaît.",
+                "En moins de cent mots, merci.",
+                "Résume en quelques lignes.",
+                "C'est beaucoup trop long à lire.",
+                "Fais plus court.",
+            ],
+            "Ne fais pas si court.",
+        ),
+        (
+            "Ajoute un exemple concret.",
+            [
+                "Un exemple aiderait, donne-en un.",
+                "Illustre avec un cas concret.",
+                "Tu peux montrer un exemple ?",
+                "Donne un exemple pratique, s'il te plaît.",
+                "C'est trop abstrait, il faut un exemple.",
+                "Ajoute un cas réel pour illustrer.",
+            ],
+            "Ne donne pas d'exemples.",
+        ),
+        (
+            "Utilise des intertitres pour structurer la réponse.",
+            [
+                "Mets des titres à chaque partie.",
+                "Structure la réponse avec des sous-titres.",
+                "Découpe en sections avec des titres, merci.",
+                "C'est un bloc illisible, ajoute des intertitres.",
+                "Des titres de section, s'il te plaît.",
+                "Organise la réponse en parties titrées.",
+            ],
+            "Pas de titres, s'il te plaît.",
+        ),
+        (
+            "Termine par un résumé en une phrase.",
+            [
+                "Finis avec une phrase de synthèse.",
+                "Ajoute un résumé à la fin.",
+                "Conclus en une phrase.",
+                "Un petit récapitulatif à la fin, s'il te plaît.",
+                "Mets une phrase de conclusion à la fin.",
+                "Résume le tout en une ligne à la fin.",
+            ],
+            "Ne mets pas de résumé à la fin.",
+        ),
+    ],
+    "ja": [
+        (
+            "結論から先に述べてください。",
+            [
+                "まず結論を教えてください。",
+                "結論を最初に書いて。",
+                "前置きが長いです。答えを先にお願いします。",
+                "要点から話してほしい。",
+                "最初の一文で答えを言ってください。",
+                "結論ファーストでお願いします。",
+            ],
+            "結論を先に書かないでください。",
+        ),
+        (
+            "回答は200字以内にまとめてください。",
+            [
+                "長すぎます。もっと短くしてください。",
+                "簡潔にお願いします。",
+                "200字くらいでまとめて。",
+                "もう少しコンパクトに書いてほしいです。",
+                "要点だけ短く書いてください。",
+                "読むのが大変なので短めにしてください。",
+            ],
+            "そんなに短くしないでください。",
+        ),
+        (
+            "具体例を挙げてください。",
+            [
+                "例があると分かりやすいです。一つ挙げてください。",
+                "具体的な例をお願いします。",
+                "実例を入れてほしい。",
+                "抽象的すぎるので、例を示してください。",
+                "たとえばどういう場合ですか？例を書いてください。",
+                "実際のケースを一つ紹介してください。",
+            ],
+            "例は挙げないでください。",
+        ),
+        (
+            "丁寧なです・ます調で書いてください。",
+            [
+                "敬語で書いてください。",
+                "もっと丁寧な言葉遣いにしてください。",
+                "口調がくだけすぎです。丁寧にお願いします。",
+                "です・ます調でお願いします。",
+                "ビジネス向けのフォーマルな文体にしてください。",
+                "タメ口はやめてください。",
+            ],
+            "敬語は使わないでください。",
+        ),
+        (
+            "箇条書きで整理してください。",
+            [
+                "ポイントを箇条書きにしてください。",
+                "リスト形式でまとめて。",
+                "文章が長いので、箇条書きにしてほしい。",
+                "要点を項目ごとに分けてください。",
+                "箇条書きの方が読みやすいです。",
+                "番号付きのリストで書いてください。",
+            ],
+            "箇条書きにしないでください。",
+        ),
+        (
+            "根拠となる条文を示してください。",
+            [
+                "どの法律の何条ですか？明記してください。",
+                "根拠条文を挙げてください。",
+                "法的な根拠を示して。",
+                "条文番号も書いてください。",
+                "どの規定に基づくのか教えてください。",
+                "参照した法令を明示してください。",
+            ],
+            "条文は示さないでください。",
+        ),
+    ],
 }
 # Every preference any stream can hold, with its phrasings (scoring reads which one a statement phrases).
 PREFERENCES: list[tuple[str, list[str]]] = POOL + [
@@ -407,6 +557,14 @@ LANGUAGE_CHATTER = {
     "de": (
         ["haha", "die Seite ist langsam", "ok", "mein Internet spinnt", "die App ist gestern abgestürzt", "egal"],
         ["danke", "super, danke"],
+    ),
+    "fr": (
+        ["mdr", "le site rame", "ok", "ma connexion a sauté", "l'appli a planté hier", "bof, peu importe"],
+        ["merci", "super, merci"],
+    ),
+    "ja": (
+        ["笑", "サイトが重い", "了解", "ネットが切れた", "昨日アプリが落ちた", "どうでもいい"],
+        ["ありがとう", "助かりました、ありがとうございます"],
     ),
 }
 OFF_TOPIC = [
