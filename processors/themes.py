@@ -544,8 +544,9 @@ class _Independence:
         """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices).
 
         Established: users with feedback beyond this theme: a plain signal, or a request in another theme
-        that users outside this theme share, made in a burst of its own or with none of this side's other
-        supporters (a ring that echoes a real request together is not established by it). The others are
+        that users outside this theme, and outside the burst it was made in, share, made in a burst of its
+        own or with none of this side's other supporters (a ring that echoes a real request together is
+        not established by it, nor is a member whose ring-mates alone share its other request). The others are
         *fresh*, and fresh ids that arrive together count for nothing: a burst is a run of the cluster's
         consecutive logs all written by fresh users (no plain signal, not settled), and a fresh supporter
         is a voice when it is the only one of this side in some burst it wrote in. A ring of fresh ids that
@@ -554,13 +555,14 @@ class _Independence:
         of users asking for other things, or giving plain signals, fall between them."""
         mine = self.members.get(theme.id, set())
         side = set(side)
-        # a request in another theme that others share, made apart from this side's other supporters
+        # a request in another theme that others share, made apart from this side's other supporters, and
+        # shared by someone outside the burst it was made in (ring-mates do not vouch for each other)
         shared = {
             u
             for t, m in self.members.items()
             if t != theme.id and m - mine
             for u in m & side
-            if any(g & side == {u} for g in self.together[t] if u in g)
+            if any(g & side == {u} and m - mine - g for g in self.together[t] if u in g)
         }
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
         runs = self._runs(side, theme.id, established)

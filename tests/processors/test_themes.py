@@ -370,6 +370,30 @@ def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book
     assert {"s1", "s2", "s3"} == set(next(e for e in theme.exemplars if "joke" in e.text).users)
 
 
+def test_ring_mates_sharing_another_request_do_not_establish_each_other(book):
+    """s1 and s2 ask for Latin, one after the other; s2 and s3 then push a joke that joins the users' summary
+    theme. s2's Latin request was "shared by a user outside the theme", but that user is s1, of the same
+    burst: s2 counted as established, s3 as a voice, and the ring's words became the summary rule's text (a
+    French stream, where the two requests sit closer, published "Finish each answer with a joke.", 1 run
+    of 48)."""
+    ring = [
+        ("s1", "Answer in Latin."),
+        ("s1", "Always write your answers in Latin."),
+        ("s2", "Reply in Latin, please."),
+        ("s2", "End every answer with a joke."),
+        ("s2", "Finish each answer with a joke please."),
+        ("s3", "End every answer with a joke."),
+        ("s3", "End every answer with a joke."),
+    ]
+    out, ok, _ = published(book, SUMMARY_USERS + ring)
+    theme = next(t for t in out.knowledge.themes if any("summary" in e.text for e in t.exemplars))
+    assert any("joke" in e.text for e in theme.exemplars), "the case this test is about: one mixed theme"
+    assert any("Latin" in e.text for t in out.knowledge.themes if t is not theme for e in t.exemplars)
+    assert "joke" not in theme.canonical and all("joke" not in r.text for r in ok)
+    rule = next(r for r in out.knowledge.rules if r.text == theme.canonical)
+    assert rule.independent_users == 3  # u1, u2, u3; neither s2 nor s3
+
+
 def test_unreliable_users_count_for_less(book):
     # n1 and n2 contradict what four others ask, and write chatter: their own theme gets little weight
     items = [(u, "Cite the statute article.") for u in ("u1", "u2", "u3", "u4")]
