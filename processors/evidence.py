@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import NamedTuple
 
 MAX_STATEMENT_CHARS = 300
@@ -171,11 +172,68 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     ),
 ]
 
-# Negations that *follow* the request (Japanese, Korean): the core is the clause before them, with the
-# replacement ("箇条書きにしないでください" -> "箇条書きにしてください", "쓰지 마세요" -> "쓰세요").
-_SUFFIX_NEGATIONS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"(?:しないで|ないで)(?:ください|下さい|ほしい|欲しい)?"), "してください"),
-    (re.compile(r"지\s*(?:마세요|마십시오|마시오|말아\s*주세요|말아요|말고|마)"), "세요"),
+# A Japanese verb's negative stem (the part before ない) -> its te-form: 書か -> 書いて, 使わ -> 使って,
+# 示さ -> 示して; an ichidan verb keeps its stem (挙げ -> 挙げて, 見 -> 見て).
+_JA_TE = {
+    "か": "いて",
+    "が": "いで",
+    "さ": "して",
+    "た": "って",
+    "な": "んで",
+    "ば": "んで",
+    "ま": "んで",
+    "ら": "って",
+    "わ": "って",
+}
+
+
+def _ja_request(head: str) -> str:
+    """ "例は挙げ" (of 挙げないで, don't give) -> "例は挙げてください" (give)."""
+    if head.endswith("行か"):  # the one godan verb whose te-form is irregular
+        return head[:-1] + "ってください"
+    te = _JA_TE.get(head[-1:])
+    return (head[:-1] + te if te else head + "て") + "ください"
+
+
+# Korean vowels (the medial jamo's index) that contract with the 아 / 어 of a request: 쓰 -> 써, 보 -> 봐
+_KO_CONTRACT = {8: 9, 13: 14, 18: 4, 20: 6, 11: 10}
+_KO_KEEP = {0, 1, 4, 5, 6}  # 가, 보내, 서, 세, 켜: the 아 / 어 is absorbed
+
+
+def _ko_request(head: str) -> str:
+    """A verb stem (the part before 지 마세요, don't) -> its request, stem + 아 / 어 주세요: "표를 쓰" -> "표를 써
+    주세요", "예시는 들" -> "예시는 들어 주세요", "사용하" -> "사용해 주세요". Irregular stems (돕, 듣, 부르) are
+    not inflected."""
+    last = head[-1:]
+    if not "\uac00" <= last <= "\ud7a3":
+        return head + " 주세요"
+    code = ord(last) - 0xAC00
+    initial, medial, final = code // 588, code % 588 // 28, code % 28
+    if last == "하":
+        return head[:-1] + "해 주세요"
+    if final:
+        return head + ("아" if medial in (0, 8) else "어") + " 주세요"
+    if medial in _KO_KEEP:
+        return head + " 주세요"
+    if medial in _KO_CONTRACT:
+        return head[:-1] + chr(0xAC00 + initial * 588 + _KO_CONTRACT[medial] * 28) + " 주세요"
+    return head + "어 주세요"
+
+
+# Negations that *follow* the request (Japanese, Korean): the core is the clause before them, made a request
+# ("箇条書きにしないでください" -> "箇条書きにしてください", "書かないで" -> "書いてください",
+# "쓰지 마세요" -> "써 주세요").
+_SUFFIX_NEGATIONS: list[tuple[re.Pattern, str | Callable[[str], str]]] = [
+    # "not needed": "絵文字は要らないです", "表は不要です", "표는 필요 없어요" (Japanese "ないです" is otherwise a
+    # remark: "例が少ないです", too few examples, asks for more)
+    (
+        re.compile(r"(?:は|も)?(?:要らない|いらない|要りません|いりません|不要|必要(?:ない|ありません))(?:です)?"),
+        "を付けてください",
+    ),
+    (re.compile(r"\s*(?:은|는|도)?\s*필요\s*(?:없어요|없습니다|없어|없음|없다)"), " 넣어 주세요"),
+    (re.compile(r"しないで(?!す)(?:ください|下さい|ほしい|欲しい)?"), "してください"),
+    (re.compile(r"ないで(?!す)(?:ください|下さい|ほしい|欲しい)?"), _ja_request),
+    (re.compile(r"지\s*(?:마세요|마십시오|마시오|말아\s*주세요|말아요|말고|마)"), _ko_request),
     (re.compile(r"(?:では|じゃ)なく(?:て)?"), ""),  # "箇条書きではなく" (not lists)
     # ja, ko: "見出しを削除してください", "제목을 빼 주세요" (take the headings out) -> "put them in"
     (
@@ -565,7 +623,7 @@ def polarity(text: str) -> tuple[int, str]:
         if after and _NOT_BUT.search(m.group()):
             return 1, after
         if head:
-            return -1, (head + m.expand(replacement)).strip()
+            return -1, (replacement(head) if callable(replacement) else head + m.expand(replacement)).strip()
     return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text
 
 

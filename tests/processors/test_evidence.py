@@ -27,11 +27,26 @@ from processors.rephrase import already_plain
         ("Please, don't use a table.", "use a table"),  # a "please" alone asks for nothing
         ("Thanks, but never add a summary.", "add a summary"),
         ("不要用连贯的文字，不要分点", "用连贯的文字,不要分点"),  # the whole request negated (NFKC: ，-> ,)
-        # Japanese and Korean negate after the request: the core is the clause before the negation
+        # Japanese and Korean negate after the request: the core is the clause before the negation, made the
+        # request it negates (the verb inflected as a request, so that it embeds next to one)
         ("箇条書きにしないでください", "箇条書きにしてください"),
-        ("ありがとう、でも表を使わないで", "でも表を使わしてください"),
-        ("번호 목록을 사용하지 마세요", "번호 목록을 사용하세요"),
-        ("표를 쓰지 마세요.", "표를 쓰세요"),
+        ("ありがとう、でも表を使わないで", "でも表を使ってください"),
+        ("結論を先に書かないでください。", "結論を先に書いてください"),
+        ("例は挙げないでください。", "例は挙げてください"),
+        ("条文は示さないでください。", "条文は示してください"),
+        ("絵文字を入れないで", "絵文字を入れてください"),
+        ("そこへ行かないでください", "そこへ行ってください"),
+        ("번호 목록을 사용하지 마세요", "번호 목록을 사용해 주세요"),
+        ("표를 쓰지 마세요.", "표를 써 주세요"),
+        ("예시는 들지 마세요.", "예시는 들어 주세요"),
+        ("목록으로 만들지 마세요.", "목록으로 만들어 주세요"),
+        ("표를 넣지 마세요", "표를 넣어 주세요"),
+        ("결론을 먼저 찾지 마세요", "결론을 먼저 찾아 주세요"),
+        ("이 부분은 보지 마세요", "이 부분은 봐 주세요"),
+        ("반말은 하지 말아 주세요.", "반말은 해 주세요"),
+        ("絵文字は要らないです", "絵文字を付けてください"),  # not needed
+        ("表は不要です", "表を付けてください"),
+        ("예시도 필요 없습니다.", "예시 넣어 주세요"),
         # a negation with no verb ("no tables"), and Italian and Portuguese negations
         ("Keine Tabellen bitte.", "Tabellen bitte"),
         ("Pas de tableau.", "tableau"),
@@ -104,6 +119,9 @@ def test_negated_requests_are_against_their_core(text, core):
         "番号付きリストを使ってください",
         "もっと短くして",
         "まず結論を書いて、箇条書きにしないでください",  # a request first: for it
+        "例が少ないです。",  # too few examples: "ないです" (is not) is a complaint, not "ないで" (don't)
+        "説明が足りないです",  # not enough explanation
+        "必要な条文を示してください",  # "the necessary articles", not "not needed"
         "결론을 먼저 말해 주세요",
         "표로 비교해줘",
         "더 짧게 써 주세요",
