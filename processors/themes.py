@@ -426,10 +426,24 @@ def _fold(into: Theme, other: Theme) -> None:
     into.canonical = ""  # chosen again from the merged evidence
 
 
+def _sides(theme: Theme) -> tuple[dict[str, int], dict[str, int]]:
+    """The theme's users for and against it, each user on one side: where most of their statements are,
+    and on a tie, for. A user who asks "Use honorifics" and "Don't speak casually" ("반말은 하지 말아 주세요")
+    asks one thing twice: the negation's core ("speak casually") embeds next to its antonym and joins the
+    theme, and counting the user against it too made the users who asked for a rule look split on it."""
+    both = theme.users_for.keys() & theme.users_against.keys()
+    if not both:
+        return theme.users_for, theme.users_against
+    pro = {u: n for u, n in theme.users_for.items() if u not in both or n >= theme.users_against[u]}
+    con = {u: n for u, n in theme.users_against.items() if u not in both or n > theme.users_for[u]}
+    return pro, con
+
+
 def _majority_sign(theme: Theme, weights: dict[str, float] | None = None) -> int:
     w = weights or {}
-    pro = sum(w.get(u, 0.5) for u in theme.users_for)
-    con = sum(w.get(u, 0.5) for u in theme.users_against)
+    users_for, users_against = _sides(theme)
+    pro = sum(w.get(u, 0.5) for u in users_for)
+    con = sum(w.get(u, 0.5) for u in users_against)
     return 1 if pro >= con else -1
 
 
@@ -447,10 +461,11 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int, independence: _Independence
         disagree: Counter = Counter()
         per_theme = {}
         for theme in knowledge.themes:
-            pro = sum(weights.get(u, 0.5) for u in theme.users_for)
-            con = sum(weights.get(u, 0.5) for u in theme.users_against)
+            users_for, users_against = _sides(theme)
+            pro = sum(weights.get(u, 0.5) for u in users_for)
+            con = sum(weights.get(u, 0.5) for u in users_against)
             marks = per_theme[theme.id] = {}
-            for side, mine, theirs in ((theme.users_for, pro, con), (theme.users_against, con, pro)):
+            for side, mine, theirs in ((users_for, pro, con), (users_against, con, pro)):
                 for user in side:
                     if mine - weights.get(user, 0.5) >= 0.5 and mine >= theirs:  # others on the winning side
                         agree[user] += 1
@@ -478,7 +493,8 @@ def _reliability(agree: int, disagree: int, chatter: int) -> float:
 
 def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, independence: _Independence) -> Rule:
     sign = _majority_sign(theme, weights)
-    side, other = (theme.users_for, theme.users_against) if sign > 0 else (theme.users_against, theme.users_for)
+    users_for, users_against = _sides(theme)
+    side, other = (users_for, users_against) if sign > 0 else (users_against, users_for)
     pro = sum(weights.get(u, 0.5) for u in side)
     con = sum(weights.get(u, 0.5) for u in other)
     independent = independence.count(side, theme)

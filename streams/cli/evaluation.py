@@ -22,7 +22,9 @@ def simulate(
     ] = "dev",
     language: Annotated[
         Optional[str],
-        typer.Option(help="es or de: users and preferences of another language (the split still picks the datasets)"),
+        typer.Option(
+            help="es, de, fr, ja or ko: users and preferences of another language (the split still picks the datasets)"
+        ),
     ] = None,
     topics: Annotated[
         Optional[str],

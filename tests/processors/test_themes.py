@@ -394,6 +394,25 @@ def test_ring_mates_sharing_another_request_do_not_establish_each_other(book):
     assert rule.independent_users == 3  # u1, u2, u3; neither s2 nor s3
 
 
+def test_a_user_who_asks_for_a_thing_and_refuses_its_opposite_counts_once_for_it(book):
+    """Writing "반말은 하지 말아 주세요" (don't speak casually) asks for honorifics as "존댓말을 써 주세요" does, but
+    its core, "speak casually", embeds next to its antonym and joins the honorifics theme as a "don't". The
+    three users who wrote both counted for the rule and against it, and the rule read as split (a Korean
+    stream, docs/benchmarks.md)."""
+    items = [(u, "thumbs") for u in ("u1", "u2", "u3")]
+    items += [(u, "존댓말을 써 주세요.") for u in ("u1", "u2", "u3")]
+    items += [(u, "반말은 하지 말아 주세요.") for u in ("u1", "u2", "u3")]
+    out, ok, rejected = published(book, items)
+    (theme,) = out.knowledge.themes
+    assert set(theme.users_against) == {"u1", "u2", "u3"}, "the case this test is about: the 'don't' joined"
+    (rule,) = out.knowledge.rules
+    assert rule.opposing_users == 0 and rule.against_share == 0.0 and ok == [rule] and not rejected
+    # a user who only refuses is still against it
+    out, ok, rejected = published(book, [*items, ("u4", "thumbs"), ("u4", "반말은 하지 말아 주세요.")])
+    (rule,) = out.knowledge.rules
+    assert rule.opposing_users == 1 and rule.distinct_users == 3
+
+
 def test_unreliable_users_count_for_less(book):
     # n1 and n2 contradict what four others ask, and write chatter: their own theme gets little weight
     items = [(u, "Cite the statute article.") for u in ("u1", "u2", "u3", "u4")]
