@@ -518,6 +518,88 @@ TYPED_HELD_OUT: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Hedged and indirect refusals (2026-12-02, fourth session): "I'd rather you didn't use tables", "Please
+# refrain from...", "There's no need for...", "X isn't necessary", "Can you not...", "Fewer X" read as requests
+# *for* what they refuse. HEDGED is what the rules were written against; HEDGED_HELD_OUT was written before
+# them, committed, and scored once after, by the same hand.
+HEDGED: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "I’d rather you used plain words.",
+            "I would prefer a shorter answer.",
+            "Could you use a table?",
+            "Can you add headings?",
+            "There should be a summary.",
+        ],
+        "negated": [
+            "I would rather you did not use tables.",
+            "I’d prefer you didn’t use tables.",
+            "I’d rather not have tables.",
+            "Please refrain from using tables.",
+            "There is no need for tables.",
+            "Tables aren’t necessary.",
+            "The summary is unnecessary.",
+            "Tables are not needed.",
+            "Hold off on the tables.",
+            "Enough with the bullet points.",
+            "Can you not use tables?",
+            "Could you stop using tables?",
+            "Less jargon please.",
+            "Fewer bullet points.",
+        ],
+        "chatter": ["I’d rather not say.", "Not needed anymore, thanks."],
+    },
+}
+HEDGED_HELD_OUT: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "I’d prefer a bulleted list.",
+            "I would rather you started with the answer.",
+            "Could you add a short summary?",
+            "It needs more examples.",
+            "Less is more: keep it short.",
+            "No less than three examples, please.",
+        ],
+        "negated": [
+            "I’d really prefer it if you didn’t include emojis.",
+            "I'd rather you avoided the passive voice.",
+            "Kindly refrain from repeating my question.",
+            "There’s no need to restate the question.",
+            "A disclaimer isn’t needed.",
+            "The intro is not necessary.",
+            "Footnotes are unnecessary.",
+            "Could you not add a conclusion?",
+            "Can you stop adding emojis?",
+            "Fewer adjectives, please.",
+            "Less repetition.",
+            "Enough with the caveats.",
+            "Please hold off on the legal jargon.",
+            "We don’t need a summary at the end.",
+            "I would prefer no headings.",
+        ],
+        "chatter": ["No need, I found it.", "I’d rather not share that.", "Not necessary anymore, thanks!"],
+    },
+    "fr": {
+        "request": [],
+        "negated": ["Pas besoin de résumé.", "Je préférerais que tu n’utilises pas de tableaux.", "Évite le jargon."],
+        "chatter": [],
+    },
+    "es": {
+        "request": [],
+        "negated": ["No hace falta el resumen.", "Preferiría que no usaras tablas.", "Evita la jerga."],
+        "chatter": [],
+    },
+    "de": {
+        "request": [],
+        "negated": [
+            "Eine Zusammenfassung ist nicht nötig.",
+            "Ich hätte lieber keine Tabellen.",
+            "Vermeide Fachjargon.",
+        ],
+        "chatter": [],
+    },
+}
+
 
 def right(statement, kind: str) -> bool:
     if kind == "request":
@@ -578,6 +660,8 @@ def main() -> None:
         "held_out_2": HELD_OUT_2,
         "typed": TYPED,
         "typed_held_out": TYPED_HELD_OUT,
+        "hedged": HEDGED,
+        "hedged_held_out": HEDGED_HELD_OUT,
     }
     emit(
         {
