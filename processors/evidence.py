@@ -60,16 +60,36 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     (
         re.compile(
             _CLAUSE_START + _PLEASE + r"(?:do\s+not|don'?t|dont|never|you\s+(?:should|must|need)\s+not"
-            r"|you\s+shouldn'?t|shouldn'?t|no\s+need\s+to|there\s+is\s+no\s+need\s+to|quit)\s+",
+            r"|you\s+shouldn'?t|shouldn'?t|no\s+need\s+to|there(?:'s|\s+is)\s+no\s+need\s+to|quit"
+            # hedged: "I'd rather you didn't use tables", "Can you not add a conclusion?"
+            r"|(?:i'?d|i\s+would)\s+(?:really\s+)?(?:rather|prefer)\s+(?:it\s+if\s+)?you\s+(?:didn'?t|did\s+not"
+            r"|wouldn'?t|would\s+not)|(?:can|could|would)\s+you\s+(?:please\s+)?not)\s+",
             re.I,
         ),
         " ",
     ),
     (
-        re.compile(_CLAUSE_START + _PLEASE + r"(?:stop|avoid)\s+(?:using\s+|giving\s+|adding\s+|writing\s+)?", re.I),
+        re.compile(
+            _CLAUSE_START
+            + r"(?:(?:can|could|would)\s+you\s+)?"
+            + _PLEASE
+            + r"(?:stop|avoid|refrain\s+from)\s+(?:using\s+|giving\s+|adding\s+|writing\s+)?",
+            re.I,
+        ),
         " use ",
     ),
-    (re.compile(_CLAUSE_START + _PLEASE + r"no\s+more\s+", re.I), " use "),
+    # "No more tables", "Fewer bullet points", "I'd rather not have tables", "I would prefer no headings"; not a
+    # limit ("No more than 100 words", "Less is more")
+    (
+        re.compile(
+            _CLAUSE_START
+            + _PLEASE
+            + r"(?:no\s+more|less|fewer|(?:i'?d|i\s+would)\s+(?:really\s+)?(?:rather|prefer)\s+(?:not\s+(?:have|get|see"
+            r"|use|include)|no))\s+(?!(?:than|is|of)\b)",
+            re.I,
+        ),
+        " use ",
+    ),
     # Taking something out, or not wanting it, asks for the opposite of putting it in: "Remove the headings"
     # embeds as close to "Add section headings" as a paraphrase does (0.69 under USE-m3), "Without bullet
     # points please" to "Use bullet points" (0.63), and neither must count for it. Not "cut
@@ -81,7 +101,8 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
             + _PLEASE
             + r"(?:remove|omit|delete|eliminate|ditch|drop|lose|do\s+away\s+with|get\s+rid\s+of"
             r"|(?:leave|take|strip|cut)\s+out|strip|skip(?!\s+(?:to|straight|right|directly)\b)"
-            r"|without|i\s+(?:really\s+)?(?:don't|dont|do\s+not)\s+(?:want|need)(?!\s+to\b)(?:\s+any)?)\s+",
+            r"|without|hold\s+off\s+on|enough\s+with|(?:there(?:'s|\s+is)\s+)?no\s+need\s+for"
+            r"|(?:i|we)\s+(?:really\s+)?(?:don't|dont|do\s+not)\s+(?:want|need)(?!\s+to\b)(?:\s+any)?)\s+",
             re.I,
         ),
         " include ",
@@ -108,7 +129,8 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
         ),
         "",
     ),
-    (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite|sin)\s+", re.I), " "),  # es / pt
+    # es / pt (and English "No tables"; not a limit: "No more than 100 words", "No longer than a paragraph")
+    (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite|sin)\s+(?!\w+\s+than\b)", re.I), " "),
     (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:não|nao|sem)\s+", re.I), " "),  # pt
     (re.compile(_CLAUSE_START + r"(?:per\s+favore,?\s+)?(?:non|niente|senza)\s+", re.I), " "),  # it
     # fr, with no verb ("pas de listes") or before an infinitive ("ne pas utiliser de listes")
@@ -259,6 +281,15 @@ _SUFFIX_NEGATIONS: list[tuple[re.Pattern, str | Callable[[str], str]]] = [
     ),
     (re.compile(r"(?<=[^\W\d_]{2})(?:dan|den|tan|ten)\s+kaçın(?:ın|ınız)?(?=\s*(?:[.!?;:,]|$))"), ""),
 ]
+# "X isn't needed", "X is unnecessary" end a clause that names what is refused; not "That isn't necessary" (a
+# remark about something said) nor "It is not necessary to ..." (the clause goes on)
+_NOT_NEEDED = re.compile(
+    r"\s+(?:is|are)(?:(?:n't|\s+not)\s+(?:really\s+)?(?:needed|necessary|required)|\s+(?:unnecessary|superfluous"
+    r"|redundant))(?=\s*(?:[.!?;,]|$))",
+    re.I,
+)
+_DEICTIC = frozenset(["it", "this", "that", "these", "those", "which", "what"])
+
 # A suffix negation that says "not A but B" when a clause follows it: "표를 쓰지 말고 문단으로 써 주세요",
 # "箇条書きではなく、文章で書いて" ask for B.
 _NOT_BUT = re.compile(r"(?:말고|(?:では|じゃ)なく(?:て)?)$")
@@ -285,7 +316,10 @@ _CHATTER = re.compile(
     # indifference: "whatever" in Spanish, French, German, Italian, Portuguese, Russian
     r"|(?:y\s+)?qu[ée]\s+m[áa]s\s+da|(?:me\s+)?da\s+igual|lo\s+que\s+sea|peu\s+importe|(?:c'est\s+)?pas\s+grave"
     r"|(?:ist\s+(?:mir\s+)?)?egal|(?:mi\s+)?non\s+importa|fa\s+lo\s+stesso|tanto\s+faz|tanto\s+fa|вс[её]\s+равно"
-    r"|без\s+разницы)[\s!.?~。！？]*$",
+    r"|без\s+разницы"
+    # declining to say something: "I'd rather not say"
+    r"|(?:i'?d|i\s+would)\s+(?:rather|prefer)\s+not\s+(?:to\s+)?(?:say|share|tell|comment|answer|talk)(?:\s+(?:that|it))?)"
+    r"[\s!.?~。！？]*$",
     re.I,
 )
 
@@ -609,6 +643,11 @@ def polarity(text: str) -> tuple[int, str]:
             return 1, alternative
         if core:
             return -1, core
+    if (m := _NOT_NEEDED.search(text)) is not None:  # "Tables aren't necessary": the thing, then the refusal
+        start = max((d.end() for d in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
+        head = re.sub(r"^(?:but|and|so|also|just)\s+", "", text[start : m.start()].strip(), flags=re.I)
+        if head and head.split()[0].lower() not in _DEICTIC and not _asks_before(text[:start]):
+            return -1, "include " + head[0].lower() + head[1:]
     for pattern, replacement in _SUFFIX_NEGATIONS:
         m = pattern.search(text)
         if m is None:

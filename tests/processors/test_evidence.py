@@ -44,6 +44,19 @@ from processors.rephrase import already_plain
         ("결론을 먼저 찾지 마세요", "결론을 먼저 찾아 주세요"),
         ("이 부분은 보지 마세요", "이 부분은 봐 주세요"),
         ("반말은 하지 말아 주세요.", "반말은 해 주세요"),
+        # hedged and indirect refusals (bench.statements "hedged")
+        ("I’d prefer you didn’t use tables.", "use tables"),
+        ("I’d rather not have tables.", "use tables"),
+        ("I would prefer no headings.", "use headings"),
+        ("Please refrain from using tables.", "use tables"),
+        ("Could you stop using tables?", "use tables"),
+        ("Can you not use tables?", "use tables"),
+        ("There is no need for tables.", "include tables"),
+        ("We don’t need a summary at the end.", "include a summary at the end"),
+        ("Enough with the bullet points.", "include the bullet points"),
+        ("Fewer bullet points.", "use bullet points"),
+        ("Tables aren’t necessary.", "include tables"),
+        ("Good answer, but the summary is redundant.", "include the summary"),
         ("絵文字は要らないです", "絵文字を付けてください"),  # not needed
         ("表は不要です", "表を付けてください"),
         ("예시도 필요 없습니다.", "예시 넣어 주세요"),
@@ -119,6 +132,10 @@ def test_negated_requests_are_against_their_core(text, core):
         "番号付きリストを使ってください",
         "もっと短くして",
         "まず結論を書いて、箇条書きにしないでください",  # a request first: for it
+        "No more than 100 words.",  # a limit, not "no more X"
+        "No longer than a paragraph.",
+        "No fewer than three examples.",
+        "Less is more: keep it short.",
         "例が少ないです。",  # too few examples: "ないです" (is not) is a complaint, not "ないで" (don't)
         "説明が足りないです",  # not enough explanation
         "必要な条文を示してください",  # "the necessary articles", not "not needed"
@@ -378,6 +395,8 @@ def test_negated_requests_in_more_languages_are_against_their_core(text, core):
         "لا أفهم",  # "I don't understand": "لا" before a first-person verb
         "Ik heb vandaag geen tijd.",
         "답변이 빼어나요",  # "the answer is excellent": "빼" opens another word
+        "That isn’t necessary.",  # about something said, not a thing in the answer
+        "I’d rather not say.",
     ],
 )
 def test_a_negated_remark_is_no_negated_request(text):
@@ -385,14 +404,15 @@ def test_a_negated_remark_is_no_negated_request(text):
     assert statement.sign == 1 and not statement.directive
 
 
-def test_requests_negations_and_chatter_of_the_benchmarks_dev_set_are_read_right():
-    """Dutch, Polish, Turkish, Arabic, Thai and traditional Chinese (bench.statements' dev phrasings: a
-    request is directive and +1, a negated request -1, thanks and remarks not directive)."""
-    from bench.statements import DEV, right
+def test_requests_negations_and_chatter_of_the_benchmarks_dev_sets_are_read_right():
+    """bench.statements' dev phrasings (a request is directive and +1, a negated request -1, thanks and remarks
+    not directive): Dutch, Polish, Turkish, Arabic, Thai and traditional Chinese; typed as people type; hedged
+    refusals."""
+    from bench.statements import DEV, HEDGED, TYPED, right
 
     wrong = [
         (kind, text)
-        for kinds in DEV.values()
+        for kinds in [*DEV.values(), *TYPED.values(), *HEDGED.values()]
         for kind, texts in kinds.items()
         for text in texts
         if not right(statement_of(text), kind)
