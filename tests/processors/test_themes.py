@@ -413,6 +413,23 @@ def test_a_user_who_asks_for_a_thing_and_refuses_its_opposite_counts_once_for_it
     assert rule.opposing_users == 1 and rule.distinct_users == 3
 
 
+def test_a_limit_is_a_request_and_a_hedged_refusal_counts_against(book):
+    """ "No more than 100 words" read as "no more X" (against "than 100 words"), joined the brevity theme and
+    counted against it; "I'd rather you didn't use a table" read as a request for a table."""
+    items = [(u, "thumbs") for u in ("u1", "u2", "u3", "u4")]
+    items += [("u1", "Keep it under 100 words."), ("u2", "Keep it under 100 words, please.")]
+    items += [("u3", "No more than 100 words."), ("u4", "No more than 100 words, please.")]
+    out, ok, _ = published(book, items)
+    (rule,) = [r for r in out.knowledge.rules if "100 words" in r.text]
+    assert rule.distinct_users == 4 and rule.opposing_users == 0 and rule in ok
+    items = [(u, "thumbs") for u in ("u1", "u2", "u3", "u4")]
+    items += [(u, "Use a table to compare the options.") for u in ("u1", "u2")]
+    items += [(u, "I’d rather you didn’t use a table.") for u in ("u3", "u4")]
+    out, ok, rejected = published(book, items)
+    (theme,) = out.knowledge.themes
+    assert set(theme.users_against) == {"u3", "u4"} and not ok and rejected["contradicted"] == 1
+
+
 def test_unreliable_users_count_for_less(book):
     # n1 and n2 contradict what four others ask, and write chatter: their own theme gets little weight
     items = [(u, "Cite the statute article.") for u in ("u1", "u2", "u3", "u4")]
