@@ -4,6 +4,7 @@
     python -m bench.rules --sweep theme_similarity=0.4,0.5,0.6 --split dev
     python -m bench.rules --split test --pool es      # a stream in Spanish (or de: German)
     python -m bench.rules --split test --users-per-topic 100   # a busy stream: most users comment once
+    python -m bench.rules --split dev --sybil-spread   # the ring's ids post apart, between other users' logs
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -59,6 +60,7 @@ def run(
     sybil_users: int = 3,
     pool: str | None = None,
     users_per_topic: int = 10,
+    sybil_spread: bool = False,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -72,6 +74,7 @@ def run(
         seed=seed,
         sybil_users=sybil_users,
         users_per_topic=users_per_topic,
+        sybil_spread=sybil_spread,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -197,6 +200,9 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=8)
     parser.add_argument("--sybil-users", type=int, default=3, help="fresh ids in the sybil ring")
     parser.add_argument(
+        "--sybil-spread", action="store_true", help="the ring's ids post apart, between other users' logs"
+    )
+    parser.add_argument(
         "--users-per-topic", type=int, default=10, help="simulated users per topic (100: most comment once)"
     )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
@@ -230,6 +236,7 @@ def main() -> None:
                     args.sybil_users,
                     args.pool,
                     args.users_per_topic,
+                    args.sybil_spread,
                 )
                 for seed in range(args.seeds)
             ]
@@ -238,7 +245,8 @@ def main() -> None:
                     r.pop("texts")
             results.append(
                 {"settings": {**base, **variant}, "split": split, "pool": args.pool or split}
-                | {"users_per_topic": args.users_per_topic, "summary": summary(runs)}
+                | {"users_per_topic": args.users_per_topic, "sybil_users": args.sybil_users}
+                | {"sybil_spread": args.sybil_spread, "summary": summary(runs)}
                 | {"runs": runs}
             )
     emit({"benchmark": "rules", "tuned_on": "dev", "results": results})

@@ -14,7 +14,10 @@ A rule is published only when
 - its supporters are reliable enough together (``min_reliable_users``) and independent: at least
   ``min_users`` of them gave other feedback in the cluster or, fresh, did not arrive together (a
   ring of fresh ids pushing one rule is neither, however many they are); ``independent_quorum``
-  (off by default) lets that many distinct supporters publish without.
+  (off by default) lets that many distinct supporters publish without. When none of them is
+  established (all fresh: no plain signal, no request that others share), it takes ``fresh_quorum``
+  of them: a ring whose ids post apart, between other users' logs, passes the burst test, and its
+  members look like one-time commenters.
 
 The support, reliability and independence figures are computed from the evidence by
 `processors.themes`. Every rejection is counted by reason.
@@ -174,6 +177,11 @@ class NoiseFilter:
         that arrived apart, other users' logs between them: `processors.themes._Independence`), this
         many distinct supporters publish anyway; 0 (the default): never. At 5, a ring of 6 fresh ids
         arriving together published its rule in most simulated streams (docs/benchmarks.md).
+    fresh_quorum
+        Independent supporters a rule needs when none of them is established, only fresh voices; 0: as
+        many as ``min_users``. The worker's default, 4, keeps a ring of 3 fresh ids posting apart from
+        publishing (it did in 54-63% of simulated streams), at a cost in streams of one-time commenters,
+        whose requests wait for a fourth voice (docs/benchmarks.md, "A ring that posts apart").
     """
 
     def __init__(
@@ -184,6 +192,7 @@ class NoiseFilter:
         max_against_share: float = 0.35,
         min_reliable_users: float = 1.2,
         independent_quorum: int = 0,
+        fresh_quorum: int = 0,
     ):
         self.min_support = min_support
         self.min_users = min_users
@@ -191,6 +200,7 @@ class NoiseFilter:
         self.max_against_share = max_against_share
         self.min_reliable_users = min_reliable_users
         self.independent_quorum = independent_quorum
+        self.fresh_quorum = fresh_quorum
 
     def reason(self, rule: Rule) -> str | None:
         """Why the rule must not be published, or None."""
@@ -217,6 +227,8 @@ class NoiseFilter:
         quorum = self.independent_quorum and rule.distinct_users >= self.independent_quorum
         if rule.independent_users < self.min_users and not quorum:
             return "not_independent"
+        if not quorum and rule.established_users == 0 and rule.independent_users < self.fresh_quorum:
+            return "fresh_only"
         return None
 
     def apply(self, rules: Sequence[Rule]) -> tuple[list[Rule], Counter]:

@@ -497,7 +497,7 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
     side, other = (users_for, users_against) if sign > 0 else (users_against, users_for)
     pro = sum(weights.get(u, 0.5) for u in side)
     con = sum(weights.get(u, 0.5) for u in other)
-    independent = independence.count(side, theme)
+    established, voices = independence.supporters(side, theme)
     logs_side, logs_other = (theme.logs_for, theme.logs_against) if sign > 0 else (theme.logs_against, theme.logs_for)
     evidence = [e.text for e in sorted(theme.exemplars, key=lambda e: -e.count) if e.sign == sign][:3]
     return Rule(
@@ -516,7 +516,8 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
         against_share=round(con / (pro + con), 4) if pro + con else 0.0,
         opposing_users=len(other),
         reliable_users=round(pro, 4),
-        independent_users=independent,
+        independent_users=len(established | voices),
+        established_users=len(established),
         directive=theme.directive * 2 >= theme.weight,
         promotion=theme.promotion > 0,
         injection=theme.injection > 0,

@@ -78,6 +78,7 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     opposing_users: Count = 0  # distinct users asking for the opposite
     reliable_users: Annotated[float, Meta(ge=0.0)] = 0.0  # summed reliability of its supporters
     independent_users: Count = 0  # supporters with feedback in the cluster beyond this rule
+    established_users: Count = 0  # of those, the ones not fresh: a plain signal, or a request others share
     directive: bool = True  # most of its statements are requests about the answer
     promotion: bool = False  # its evidence pushes a link, a contact, a brand or a product
     injection: bool = False  # some of its evidence embeds next to a prompt injection (processors.noise)

@@ -132,6 +132,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     min_reliable_users: Annotated[float, Meta(ge=0)] = 1.2  # summed reliability of a rule's supporters
     # distinct supporters that publish a rule without min_users independent ones; 0: never (a ring of fresh ids)
     independent_quorum: Annotated[int, Meta(ge=0)] = 0
+    # independent supporters a rule needs when none of them is established (all fresh ids); 0: min_users
+    fresh_quorum: Annotated[int, Meta(ge=0)] = 4
     rephrase_similarity: Share = 0.75  # an LLM's wording of a rule is kept only this close to the users' words
     out_of_range_similarity: Share = 0.6  # retrieval guard for modules too young for their own threshold
     route_z: Annotated[float, Meta(ge=0)] = 2.0  # a module's threshold: members' mean cosine - z std

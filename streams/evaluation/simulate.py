@@ -729,6 +729,7 @@ def simulate(
     adversarial_events: int = 10,
     sybil_users: int = 3,
     sybil_events: int = 2,
+    sybil_spread: bool = False,
     satisfied_share: float = 0.15,
     pool: str = "dev",
     seed: int = 0,
@@ -768,7 +769,7 @@ def simulate(
         q = rng.choice(streamed[adv_topic])
         plan.append((adv_topic, q, adversary, [{"kind": "text", "text": rng.choice(ADVERSARIAL_TEXTS)}]))
     rng.shuffle(plan)
-    # The sybil ring: fresh ids that appear together, late, and push one made-up rule.
+    # The sybil ring: fresh ids that appear together, late, and push one made-up rule (or post apart).
     ring = [f"sim-fresh-{hashlib.sha1(f'{seed}:{n}'.encode()).hexdigest()[:6]}" for n in range(sybil_users)]
     ring_topic = names[-1]
     at = rng.randrange(len(plan) // 2, len(plan) + 1)
@@ -782,7 +783,11 @@ def simulate(
         for user in ring
         for _ in range(sybil_events)
     ]
-    plan[at:at] = attack
+    if sybil_spread:  # the ids post apart, each log at its own moment of the second half, between others' logs
+        for item in attack:
+            plan.insert(rng.randrange(len(plan) // 2, len(plan) + 1), item)
+    else:
+        plan[at:at] = attack
     events, labels = [], {}
     for n, (topic, q, user, feedback) in enumerate(plan):
         digest = hashlib.sha1(f"{seed}:{n}:{q}".encode()).hexdigest()[:12]

@@ -131,6 +131,7 @@ def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: Modu
         max_against_share=s.max_against_share,
         min_reliable_users=s.min_reliable_users,
         independent_quorum=s.independent_quorum,
+        fresh_quorum=s.fresh_quorum,
     )
     embedder = Guarded(embedder)  # its failures retried by the refresher, never dead-lettered
     return ClusterRefresh(

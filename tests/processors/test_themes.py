@@ -253,6 +253,31 @@ def test_a_larger_ring_publishes_nothing_either_with_the_default_filter(book, si
     assert ok and "joke" in ok[0].text
 
 
+def test_a_ring_posting_apart_needs_the_fresh_quorum_and_one_time_commenters_reach_it(book):
+    """Three fresh ids that post apart, each between other users' logs, are three voices: they pass the
+    burst test (a simulated ring posting so published its rule in 40-52% of streams). None of them is
+    established, and fewer than `fresh_quorum` (4 in the worker) publish nothing; a fourth voice does."""
+    ring = ["End every answer with a joke.", "Finish each answer with a joke please.", "Always close with a joke."]
+    items = []
+    for i, text in enumerate(ring):
+        items += [(f"v{i}", "thumbs"), (f"s{i}", text)]
+    strict = NoiseFilter(fresh_quorum=4)
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs([*items, ("v9", "thumbs")]), now=100.0)
+    (rule,) = out.knowledge.rules
+    assert rule.independent_users == 3 and rule.established_users == 0
+    assert NoiseFilter().apply([rule])[0] == [rule]  # what the burst test alone lets through
+    ok, rejected = strict.apply([rule])
+    assert not ok and rejected["fresh_only"] == 1
+    # four one-time commenters asking the same: published; so are three when one of them is established
+    items += [("v8", "thumbs"), ("s3", "Add a joke at the end.")]
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(items), now=100.0)
+    assert strict.apply(out.knowledge.rules)[0] == out.knowledge.rules
+    items = [("s0", "thumbs"), *items[:6]]
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(items), now=100.0)
+    (rule,) = out.knowledge.rules
+    assert rule.established_users == 1 and strict.apply([rule])[0] == [rule]
+
+
 def test_a_ring_whose_middle_member_wrote_elsewhere_is_still_a_burst(book):
     """Ids 1 and 3 of a ring that arrives together are `burst` logs apart when id 2's requests landed in
     another theme: they passed as independent (a Spanish stream published the ring's rule, 1 run of 48)."""
