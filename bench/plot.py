@@ -6,7 +6,8 @@ Reads the JSON the benchmarks wrote with ``--out`` and draws, for each one prese
 ``latency.json`` (bench.latency --rates): achieved ingest throughput and event-to-module latency
 against offered load; ``memory.json`` and ``memory-rocksdb.json`` (bench.memory --out, with each store): worker RSS, and
 the ingest rate, against events processed; ``memory-inprocess-memory.json`` and ``memory-inprocess-rocksdb.json``
-(bench.memory --in-process): the same for the worker's code in one process, no broker.
+(bench.memory --in-process): the same for the worker's code in one process, no broker; ``rules-fresh-quorum.json``
+(bench.rules --sweep fresh_quorum=...): sybil rules published and recall by evidence against the quorum.
 Needs the ``bench`` extra (``pip install -e '.[bench]'``, or ``make plots``).
 """
 
@@ -76,10 +77,42 @@ def memory(results: dict[str, dict], out: Path, title: str) -> None:
     plt.close(fig)
 
 
+def fresh_quorum(result: dict, out: Path) -> None:
+    """Dev split: what a ring posting apart publishes, and what real requests lose, per ``fresh_quorum``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def series(results: list[dict], key: str) -> tuple[list[int], list[float]]:
+        points = sorted((int(r["settings"]["fresh_quorum"]), r["summary"][key]) for r in results)
+        return [q for q, _ in points], [v for _, v in points]
+
+    dev = result["dev"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, label in (("spread_3", "ring of 3 posting apart"), ("spread_6", "ring of 6 posting apart")):
+        left.plot(*series(dev[name], "sybil_published"), marker="o", label=label)
+    left.plot(*series(dev["busy_spread"], "sybil_published"), marker="o", label="ring of 3, busy stream")
+    left.set(xlabel="fresh_quorum (0: off)", ylabel="sybil rules published per run", title="What a ring publishes")
+    right.plot(*series(dev["standard"], "evidence_recall"), marker="o", label="10 users per topic")
+    right.plot(*series(dev["busy_spread"], "evidence_recall"), marker="o", label="100 users per topic (busy)")
+    right.set(xlabel="fresh_quorum (0: off)", ylabel="recall by evidence", title="What real requests keep")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("Fresh-only rules need fresh_quorum voices (dev split, bench.rules)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path("docs/bench"))
     args = parser.parse_args()
+    if (args.dir / "rules-fresh-quorum.json").exists():
+        fresh_quorum(json.loads((args.dir / "rules-fresh-quorum.json").read_text()), args.dir / "fresh-quorum.png")
+        print(f"wrote {args.dir / 'fresh-quorum.png'}")
     if (args.dir / "latency.json").exists():
         latency(json.loads((args.dir / "latency.json").read_text()), args.dir / "latency.png")
         print(f"wrote {args.dir / 'latency.png'}")
