@@ -36,6 +36,9 @@ def simulate(
     noisy_share: Annotated[float, typer.Option(help="share of users who are noisy for the whole stream")] = 0.3,
     adversarial_events: Annotated[int, typer.Option(help="events of the one adversarial user")] = 10,
     sybil_users: Annotated[int, typer.Option(help="fresh ids in the sybil ring (0: none)")] = 3,
+    sybil_spread: Annotated[
+        bool, typer.Option(help="the ring's ids post apart, between other users' logs, not together")
+    ] = False,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
 ) -> None:
@@ -68,6 +71,7 @@ def simulate(
             noisy_share=noisy_share,
             adversarial_events=adversarial_events,
             sybil_users=sybil_users,
+            sybil_spread=sybil_spread,
             pool=language or split,
             seed=seed,
         )

@@ -59,6 +59,16 @@ def test_the_stream_is_deterministic_valid_and_carries_its_ground_truth(tmp_path
     assert decode(path.read_bytes(), Truth).simulated is True
 
 
+def test_a_spread_ring_posts_apart_in_the_second_half():
+    kwargs = {"topics": ["law", "travel", "stories"], "per_topic": 20, "seed": 3, "sybil_users": 3}
+    events, truth = simulate(QUERIES, sybil_spread=True, **kwargs)
+    together, _ = simulate(QUERIES, **kwargs)
+    positions = [i for i, e in enumerate(events) if e["user_id"] in truth.sybil_users]
+    assert len(positions) == 6 and len(events) == len(together)
+    assert positions != list(range(positions[0], positions[0] + 6))  # not one run of the ring's logs
+    assert min(positions) >= (len(events) - 6) // 2 - 6  # the second half of the stream
+
+
 def test_noisy_users_write_chatter_and_contradictions_reliable_ones_say_what_they_want():
     events, truth = simulate(QUERIES, topics=["law", "travel"], per_topic=28, seed=1)
     noisy = set(truth.noisy_users)
