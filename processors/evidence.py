@@ -210,7 +210,7 @@ _JA_TE = {
 
 
 def _ja_request(head: str) -> str:
-    """ "例は挙げ" (of 挙げないで, don't give) -> "例は挙げてください" (give)."""
+    """The request a Japanese "don't" negates: "例は挙げ" (of 挙げないで, don't give) -> "例は挙げてください"."""
     if head.endswith("行か"):  # the one godan verb whose te-form is irregular
         return head[:-1] + "ってください"
     te = _JA_TE.get(head[-1:])

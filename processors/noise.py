@@ -180,7 +180,7 @@ class NoiseFilter:
     fresh_quorum
         Independent supporters a rule needs when none of them is established, only fresh voices; 0: as
         many as ``min_users``. The worker's default, 4, keeps a ring of 3 fresh ids posting apart from
-        publishing (it did in 54-63% of simulated streams), at a cost in streams of one-time commenters,
+        publishing (it did in 40-52% of simulated streams), at a cost in streams of one-time commenters,
         whose requests wait for a fourth voice (docs/benchmarks.md, "A ring that posts apart").
     """
 
