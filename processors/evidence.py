@@ -513,7 +513,17 @@ _TR_IMPERATIVE = re.compile(r"(?:" + _TR_VERBS + r")(?:y?[ıiuü]n(?:[ıiuü]z)?
 # mention of the user's own things ("add a link to my blog"); "X is the best ...". A commercial word
 # alone is not enough: "买卖合同" (a sales contract), "关注法律风险" (mind the legal risks),
 # "product liability" and "广告法" (advertising law) are requests about the answer.
-_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|cn|co|shop|store|app)\b", re.I)
+_URL = re.compile(
+    r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|cn|co|shop|store|app)\b"
+    # spelled out or defanged: "lawhelp-now dot com", "example[.]com", "example(.)org"
+    r"|\b[\w-]+(?:\s+dot\s+|\s*\(\s*(?:\.|dot)\s*\)\s*|\s*\[\s*(?:\.|dot)\s*\]\s*)(?:com|net|org|io|cn|co|info|biz)\b",
+    re.I,
+)
+# a discount to hand out: "code SAVE20", "promo code LEGAL50", "20% off", "my referral link"
+_CODE = re.compile(
+    r"\b(?i:code|coupon|voucher|gutscheincode|código|cupón|codice)\s*:?\s*[A-Z]{2,}\d+[A-Z0-9]*\b|\b\d{1,3}\s?%\s?(?i:off)\b"
+    r"|(?i:\breferral\s+(?:link|code))"
+)
 _CONTACT = re.compile(
     r"[\w.+-]+@[\w-]+\.\w+|\d(?:[\s().-]{0,2}\d){8,}|\[(?:EMAIL|PHONE|URL)\]"  # as PII redaction leaves them
     r"|wechat|whatsapp|telegram|微信|qq号|加我|联系(?:我|客服|电话)",
@@ -522,7 +532,7 @@ _CONTACT = re.compile(
 _MARKS = re.compile(r"[™®©]")
 _PUSH = re.compile(
     r"\b(?:recommend\w*|suggest\w*|promot\w*|advertis\w*|buy|buying|purchas\w*|order\s+from|shop\s+at|sponsor\w*|endors\w*"
-    r"|plug|discount|coupon|promo\s+code|affiliate|subscribe\s+to|sign\s+up|download"
+    r"|plug|discount|coupon|promo\s+code|affiliate|subscribe\s+to|sign\s+up|download|brought\s+to\s+you\s+by|powered\s+by"
     r"|recomiend\w*|recomend\w*|compr[ae]\w*|recommand\w*|achet\w*|consigli\w*|raccomand\w*|acquist\w*"
     r"|aanbe\w*|beveel\w*|aanrad\w*|raad|koop\w*|kopen|polec\w*|poleć\w*|kup\w*|reklam\w*|öner\w*|tavsiye\w*"
     r"|satın\s+al\w*)\b"
@@ -533,7 +543,7 @@ _PUSH = re.compile(
 # German capitalises every noun, so a capital mid-sentence is no name after a German verb.
 _PUSH_DE = re.compile(r"\b(?:empfehl\w*|empfiehl\w*|kauf\w*|werb\w*)\b", re.I)
 _MENTION = re.compile(
-    r"\b(?:mention\w*|include|add|link\w*|say|tell\w*|point|send|refer|plug|follow|talk\s+about)\b"
+    r"\b(?:mention\w*|include|add|link\w*|say|tell\w*|point|send|refer|plug|follow|talk\s+about|direct|invite)\b"
     r"|提到|提及|加上|附上|说|关注|介绍"
     r"|\b(?:erwähn\w*|nenn\w*|menciona\w*|mencione\w*|incluy\w*|inclua|mentionne\w*|cite[zs]?|ajoute\w*"
     r"|menziona\w*|aggiung\w*|includi\w*|noem\w*|vermeld\w*|verwijs\w*|wspomnij\w*|wspominaj\w*|dodaj\w*"
@@ -543,8 +553,9 @@ _MENTION = re.compile(
 )
 _NOT_FOR = r"(?<!\bfor\s)(?<!\bpara\s)(?<!\bpour\s)(?<!\bper\s)(?<!\bfür\s)(?<!\bvoor\s)(?<!\bdla\s)"
 _OWN = re.compile(  # not "for my company", "para mi empresa": the user's own situation, not a push
-    _NOT_FOR + r"\b(?:my|our)\s+(?:[\w-]+\s+)?(?:blog|site|website|channel|shop|store|company|firm|products?|app|course"
-    r"|newsletter|brand|page|account|podcast|book|services?|platform|business|youtube|instagram|twitter|tiktok)\b"
+    _NOT_FOR + r"\b(?:my|our)\s+(?:[\w-]+\s+){0,2}(?:blog|site|website|channel|shop|store|company|firm|products?|app"
+    r"|course|newsletter|brand|page|account|podcast|book|services?|platform|business|youtube|instagram|twitter|tiktok"
+    r"|discord|telegram|whatsapp|slack|patreon|substack|community)\b"
     r"|(?:我的|我们的|我们|本公司|本店|我司|本平台)[\u4e00-\u9fff]{0,6}?"
     r"(?:公司|店铺|店|网站|官网|频道|产品|品牌|课程|公众号|账号|平台|博客|服务|书)"
     # German, Spanish, Portuguese, French, Italian: "unsere Kanzlei", "nuestra aplicación", "notre cabinet"
@@ -589,7 +600,7 @@ _BRAND_WORDS = re.compile(
 )
 _BEST = re.compile(
     r"\b[A-Z][\w-]+(?:\s+[a-z]+)?\s+(?:is|are|makes?|has|have|sells?|offers?|gives?)\s+(?:the\s+)?"
-    r"(?:best|greatest|top|number\s+one|#1)\b"
+    r"(?:best|greatest|top|number\s+one|#1|cheapest)\b"
     r"|是最好的|最好的品牌|第一品牌"
 )
 
@@ -771,14 +782,15 @@ def reads_as_imperative(text: str) -> bool:
 
 def promotes(text: str) -> bool:
     """True when the text pushes a third party: a link, a contact, a product or brand to recommend."""
-    if _URL.search(text) or _CONTACT.search(text) or _MARKS.search(text) or _BEST.search(text):
+    if _URL.search(text) or _CONTACT.search(text) or _MARKS.search(text) or _BEST.search(text) or _CODE.search(text):
         return True
     own = _OWN.search(text) is not None
     if _PUSH.search(text):
         return own or any(p.search(text) for p in (_BRANDLIKE, _PROPER, _QUOTED, _BRAND_WORDS))
     if _PUSH_DE.search(text):
         return own or any(p.search(text) for p in (_BRANDLIKE, _QUOTED, _BRAND_WORDS))
-    return bool(_MENTION.search(text) and (own or _BRANDLIKE.search(text)))
+    named = _BRANDLIKE.search(text) or (_BRAND_WORDS.search(text) and _QUOTED.search(text))  # 公众号“法律小助手”
+    return bool(_MENTION.search(text) and (own or named))
 
 
 def statement_of(text: str) -> Statement:
