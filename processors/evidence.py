@@ -655,7 +655,7 @@ def polarity(text: str) -> tuple[int, str]:
         if core:
             return -1, core
     if (m := _NOT_NEEDED.search(text)) is not None:  # "Tables aren't necessary": the thing, then the refusal
-        start = max((d.end() for d in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
+        start = _clause_start(text, m.start())
         head = re.sub(r"^(?:but|and|so|also|just)\s+", "", text[start : m.start()].strip(), flags=re.I)
         if head and head.split()[0].lower() not in _DEICTIC and not _asks_before(text[:start]):
             return -1, "include " + head[0].lower() + head[1:]
@@ -663,7 +663,7 @@ def polarity(text: str) -> tuple[int, str]:
         m = pattern.search(text)
         if m is None:
             continue
-        start = max((d.end() for d in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
+        start = _clause_start(text, m.start())
         if _asks_before(text[:start]):
             break
         head = text[start : m.start()].strip()
@@ -675,6 +675,11 @@ def polarity(text: str) -> tuple[int, str]:
         if head:
             return -1, (replacement(head) if callable(replacement) else head + m.expand(replacement)).strip()
     return 1, _LEADING_PLEASE.sub("", text).strip(" .!?。！？") or text
+
+
+def _clause_start(text: str, end: int) -> int:
+    """Where the clause that runs up to ``end`` begins (after the last clause mark before it)."""
+    return max((d.end() for d in _CLAUSE_END.finditer(text, 0, end)), default=0)
 
 
 def _opener(text: str) -> bool:
