@@ -619,6 +619,228 @@ LANGUAGE_POOLS: dict[str, list[tuple[str, list[str], str]]] = {
             "법 조항은 제시하지 마세요.",
         ),
     ],
+    "pt": [
+        (
+            "Responda em no máximo três parágrafos.",
+            [
+                "Está longo demais, encurte.",
+                "Seja mais direto e breve.",
+                "No máximo três parágrafos, por favor.",
+                "Resuma em poucas linhas.",
+                "Respostas mais curtas, por favor.",
+                "Corte o texto pela metade.",
+            ],
+            "Não seja tão breve.",
+        ),
+        (
+            "Liste os passos em uma lista numerada.",
+            [
+                "Coloque os passos numerados.",
+                "Organize em etapas: 1, 2, 3.",
+                "Faça uma lista numerada dos passos.",
+                "Quero o passo a passo em tópicos numerados.",
+                "Separe cada etapa em um item numerado.",
+                "Fica mais fácil com os passos enumerados.",
+            ],
+            "Não use lista numerada.",
+        ),
+        (
+            "Explique os termos técnicos em linguagem simples.",
+            [
+                "Menos jargão, por favor.",
+                "Explique como se eu fosse leigo.",
+                "Use palavras mais simples.",
+                "Não entendi os termos técnicos, explique melhor.",
+                "Traduza o juridiquês para uma linguagem comum.",
+                "Simplifique a linguagem.",
+            ],
+            "Não simplifique os termos técnicos.",
+        ),
+        (
+            "Indique a fonte ou a lei em que a resposta se baseia.",
+            [
+                "Qual é a fonte? Cite-a.",
+                "Mencione a lei que fundamenta isso.",
+                "Coloque as referências.",
+                "De onde vem essa informação? Indique a fonte.",
+                "Cite o artigo da lei aplicável.",
+                "Inclua a base legal da resposta.",
+            ],
+            "Não cite fontes.",
+        ),
+        (
+            "Apresente as vantagens e desvantagens.",
+            [
+                "Quais são os prós e contras?",
+                "Mostre os dois lados.",
+                "Liste pontos positivos e negativos.",
+                "Compare as vantagens e as desvantagens.",
+                "Falta mostrar os riscos além dos benefícios.",
+                "Coloque prós e contras lado a lado.",
+            ],
+            "Não liste vantagens e desvantagens.",
+        ),
+        (
+            "Use um tom amigável e acolhedor.",
+            [
+                "Está muito frio, seja mais simpático.",
+                "Fale de um jeito mais caloroso.",
+                "Um tom mais gentil, por favor.",
+                "Seja mais acolhedor na resposta.",
+                "Escreva de forma mais amigável.",
+                "Menos robótico, mais humano.",
+            ],
+            "Não seja tão simpático.",
+        ),
+    ],
+    "it": [
+        (
+            "Metti la risposta diretta nella prima frase.",
+            [
+                "Prima la risposta, poi la spiegazione.",
+                "Vai dritto al punto.",
+                "Comincia dalla conclusione.",
+                "Dimmi subito la risposta.",
+                "La conclusione va all'inizio.",
+                "Rispondi subito e spiega dopo.",
+            ],
+            "Non iniziare dalla conclusione.",
+        ),
+        (
+            "Aggiungi un esempio concreto.",
+            [
+                "Fammi un esempio, per favore.",
+                "Un esempio pratico aiuterebbe.",
+                "Manca un esempio reale.",
+                "Illustra con un caso concreto.",
+                "Metti almeno un esempio.",
+                "Con un esempio capirei meglio.",
+            ],
+            "Non fare esempi.",
+        ),
+        (
+            "Usa un registro formale.",
+            [
+                "Troppo colloquiale, sii più formale.",
+                "Dammi del Lei.",
+                "Scrivi in modo più professionale.",
+                "Un tono formale, per favore.",
+                "Evita lo slang.",
+                "Usa un linguaggio più serio.",
+            ],
+            "Non essere così formale.",
+        ),
+        (
+            "Dividi la risposta in sezioni con titoli.",
+            [
+                "Metti dei titoli ai paragrafi.",
+                "Organizza il testo in sezioni.",
+                "Aggiungi dei sottotitoli.",
+                "È un muro di testo, dividilo in parti con un titolo.",
+                "Struttura la risposta con intestazioni.",
+                "Usa titoli per ogni parte.",
+            ],
+            "Non mettere titoli.",
+        ),
+        (
+            "Rispondi in meno di 150 parole.",
+            [
+                "Troppo lungo, accorcia.",
+                "Sii più sintetico.",
+                "Massimo 150 parole.",
+                "Meno parole, per favore.",
+                "Riassumi in poche righe.",
+                "Risposte più brevi.",
+            ],
+            "Non essere così sintetico.",
+        ),
+        (
+            "Concludi con un riassunto di una frase.",
+            [
+                "Chiudi con una frase di sintesi.",
+                "Alla fine metti un breve riassunto.",
+                "Aggiungi una conclusione di una riga.",
+                "Riassumi tutto in una frase alla fine.",
+                "Termina con un riepilogo.",
+                "Un riassuntino finale, grazie.",
+            ],
+            "Non aggiungere un riassunto alla fine.",
+        ),
+    ],
+    "ru": [
+        (
+            "Отвечай короче, не больше 100 слов.",
+            [
+                "Слишком длинно, сократи.",
+                "Покороче, пожалуйста.",
+                "Максимум сто слов.",
+                "Пиши кратко.",
+                "Ответ слишком длинный, сделай его короче.",
+                "Уложись в несколько предложений.",
+            ],
+            "Не сокращай так сильно.",
+        ),
+        (
+            "Приведи конкретный пример.",
+            [
+                "Дай пример, пожалуйста.",
+                "Нужен практический пример.",
+                "Покажи на примере.",
+                "Без примера непонятно, добавь его.",
+                "Добавь реальный случай для иллюстрации.",
+                "Хотя бы один пример.",
+            ],
+            "Не приводи примеров.",
+        ),
+        (
+            "Используй нумерованный список шагов.",
+            [
+                "Распиши по шагам.",
+                "Оформи шаги нумерованным списком.",
+                "Пронумеруй этапы.",
+                "Пошаговую инструкцию, пожалуйста.",
+                "Разбей ответ на пункты.",
+                "Сделай список: 1, 2, 3.",
+            ],
+            "Не используй списки.",
+        ),
+        (
+            "Пиши вежливо, на «вы».",
+            [
+                "Обращайся ко мне на вы.",
+                "Будь вежливее.",
+                "Слишком фамильярно, пиши уважительнее.",
+                "Более официальный тон, пожалуйста.",
+                "Используй вежливые формулировки.",
+                "Не надо фамильярности.",
+            ],
+            "Не будь таким официальным.",
+        ),
+        (
+            "Сначала дай ответ, потом объяснение.",
+            [
+                "Начни с вывода.",
+                "Сразу к делу.",
+                "Ответ в первом предложении, пожалуйста.",
+                "Сначала суть, потом подробности.",
+                "Главное — в начало.",
+                "Не тяни, сначала ответ.",
+            ],
+            "Не начинай с вывода.",
+        ),
+        (
+            "Укажи статью закона, на которую опираешься.",
+            [
+                "Какая это статья? Укажи.",
+                "Сошлись на конкретную норму закона.",
+                "Дай ссылку на статью закона.",
+                "Назови номер статьи.",
+                "Укажи правовое основание.",
+                "Хочу видеть ссылку на закон.",
+            ],
+            "Не ссылайся на статьи закона.",
+        ),
+    ],
 }
 # Every preference any stream can hold, with its phrasings (scoring reads which one a statement phrases).
 PREFERENCES: list[tuple[str, list[str]]] = POOL + [
@@ -645,6 +867,18 @@ LANGUAGE_CHATTER = {
     "ko": (
         ["ㅋㅋㅋ", "사이트가 느려요", "알겠어", "인터넷이 끊겼어", "어제 앱이 꺼졌어요", "아무래도 좋아"],
         ["고마워요", "감사합니다, 도움이 됐어요"],
+    ),
+    "pt": (
+        ["kkkk", "o site está lento", "ok", "minha internet caiu", "o app travou ontem", "tanto faz"],
+        ["obrigado", "valeu, obrigado"],
+    ),
+    "it": (
+        ["ahah", "il sito è lento", "ok", "mi è saltata la connessione", "l'app è crashata ieri", "boh, fa lo stesso"],
+        ["grazie", "ottimo, grazie"],
+    ),
+    "ru": (
+        ["ахах", "сайт тормозит", "ок", "у меня отвалился интернет", "вчера приложение вылетело", "да всё равно"],
+        ["спасибо", "отлично, спасибо"],
     ),
 }
 OFF_TOPIC = [
