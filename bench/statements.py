@@ -601,6 +601,168 @@ HEDGED_HELD_OUT: dict[str, dict[str, list[str]]] = {
 }
 
 
+# Hedged refusals in French, Spanish, German, Portuguese, Italian and Russian (2026-12-02, fifth session).
+# HEDGED_EU is what their patterns are written against; HEDGED_EU_HELD_OUT was written with it, before any
+# pattern, committed, and is scored once after, by the same hand.
+HEDGED_EU: dict[str, dict[str, list[str]]] = {
+    "fr": {
+        "request": ["Je préférerais une réponse courte.", "Tu pourrais ajouter un exemple ?"],
+        "negated": [
+            "Pas besoin de tableaux.",
+            "Je préférerais que tu n'utilises pas de listes.",
+            "Inutile de répéter la question.",
+            "On n'a pas besoin d'un résumé.",
+            "Arrête avec les émojis.",
+            "Moins de jargon, s'il te plaît.",
+            "Le résumé n'est pas nécessaire.",
+            "Tu peux éviter les tableaux ?",
+        ],
+        "chatter": ["Pas besoin, j'ai trouvé."],
+    },
+    "es": {
+        "request": ["Preferiría una respuesta corta.", "¿Podrías añadir un ejemplo?"],
+        "negated": [
+            "No hace falta repetir la pregunta.",
+            "Preferiría que no pusieras emojis.",
+            "Sobran las tablas.",
+            "Menos jerga, por favor.",
+            "No necesito un resumen.",
+            "¿Puedes dejar de usar listas?",
+            "El resumen no es necesario.",
+            "Basta de advertencias.",
+        ],
+        "chatter": ["No hace falta, ya lo encontré."],
+    },
+    "de": {
+        "request": ["Ich hätte gern eine kürzere Antwort.", "Könntest du ein Beispiel hinzufügen?"],
+        "negated": [
+            "Tabellen sind nicht nötig.",
+            "Bitte verzichte auf Fachjargon.",
+            "Weniger Fachjargon, bitte.",
+            "Wir brauchen keine Zusammenfassung.",
+            "Kannst du aufhören, Emojis zu benutzen?",
+            "Die Einleitung ist überflüssig.",
+            "Lass die Tabellen weg.",
+        ],
+        "chatter": ["Nicht nötig, ich habe es gefunden."],
+    },
+    "pt": {
+        "request": ["Prefiro uma resposta curta.", "Poderia adicionar um exemplo?"],
+        "negated": [
+            "Não precisa de tabelas.",
+            "Prefiro que você não use listas.",
+            "Sem necessidade de resumo.",
+            "Chega de emojis.",
+            "Menos jargão, por favor.",
+            "O resumo é desnecessário.",
+            "Pode parar de usar tabelas?",
+            "Dispenso a introdução.",
+        ],
+        "chatter": ["Não precisa, já achei."],
+    },
+    "it": {
+        "request": ["Preferirei una risposta più breve.", "Potresti aggiungere un esempio?"],
+        "negated": [
+            "Non c'è bisogno di tabelle.",
+            "Preferirei che non usassi elenchi.",
+            "Meno gergo, per favore.",
+            "Basta con le emoji.",
+            "Il riassunto non serve.",
+            "Puoi smettere di usare tabelle?",
+            "Lascia perdere i titoli.",
+        ],
+        "chatter": ["Non serve, l'ho trovato."],
+    },
+    "ru": {
+        "request": ["Я бы предпочёл короткий ответ.", "Можешь добавить пример?"],
+        "negated": [
+            "Таблицы не нужны.",
+            "Не нужно повторять вопрос.",
+            "Я бы предпочёл без таблиц.",
+            "Хватит эмодзи.",
+            "Поменьше жаргона, пожалуйста.",
+            "Можешь не добавлять вывод?",
+            "Обойдись без таблиц.",
+        ],
+        "chatter": ["Не нужно, я уже нашёл."],
+    },
+}
+HEDGED_EU_HELD_OUT: dict[str, dict[str, list[str]]] = {
+    "fr": {
+        "request": ["J'aimerais bien un exemple concret."],
+        "negated": [
+            "J'aimerais mieux que tu ne mettes pas d'émojis.",
+            "Aucun besoin de conclusion.",
+            "Les titres sont superflus.",
+            "Cesse de répéter la question.",
+            "Laisse tomber les listes à puces.",
+            "Moins de détails techniques.",
+        ],
+        "chatter": ["Inutile, c'est réglé."],
+    },
+    "es": {
+        "request": ["Me gustaría un ejemplo."],
+        "negated": [
+            "No es necesario el resumen.",
+            "Ahórrate la introducción.",
+            "Nada de tablas, por favor.",
+            "Menos tecnicismos.",
+            "Sin emojis, gracias.",
+            "Prescinde de los títulos.",
+        ],
+        "chatter": ["No hace falta, ya está."],
+    },
+    "de": {
+        "request": ["Ich würde mir ein Beispiel wünschen."],
+        "negated": [
+            "Auf Tabellen kannst du verzichten.",
+            "Die Zusammenfassung brauche ich nicht.",
+            "Bitte keine Emojis mehr.",
+            "Spar dir die Einleitung.",
+            "Weniger Wiederholungen, bitte.",
+            "Die Überschriften sind unnötig.",
+        ],
+        "chatter": ["Nicht nötig, hat sich erledigt."],
+    },
+    "pt": {
+        "request": ["Preferia uma resposta mais curta."],
+        "negated": [
+            "Não é preciso repetir a pergunta.",
+            "Dispense os emojis.",
+            "Preferia sem tabelas.",
+            "Pare com os avisos.",
+            "A introdução é desnecessária.",
+            "Menos detalhes técnicos.",
+        ],
+        "chatter": ["Não precisa, já resolvi."],
+    },
+    "it": {
+        "request": ["Mi piacerebbe un esempio."],
+        "negated": [
+            "Non servono le tabelle.",
+            "Evitiamo gli elenchi puntati.",
+            "Fai a meno dell'introduzione.",
+            "Smettila con le emoji.",
+            "Meno ripetizioni.",
+            "I titoli sono superflui.",
+        ],
+        "chatter": ["Non serve più, grazie."],
+    },
+    "ru": {
+        "request": ["Хотелось бы пример."],
+        "negated": [
+            "Без таблиц, пожалуйста.",
+            "Не надо эмодзи.",
+            "Вывод не нужен.",
+            "Давай без вступления.",
+            "Меньше повторов.",
+            "Заголовки лишние.",
+        ],
+        "chatter": ["Уже не нужно, спасибо."],
+    },
+}
+
+
 def right(statement, kind: str) -> bool:
     if kind == "request":
         return statement.directive and statement.sign > 0
@@ -662,6 +824,8 @@ def main() -> None:
         "typed_held_out": TYPED_HELD_OUT,
         "hedged": HEDGED,
         "hedged_held_out": HEDGED_HELD_OUT,
+        "hedged_eu": HEDGED_EU,
+        "hedged_eu_held_out": HEDGED_EU_HELD_OUT,
     }
     emit(
         {
