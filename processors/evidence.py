@@ -54,6 +54,34 @@ _TR_VERBS = (
 # Chinese verbs of taking something out (not 省略号, an ellipsis), before their object or after it ("把小标题去掉")
 _ZH_REMOVE = r"去掉|去除|删掉|删除|删去|刪掉|刪除|刪去|拿掉|省略(?!号|號)|省去|砍掉"
 
+# "Not needed" before what is refused, in fr, es, pt, it, de, ru ("Pas besoin de", "No hace falta", "Não
+# precisa de", "Non c'è bisogno di", "Wir brauchen keine", "Не нужно").
+_EU_NO_NEED = (
+    r"(?:il\s+n'y\s+a\s+)?(?:pas|aucun|nul)\s+besoin\s+(?:de|d')|inutile\s+(?:de|d')"
+    r"|(?:on|je)\s+n'(?:a|ai)\s+pas\s+besoin\s+(?:de|d')|nous\s+n'avons\s+pas\s+besoin\s+(?:de|d')"
+    r"|no\s+(?:hace(?:n)?\s+falta|es\s+necesari[oa]|son\s+necesari[oa]s|necesito|necesitamos)"
+    r"|n[ãa]o\s+(?:precisa(?:mos)?|preciso|[ée]\s+(?:preciso|necess[áa]rio))(?:\s+de)?|sem\s+necessidade\s+de"
+    r"|non\s+(?:serv(?:e|ono)|c'[èe]\s+bisogno\s+di|ho\s+bisogno\s+di|abbiamo\s+bisogno\s+di)"
+    r"|(?:ich|wir)\s+(?:brauche|brauchen)\s+kein(?:e|en|er|es)?|не\s+(?:нужн[оаыи]|надо|требуется)"
+)
+# "I would prefer" and "can you" in fr, es, pt, it, de, ru.
+_EU_PREFER = (
+    r"(?:je\s+pr[ée]f[ée]rerais|j'aimerais\s+mieux|je\s+pr[ée]f[èe]re|preferir[ií]a|prefiero|me\s+gustar[ií]a|prefiro"
+    r"|preferia|preferiria|gostaria|preferirei|preferisco|vorrei|ich\s+h[äa]tte\s+lieber|mir\s+w[äa]re\s+lieber"
+    r"|я\s+бы\s+предпоч(?:ёл|ел|ла)|я\s+предпочитаю|лучше)"
+)
+_EU_CAN_YOU = (
+    r"(?:tu\s+peux|vous\s+pouvez|peux-tu|pouvez-vous|pourrais-tu|pourriez-vous|puedes|podr[ií]as|puede|podr[ií]a"
+    r"|(?:você\s+)?(?:pode|poderia)|puoi|potresti|pu[òo]|potrebbe|kannst\s+du|k[öo]nntest\s+du|k[öo]nnen\s+sie"
+    r"|k[öo]nnten\s+sie|можешь|можете|мог\s+бы|могли\s+бы)"
+)
+# "Less" is a limit before a number ("Moins de 100 mots", "Меньше ста слов" is not caught: declension)
+_NOT_A_NUMBER = (
+    r"(?!\s+(?:d(?:e|')\s*)?(?:\d|(?:un|une|uno|una|um|uma|ein\w*|одн\w*|deux|dos|due|dois|duas|zwei|два|две|trois|tres"
+    r"|tre|três|drei|три|cinq|cinco|cinque|fünf|пят\w*|dix|diez|dieci|dez|zehn|десят\w*|cent|cien|cento|cem|hundert"
+    r"|сто|ста)\b))"
+)
+
 # Negated requests at the start of a clause: (pattern, replacement). The replacement turns the
 # negated request into its core ("avoid X" -> "use X" keeps a verb, so the core embeds like a request).
 _NEGATIONS: list[tuple[re.Pattern, str]] = [
@@ -128,6 +156,47 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
             r"|毋须|毋須)"
         ),
         "",
+    ),
+    # Hedged refusals in fr, es, pt, it, de, ru, before the plain "no" / "non" / "не" below (which would keep
+    # "hace falta" or "serve" in the core): "Pas besoin de tableaux", "No hace falta repetir la pregunta",
+    # "Non c'è bisogno di tabelle", "Не нужно повторять вопрос"; "Je préférerais que tu n'utilises pas de
+    # listes", "Preferiría sin tablas"; "Basta de advertencias", "Chega de emojis", "Arrête avec les
+    # émojis"; "¿Puedes dejar de usar listas?", "Можешь не добавлять вывод?"; "Ahórrate la introducción",
+    # "Lascia perdere i titoli", "Verzichte auf Fachjargon", "Обойдись без таблиц"; "Moins de jargon",
+    # "Menos jerga", "Weniger Fachjargon", "Поменьше жаргона" (not a limit: "Menos de cien palabras").
+    (
+        re.compile(
+            _CLAUSE_START
+            + r"¿?\s*(?:por\s+favor,?\s+|bitte\s+|per\s+favore,?\s+)?(?:"
+            + _EU_NO_NEED
+            + "|"
+            + _EU_PREFER
+            + r"\s+(?:que|che|чтобы)\s+(?:tu\s+|vous\s+|você\s+|voce\s+|usted\s+|ты\s+|вы\s+)?(?:ne\s+|n'|no\s+|não\s+"
+            r"|nao\s+|non\s+|не\s+)(?P<v>[^\W\d_]+)(?:\s+(?:pas|plus|jamais))?(?:\s+de(?=\s)|\s+d'|(?=\s))"
+            r"|" + _EU_PREFER + r"\s+(?:sem|sin|sans|senza|ohne|без|kein\w*)"
+            r"|(?:ya\s+)?(?:basta|chega|assez)\s+(?:de|d'|com|con)|(?:arr[êe]te[sz]?|smettila|smettetela|pare|parem)\s+"
+            r"(?:avec|con|com)|"
+            + _EU_CAN_YOU
+            + r"\s+(?:arr[êe]ter\s+(?:de|d')|cesser\s+(?:de|d')|[ée]viter(?:\s+de|\s+d')?"
+            r"|dejar\s+de|evitar|parar\s+de|deixar\s+de|smettere\s+di|evitare(?:\s+di)?|перестать|не|aufh[öo]ren,?(?:\s+mit)?)"
+            r"|ah[óo]rra(?:te|os)|prescind[ea]\s+de|dispens[aeo]|(?:laisse[sz]?|laissez)\s+tomber|lascia(?:te)?\s+perdere"
+            r"|fa(?:i|te)\s+a\s+meno\s+(?:di|del|della|dei|degli|delle|dell'|dello)|verzicht(?:e|et|en\s+sie)\s+(?:bitte\s+)?auf"
+            r"|spar(?:e|t)?\s+(?:dir|euch|sich)|sobra(?:n)?|evitiamo|обойди(?:сь|тесь)\s+без|давай(?:те)?\s+без|без"
+            r"|(?:moins\s+d(?:e|')|menos|meno|weniger|(?:по)?меньше)(?!\s+(?:de|di|als|чем|mal|es|est|ist|è|é)\b)"
+            + _NOT_A_NUMBER
+            + r")(?:\s+|(?<=')|$)",
+            re.I,
+        ),
+        r" \g<v> ",
+    ),
+    # de, what is refused inside: "Lass die Tabellen weg", "Auf Tabellen kannst du verzichten"
+    (
+        re.compile(
+            _CLAUSE_START + r"(?:bitte\s+)?(?:lass(?:t|en\s+sie)?\s+(?:bitte\s+)?(?P<v>[^.!?;,]+?)\s+weg|auf\s+"
+            r"(?P<w>[^.!?;,]+?)\s+(?:kannst\s+du|k[öo]nnen\s+sie|k[öo]nnt\s+ihr)\s+(?:gerne?\s+)?verzichten)\b",
+            re.I,
+        ),
+        r" \g<v>\g<w> ",
     ),
     # es / pt (and English "No tables"; not a limit: "No more than 100 words", "No longer than a paragraph")
     (re.compile(_CLAUSE_START + r"(?:por\s+favor,?\s+)?(?:no|nunca|evita|evite|sin)\s+(?!\w+\s+than\b)", re.I), " "),
@@ -288,13 +357,59 @@ _NOT_NEEDED = re.compile(
     r"|redundant))(?=\s*(?:[.!?;,]|$))",
     re.I,
 )
-_DEICTIC = frozenset(["it", "this", "that", "these", "those", "which", "what"])
+# The same in fr, es, pt, it, de, ru: "Le résumé n'est pas nécessaire", "Sobran las tablas" (verb first: in
+# _NEGATIONS), "O resumo é desnecessário", "Il riassunto non serve", "Tabellen sind nicht nötig", "Die
+# Zusammenfassung brauche ich nicht", "Таблицы не нужны", "Заголовки лишние"
+_NOT_NEEDED_EU = re.compile(
+    r"\s+(?:(?:n'est|ne\s+sont)\s+pas\s+(?:n[ée]cessaires?|utiles?|indispensables?)|(?:est|sont)\s+(?:inutiles?"
+    r"|superflu(?:e|s|es)?|de\s+trop)|(?:es|son)\s+(?:innecesari[oa]s?|superflu[oa]s?)|no\s+(?:es|son)\s+necesari[oa]s?"
+    r"|sobra(?:n)?|(?:ist|sind)\s+(?:nicht\s+(?:n[öo]tig|notwendig|erforderlich)|unn[öo]tig|[üu]berfl[üu]ssig)"
+    r"|(?:brauche|brauchen)\s+(?:ich|wir)\s+nicht|non\s+(?:serv(?:e|ono)|[èe]\s+necessari[oa]|sono\s+necessari[ie])"
+    r"|(?:[èe]|sono)\s+(?:inutil[ei]|superflu[oaie])|(?:[ée]|s[ãa]o)\s+(?:desnecess[áa]ri[oa]s?|sup[ée]rflu[oa]s?)"
+    r"|n[ãa]o\s+(?:[ée]|s[ãa]o)\s+necess[áa]ri[oa]s?|не\s+нуж(?:ен|на|но|ны)|(?:—\s*)?лишн(?:ий|яя|ее|ие))"
+    r"(?=\s*(?:[.!?;,]|$))",
+    re.I,
+)
+_DEICTIC = frozenset(
+    [
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "which",
+        "what",
+        "ce",
+        "ça",
+        "cela",
+        "ceci",
+        "esto",
+        "eso",
+        "isso",
+        "isto",
+        "das",
+        "dies",
+        "questo",
+        "quello",
+        "это",
+        "то",
+    ]
+)
 
 # A suffix negation that says "not A but B" when a clause follows it: "표를 쓰지 말고 문단으로 써 주세요",
 # "箇条書きではなく、文章で書いて" ask for B.
 _NOT_BUT = re.compile(r"(?:말고|(?:では|じゃ)なく(?:て)?)$")
 _CLAUSE_END = re.compile(r"[.!?;:,，。！？；：、\n]")
 
+# "Without X" that complains of X's absence asks for X: "Without an example it's hard to follow", "Без примера
+# непонятно"; not "Without tables it reads better", which refuses them.
+_WITHOUT = re.compile(r"\b(?:without|sin|sans|senza|sem|ohne|без)\s*$", re.I)
+_LACKING = re.compile(
+    r"\b(?:hard|unclear|difficult|confusing|impossible|lost|dif[íi]cil|imposible|incomprensible|perdid[oa]|difficile"
+    r"|incompr[ée]hensible|perdu|confus|schwer|unklar|unverst[äa]ndlich|verloren|incompreensível|confuso|perso"
+    r"|непонятно|неясно|сложно|трудно|тяжело|невозможно)\b",
+    re.I,
+)
 _DO_THIS = re.compile(r"^(?:do\s+)?(?:this|that|it)\s*[:,-]\s*", re.I)  # "Don't do this: X" -> X
 _EXCESS = re.compile(r"^(?:be\s+)?(?:too|so|overly)\b|^太", re.I)
 _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.I)
@@ -302,13 +417,17 @@ _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.
 _ALTERNATIVE = re.compile(
     r"^(?:just|only|rather|solo|sólo|sino|juste|seulement|nur|sondern|soltanto|só|apenas|только|лучше)\b"
     r"|\b(?:instead|plutôt|invece|piuttosto|stattdessen|lieber|en\s+su\s+lugar|à\s+la\s+place|em\s+vez\s+disso"
-    r"|вместо\s+этого)\b|^(?:而是|只要|只用|就用|改用|改成|换成|代わりに|대신)",
+    r"|вместо\s+этого)\b|^(?:而是|只要|只用|就用|改用|改成|换成|代わりに|대신)"
+    # "Less jargon, more plain words", "Menos robótico, mais humano"
+    r"|^(?:more|más|mais|plus|più|mehr|meer|больше)\s",
     re.I,
 )
 
 # Chatter: laughter, thanks, acknowledgements, emoji; never a request.
 _CHATTER = re.compile(
-    r"^(?:l+o+l+|lmao|rofl|ha(?:ha)+|he(?:he)+|ok(?:ay)?|k|cool|nice|great|wow|thanks?(?: you)?|thx|ty|yes|no|yep"
+    # an interjection may come first: "bof, peu importe", "boh, fa lo stesso", "ну, всё равно"
+    r"^(?:(?:bof|boh|bah|beh|mah|meh|eh|ah|oh|pf+|ну|эх|ой)[\s,.!]+)?"
+    r"(?:l+o+l+|lmao|rofl|ha(?:ha)+|he(?:he)+|ok(?:ay)?|k|cool|nice|great|wow|thanks?(?: you)?|thx|ty|yes|no|yep"
     r"|nope|meh|hmm+|good|fine|sure|whatever|bye|hi|hello|哈+|呵+|嘻+|谢谢|多谢|好的?|嗯+|行|不错|可以|牛|赞|ok了"
     r"|[ㅋㅎᄏᄒ]+|감사합니다|고마워요?|좋아요|ありがとう(?:ございます)?|w+|草|笑|謝謝|多謝|讚+|辛苦(?:你|您)?了"
     r"|bedankt|dank(?:je|jewel|uwel)|dzięki|dzieki|dziękuję|dziekuje|teşekkürler|tesekkurler|sağol|eyvallah"
@@ -445,6 +564,8 @@ _EU_OPENERS = (
     " der die das den dem ein eine einen es ist sind war sehr ich mein meine du sie wir danke hallo gut toll prima echt"
     " gli questo questa è sono molto io mio mia grazie ciao bene bravo ottimo perfetto"
     " o os uma isso isto esse essa é são muito meu minha obrigado obrigada olá bom boa ótimo perfeito"
+    # "already": "ya está", "já resolvi", "c'est déjà fait", "hat sich schon erledigt"
+    " ya já déjà già schon hat habe haben hatte"
     # Dutch, Polish, Turkish, and Arabic pronouns and demonstratives
     " de het een dit dat deze zijn waren erg heel ik mijn je jij jouw uw wij ons onze hij zij ze er hier bedankt"
     " dankjewel leuk mooi geweldig"
@@ -467,7 +588,11 @@ _EU_CUES = re.compile(
     r"|graag|alsjeblieft|alstublieft|moet|moeten|zou|liever|meer|minder|korter|langer|eerst|altijd|alleen"
     r"|maximaal|hoogstens|kun\s+je|kunt\s+u|ik\s+wil|proszę|prosze|powin\w+|chcę|chciał\w*|wolę|więcej|mniej"
     r"|krócej|dłużej|prościej|zawsze|tylko|najpierw|maksymalnie|lütfen|lutfen|daha|önce|sadece|yalnızca|mutlaka"
-    r"|gerek\w*|olmalı|istiyorum|fazla|tercih\w*)\b",
+    r"|gerek\w*|olmalı|istiyorum|fazla|tercih\w*"
+    # asking with a condition: "Je préférerais...", "Tu pourrais...", "Ich würde mir...", "Mi piacerebbe..."
+    r"|je\s+pr[ée]f[ée]rerais|j'aimerais|tu\s+pourrais|vous\s+pourriez|pourriez-vous|pourrais-tu|peux-tu|pouvez-vous"
+    r"|ich\s+w[üu]rde|ich\s+w[üu]nsche|k[öo]nntest|mi\s+piacerebbe|potresti|preferirei|podr[ií]as|poderia"
+    r"|предпоч\w+|можешь|можете|могли\s+бы|мог\s+бы|хотел(?:а|ось)?\s+бы)\b",
     re.I,
 )
 # A Russian imperative ends so ("пиши", "будь", "используй", "ответьте"); "спасибо", "сайт тормозит" do not.
@@ -647,6 +772,8 @@ def polarity(text: str) -> tuple[int, str]:
         if _asks_before(text[: m.start()]):
             break
         rest = re.split(r"[.!?;。！？；]", text[m.end() :], maxsplit=1)[0]
+        if _WITHOUT.search(m.group()) and _LACKING.search(rest):  # "Without an example it's hard to follow"
+            continue
         core = _DO_THIS.sub("", " ".join((m.expand(replacement) + rest).split())).strip(" ,.;:!?，。！？；：")
         if _EXCESS.match(core):  # "don't be too long" complains like "too long": the same request
             break
@@ -654,11 +781,13 @@ def polarity(text: str) -> tuple[int, str]:
             return 1, alternative
         if core:
             return -1, core
-    if (m := _NOT_NEEDED.search(text)) is not None:  # "Tables aren't necessary": the thing, then the refusal
+    for pattern, verb in ((_NOT_NEEDED, "include "), (_NOT_NEEDED_EU, "")):  # "Tables aren't necessary"
+        if (m := pattern.search(text)) is None:
+            continue
         start = _clause_start(text, m.start())
         head = re.sub(r"^(?:but|and|so|also|just)\s+", "", text[start : m.start()].strip(), flags=re.I)
         if head and head.split()[0].lower() not in _DEICTIC and not _asks_before(text[:start]):
-            return -1, "include " + head[0].lower() + head[1:]
+            return -1, verb + head[0].lower() + head[1:]
     for pattern, replacement in _SUFFIX_NEGATIONS:
         m = pattern.search(text)
         if m is None:
@@ -798,7 +927,20 @@ def promotes(text: str) -> bool:
     return bool(_MENTION.search(text) and (own or named))
 
 
+# "No need", standing alone: it declines something, it does not refuse a part of the answer ("No need, I found
+# it", "Pas besoin, j'ai trouvé", "Не нужно, я уже нашёл")
+_BARE_NO_NEED = re.compile(
+    r"^(?:no\s+need|not\s+(?:needed|necessary)|pas\s+besoin|inutile|aucun\s+besoin|no\s+hace\s+falta"
+    r"|no\s+es\s+necesario|nicht\s+n[öo]tig|nicht\s+notwendig|unn[öo]tig|n[ãa]o\s+precisa|n[ãa]o\s+[ée]\s+preciso"
+    r"|n[ãa]o\s+[ée]\s+necess[áa]rio|non\s+serve|non\s+c'[èe]\s+bisogno|(?:уже\s+)?не\s+нужно|не\s+надо)"
+    r"(?:\s+(?:anymore|any\s+more|plus|más|mehr|più|mais|больше|уже))?\s*(?:[,.!;:]+|$)",
+    re.I,
+)
+
+
 def statement_of(text: str) -> Statement:
     text = normalise(text)
+    if (m := _BARE_NO_NEED.match(text)) is not None and not is_directive(text[m.end() :]):
+        return Statement(text, text, 1, False, promotes(text))
     sign, core = polarity(text)
     return Statement(text, core, sign, sign < 0 or is_directive(text), promotes(text))

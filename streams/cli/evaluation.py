@@ -23,7 +23,8 @@ def simulate(
     language: Annotated[
         Optional[str],
         typer.Option(
-            help="es, de, fr, it, ja, ko, pt or ru: users and preferences of another language (the split still picks the datasets)"
+            help="es, de, fr, it, ja, ko, pt or ru: users and preferences of another language"
+            " (the split still picks the datasets)"
         ),
     ] = None,
     topics: Annotated[

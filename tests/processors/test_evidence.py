@@ -420,15 +420,77 @@ def test_a_negated_remark_is_no_negated_request(text):
     assert statement.sign == 1 and not statement.directive
 
 
+@pytest.mark.parametrize(
+    ("text", "core"),
+    [
+        ("Pas besoin d'introduction.", "introduction"),
+        ("Je préférerais que vous n'ajoutiez pas de conclusion.", "ajoutiez conclusion"),
+        ("La conclusion n'est pas utile.", "la conclusion"),
+        ("No hace falta el resumen.", "el resumen"),
+        ("Sobra la introducción.", "la introducción"),
+        ("Basta de emojis, por favor.", "emojis, por favor"),
+        ("Não precisa de emojis.", "emojis"),
+        ("Os títulos são desnecessários.", "os títulos"),
+        ("Non serve la conclusione.", "la conclusione"),
+        ("Potresti smettere di ripetere la domanda?", "ripetere la domanda"),
+        ("Die Tabellen sind unnötig.", "die Tabellen"),
+        ("Lass die Emojis weg.", "die Emojis"),
+        ("Wir brauchen keine Einleitung.", "Einleitung"),
+        ("Заголовки не нужны.", "заголовки"),
+        ("Давай без эмодзи.", "эмодзи"),
+        ("Поменьше воды.", "воды"),
+    ],
+)
+def test_hedged_refusals_in_european_languages_are_against_their_core(text, core):
+    """ "Pas besoin de X", "X no es necesario", "Lass X weg", "X не нужны" read as requests *for* X
+    (bench.statements' hedged_eu dev set: 16/63 read right before, 63/63 after)."""
+    statement = statement_of(text)
+    assert statement.sign == -1 and statement.core == core and statement.directive
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Menos de cien palabras, por favor.",  # a limit, not "less X"
+        "Moins de dix lignes.",
+        "Weniger als 100 Wörter.",
+        "Меньше 100 слов.",
+        "Without an example it's hard to follow.",  # the lack of X, a request for X
+        "Без примера непонятно, добавь его.",
+        "Sin ejemplos es difícil de entenderlo.",
+        "Menos robótico, mais humano.",  # "less X, more Y" asks for Y
+    ],
+)
+def test_limits_and_complaints_of_a_lack_are_requests(text):
+    statement = statement_of(text)
+    assert statement.sign == 1 and statement.directive
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No need, thanks!",
+        "Pas besoin, c'est bon.",
+        "No hace falta, ya está.",
+        "Não precisa, obrigado.",
+        "Не надо, спасибо.",
+        "bof, peu importe",  # an interjection before indifference
+        "boh, fa lo stesso",
+    ],
+)
+def test_declining_and_indifference_are_not_requests(text):
+    assert not statement_of(text).directive
+
+
 def test_requests_negations_and_chatter_of_the_benchmarks_dev_sets_are_read_right():
     """bench.statements' dev phrasings (a request is directive and +1, a negated request -1, thanks and remarks
     not directive): Dutch, Polish, Turkish, Arabic, Thai and traditional Chinese; typed as people type; hedged
     refusals."""
-    from bench.statements import DEV, HEDGED, TYPED, right
+    from bench.statements import DEV, HEDGED, HEDGED_EU, TYPED, right
 
     wrong = [
         (kind, text)
-        for kinds in [*DEV.values(), *TYPED.values(), *HEDGED.values()]
+        for kinds in [*DEV.values(), *TYPED.values(), *HEDGED.values(), *HEDGED_EU.values()]
         for kind, texts in kinds.items()
         for text in texts
         if not right(statement_of(text), kind)
