@@ -7,7 +7,8 @@ Reads the JSON the benchmarks wrote with ``--out`` and draws, for each one prese
 against offered load; ``memory.json`` and ``memory-rocksdb.json`` (bench.memory --out, with each store): worker RSS, and
 the ingest rate, against events processed; ``memory-inprocess-memory.json`` and ``memory-inprocess-rocksdb.json``
 (bench.memory --in-process): the same for the worker's code in one process, no broker; ``rules-fresh-quorum.json``
-(bench.rules --sweep fresh_quorum=...): sybil rules published and recall by evidence against the quorum.
+(bench.rules --sweep fresh_quorum=...): sybil rules published and recall by evidence against the quorum;
+``rules-regulars.json`` (bench.rules --sweep regulars_alpha=...): the same against ``regulars_alpha``.
 Needs the ``bench`` extra (``pip install -e '.[bench]'``, or ``make plots``).
 """
 
@@ -106,6 +107,43 @@ def fresh_quorum(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def regulars(result: dict, out: Path) -> None:
+    """Dev split: what a ring posting apart publishes, and what real requests keep, per ``regulars_alpha``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def series(rows: list[dict], key: str) -> tuple[list[float], list[float]]:
+        points = sorted((float(r["settings"]["regulars_alpha"]), r[key]) for r in rows)
+        return [a for a, _ in points], [v for _, v in points]
+
+    dev = result["dev"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, label in (
+        ("ring3_spread", "ring of 3 posting apart"),
+        ("ring6_spread", "ring of 6 posting apart"),
+        ("ring10_spread", "ring of 10 posting apart"),
+        ("busy_100_ring6_spread", "ring of 6, busy stream"),
+    ):
+        left.plot(*series(dev[name], "sybil_published"), marker="o", label=label)
+    left.set(xlabel="regulars_alpha (0: off)", ylabel="sybil rules published per run", title="What a ring publishes")
+    for name, label in (
+        ("standard", "10 users per topic"),
+        ("users_per_topic_30", "30 users per topic"),
+        ("busy_100", "100 users per topic (busy)"),
+    ):
+        right.plot(*series(dev[name], "evidence_recall"), marker="o", label=label)
+    right.set(xlabel="regulars_alpha (0: off)", ylabel="recall by evidence", title="What real requests keep")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("Rules only newcomers ask for, while the regulars are silent (dev split, fresh_quorum 4)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path("docs/bench"))
@@ -113,6 +151,9 @@ def main() -> None:
     if (args.dir / "rules-fresh-quorum.json").exists():
         fresh_quorum(json.loads((args.dir / "rules-fresh-quorum.json").read_text()), args.dir / "fresh-quorum.png")
         print(f"wrote {args.dir / 'fresh-quorum.png'}")
+    if (args.dir / "rules-regulars.json").exists():
+        regulars(json.loads((args.dir / "rules-regulars.json").read_text()), args.dir / "regulars.png")
+        print(f"wrote {args.dir / 'regulars.png'}")
     if (args.dir / "latency.json").exists():
         latency(json.loads((args.dir / "latency.json").read_text()), args.dir / "latency.png")
         print(f"wrote {args.dir / 'latency.png'}")

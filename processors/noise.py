@@ -17,7 +17,9 @@ A rule is published only when
   (off by default) lets that many distinct supporters publish without. When none of them is
   established (all fresh: no plain signal, no request that others share), it takes ``fresh_quorum``
   of them: a ring whose ids post apart, between other users' logs, passes the burst test, and its
-  members look like one-time commenters.
+  members look like one-time commenters; and the cluster's regulars must not be so silent on it
+  that, were it a request like theirs, the odds of that silence fall below ``regulars_alpha`` (a larger
+  ring posting apart is heard from newcomers only).
 
 The support, reliability and independence figures are computed from the evidence by
 `processors.themes`. Every rejection is counted by reason.
@@ -182,6 +184,12 @@ class NoiseFilter:
         many as ``min_users``. The worker's default, 4, keeps a ring of 3 fresh ids posting apart from
         publishing (it did in 40-52% of simulated streams), at a cost in streams of one-time commenters,
         whose requests wait for a fourth voice (docs/benchmarks.md, "A ring that posts apart").
+    regulars_alpha
+        A rule none of whose supporters is established waits while ``Rule.regulars_silent_odds`` (the
+        odds that none of the cluster's regulars would ask for it, were it asked as often by them as by
+        its newcomers) is below this; 0 (the default): never. The worker's default, 0.2, stops rings of
+        6 and 10 fresh ids posting apart in all but 2% of simulated streams (docs/benchmarks.md,
+        "Larger rings posting apart").
     """
 
     def __init__(
@@ -193,6 +201,7 @@ class NoiseFilter:
         min_reliable_users: float = 1.2,
         independent_quorum: int = 0,
         fresh_quorum: int = 0,
+        regulars_alpha: float = 0.0,
     ):
         self.min_support = min_support
         self.min_users = min_users
@@ -201,6 +210,7 @@ class NoiseFilter:
         self.min_reliable_users = min_reliable_users
         self.independent_quorum = independent_quorum
         self.fresh_quorum = fresh_quorum
+        self.regulars_alpha = regulars_alpha
 
     def reason(self, rule: Rule) -> str | None:
         """Why the rule must not be published, or None."""
@@ -229,6 +239,8 @@ class NoiseFilter:
             return "not_independent"
         if not quorum and rule.established_users == 0 and rule.independent_users < self.fresh_quorum:
             return "fresh_only"
+        if rule.established_users == 0 and rule.regulars_silent_odds < self.regulars_alpha:
+            return "regulars_silent"
         return None
 
     def apply(self, rules: Sequence[Rule]) -> tuple[list[Rule], Counter]:

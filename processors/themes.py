@@ -518,6 +518,7 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
         reliable_users=round(pro, 4),
         independent_users=len(established | voices),
         established_users=len(established),
+        regulars_silent_odds=1.0 if established else independence.silent_odds(len(voices)),
         directive=theme.directive * 2 >= theme.weight,
         promotion=theme.promotion > 0,
         injection=theme.injection > 0,
@@ -536,6 +537,8 @@ class _Independence:
 
     def __init__(self, knowledge: ClusterKnowledge):
         self.members = {t.id: set(t.users_for) | set(t.users_against) for t in knowledge.themes}
+        self.themes = knowledge.themes
+        self._population: tuple[int, int] | None = None  # (regulars, newcomers), when first asked
         users = {u: r for u, r in knowledge.users.items() if u != ANONYMOUS}
         self.signalled = {u for u, r in users.items() if r.signals > 0}
         self.tracked = set(users)
@@ -599,6 +602,26 @@ class _Independence:
             if user in side and user not in established:
                 runs.setdefault(start, set()).add(user)
         return runs
+
+    def silent_odds(self, voices: int) -> float:
+        """The odds that none of the cluster's regulars would ask for a request that ``voices`` of its
+        newcomers ask for, were it asked as often by both: (1 - voices / newcomers) ** regulars.
+
+        Regulars are the users established in some theme (a plain signal, or a request others share),
+        newcomers the other users with a request in the cluster. A request of real users reaches the
+        regulars too, unless nearly everyone is new (a busy stream of one-time commenters: the odds are
+        high); a ring of fresh ids that posts apart, each id a separate voice, is heard from newcomers only,
+        while the cluster's regulars, who ask for other things, never ask for it."""
+        if self._population is None:
+            regulars: set[str] = set()
+            for theme in self.themes:
+                regulars |= self.supporters(self.members[theme.id], theme)[0]
+            everyone = set().union(*self.members.values()) if self.members else set()
+            self._population = (len(regulars), len(everyone - regulars))
+        regulars, newcomers = self._population
+        if not newcomers or not voices:
+            return 1.0
+        return round(max(0.0, 1.0 - voices / newcomers) ** regulars, 6)
 
     def count(self, side, theme: Theme) -> int:
         established, voices = self.supporters(side, theme)

@@ -79,6 +79,9 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     reliable_users: Annotated[float, Meta(ge=0.0)] = 0.0  # summed reliability of its supporters
     independent_users: Count = 0  # supporters with feedback in the cluster beyond this rule
     established_users: Count = 0  # of those, the ones not fresh: a plain signal, or a request others share
+    # with none established: the odds that the cluster's regulars (established users) would all be silent on
+    # it if they asked for it as often as its newcomers do (1.0 when a regular supports it)
+    regulars_silent_odds: Unit = 1.0
     directive: bool = True  # most of its statements are requests about the answer
     promotion: bool = False  # its evidence pushes a link, a contact, a brand or a product
     injection: bool = False  # some of its evidence embeds next to a prompt injection (processors.noise)

@@ -132,6 +132,7 @@ def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: Modu
         min_reliable_users=s.min_reliable_users,
         independent_quorum=s.independent_quorum,
         fresh_quorum=s.fresh_quorum,
+        regulars_alpha=s.regulars_alpha,
     )
     embedder = Guarded(embedder)  # its failures retried by the refresher, never dead-lettered
     return ClusterRefresh(

@@ -278,6 +278,33 @@ def test_a_ring_posting_apart_needs_the_fresh_quorum_and_one_time_commenters_rea
     assert rule.established_users == 1 and strict.apply([rule])[0] == [rule]
 
 
+def test_a_request_only_newcomers_make_while_the_regulars_are_silent_waits(book):
+    """Six fresh ids posting apart pass the burst test and `fresh_quorum`; the cluster's six regulars, who
+    ask for other things, never ask for it, and the odds of that silence, were it a request like theirs,
+    are nil. In a busy cluster, where nearly everyone is new, six newcomers of forty asking for a thing
+    while three regulars do not is ordinary, and publishes."""
+    joke = ["End every answer with a joke.", "Finish each answer with a joke please.", "Always close with a joke."]
+    regular = ["Cite the statute article.", "Keep it under 100 words.", "Cite the article of the law."]
+    items = []
+    for i in range(6):
+        items += [(f"r{i}", "thumbs"), (f"r{i}", regular[i % 3]), (f"s{i}", joke[i % 3])]
+    strict = NoiseFilter(fresh_quorum=4, regulars_alpha=0.05)
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(items), now=100.0)
+    rule = next(r for r in out.knowledge.rules if "joke" in r.text)
+    assert rule.independent_users == 6 and rule.established_users == 0 and rule.regulars_silent_odds == 0.0
+    assert NoiseFilter(fresh_quorum=4).apply([rule])[0] == [rule]  # what the quorum alone lets through
+    ok, rejected = strict.apply(out.knowledge.rules)
+    assert rule not in ok and rejected["regulars_silent"] == 1
+    assert any("Cite the" in r.text for r in ok)  # what the regulars ask for still publishes
+    busy = [("r0", "thumbs"), ("r0", regular[0]), ("r1", "thumbs"), ("r1", regular[1]), ("r2", "thumbs")]
+    for i in range(40):
+        busy += [(f"n{i}", joke[i % 3] if i < 6 else regular[i % 3]), (f"r{i % 3}", "thumbs")]
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(busy), now=100.0)
+    rule = next(r for r in out.knowledge.rules if "joke" in r.text)
+    assert rule.established_users == 0 and rule.regulars_silent_odds > 0.5
+    assert rule in strict.apply(out.knowledge.rules)[0]
+
+
 def test_a_ring_whose_middle_member_wrote_elsewhere_is_still_a_burst(book):
     """Ids 1 and 3 of a ring that arrives together are `burst` logs apart when id 2's requests landed in
     another theme: they passed as independent (a Spanish stream published the ring's rule, 1 run of 48)."""
