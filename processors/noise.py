@@ -48,7 +48,8 @@ from uno_models import Rule, RuleStatus
 
 # Feedback that talks to the model instead of about the answer: instructions to drop its instructions,
 # to show its prompt or secrets, to take on a persona without rules, and chat-template tokens. In English,
-# Chinese, Japanese, Korean, the common European forms, Dutch, Polish, Turkish, Arabic and Thai. A word
+# Chinese, Japanese, Korean, the common European forms (es, pt, it, fr, de, ru), Dutch, Polish, Turkish,
+# Arabic and Thai. A word
 # alone is not enough: "ignore the irrelevant details", "请忽略无关的细节" and "follow the instructions in
 # the contract" are requests.
 _INSTRUCTIONS = r"(?:instructions?|rules|guidelines|directions|prompts?|system\s+messages?|programming|constraints)"
@@ -83,9 +84,26 @@ _INJECTION = re.compile(
     r"|(?:输出|告诉我|显示|泄露|重复|打印|给我看)[^。！？\n]{0,6}?(?:系统)?(?:提示词|系统提示|指令|设定|配置|密钥|密码)"
     r"|系统提示"
     r"|(?:指示|命令|ルール|プロンプト)を(?:すべて|全部)?無視|システムプロンプト"
-    r"|(?:지시|명령|규칙|프롬프트)(?:을|를)?\s*(?:모두\s*)?무시|시스템\s*프롬프트"
+    r"|(?:지시|명령|규칙|프롬프트)(?:을|를|은|는|도)?\s*(?:모두\s*|전부\s*|다\s*)?무시|시스템\s*프롬프트"
     r"|\bignor(?:a|e|ez|iere|ieren)\s+(?:\w+\s+){0,3}?(?:instrucciones|instructions|instruções|istruzioni|anweisungen)\b"
     r"|игнорируй\w*\s+(?:\w+\s+){0,3}?инструкци\w*"
+    # es, pt, it, fr, de, ru: "forget / ignore your rules", "your instructions", "no limits any more", "without
+    # filters"; not "Olvida la introducción", "Vergiss die Einleitung" (forget the intro: a request)
+    r"|\b(?:olvida|olvide|esquece|esqueça|esqueca|dimentica|oublie|oubliez|vergiss|vergessen\s+sie|забудь\w*"
+    r"|ignora|ignore|ignorez|ignoriere|игнорируй\w*)\s+(?:\w+\s+){0,4}?(?:reglas|normas|instrucciones|regras|instruções"
+    r"|instrucoes|regole|istruzioni|règles|regles|consignes|instructions|regeln|anweisungen|vorgaben|правила"
+    r"|инструкци\w*|указани\w*)\b"
+    r"|\b(?:olvida|olvide|esquece|esqueça|dimentica|oublie|oubliez|vergiss|забудь\w*)\s+(?:todo|tudo|tutto|tout"
+    r"|alles|вс[её])\s+(?:lo\s+que|o\s+que|quello\s+che|ce\s+qu|was|что)"
+    r"|\b(?:tus|sus|tes|vos|deine|ihre|le\s+tue|i\s+tuoi|as\s+suas|os\s+seus|tuas|teus|свои|твои)\s+(?:\w+\s+)?"
+    r"(?:instrucciones|instruções|istruzioni|consignes|anweisungen|инструкции|prompt|system\s*prompt)\b"
+    r"|\b(?:no\s+tienes|non\s+hai|tu\s+n'as|du\s+hast|você\s+não\s+tem|voce\s+nao\s+tem|у\s+тебя\s+нет)\s+"
+    r"(?:más\s+|mas\s+|più\s+|plus\s+|mais\s+|больше\s+)?(?:ningun\w*\s+|alcun\w*\s+|aucune?\s+|keine\w*\s+"
+    r"|nenhum\w*\s+|никаких\s+)?(?:l[íi]mite|limit|restric|restriz|restriç|règle|regla|regole|regra|filt|einschränk"
+    r"|regeln|ограничен|правил)"
+    r"|\b(?:sin|sans|senza|ohne|sem|без)\s+(?:ningún\s+|aucun\s+|alcun\s+|jegliche\w*\s+|nenhum\s+|каких-либо\s+)?"
+    r"(?:filtros?|filtres?|filtri|filter|фильтр\w*|censura|censure|zensur|цензур\w*)\b"
+    r"|\b(?:you\s+were|were\s+you)\s+(?:initiali[sz]ed|configured|programmed|set\s+up)\s+with\b"
     # Dutch, Polish, Turkish (the object first), Arabic, Thai, traditional Chinese
     r"|\b(?:negeer|vergeet|omzeil|zignoruj|ignoruj|zapomnij)\s+(?:\w+\s+){0,3}?(?:instructies|regels|richtlijnen"
     r"|instrukcj\w*|polece\w*|zasad\w*|regu\w*|prompt\w*)"
