@@ -175,6 +175,31 @@ def modules_list(namespace: Annotated[Optional[str], typer.Option(help="only thi
     console.print(table)
 
 
+@modules_cli.command("rules")
+def modules_rules(
+    namespace: str,
+    cluster: Annotated[Optional[int], typer.Option(help="only this cluster")] = None,
+    held: Annotated[bool, typer.Option("--held", help="only the rules that are held back")] = False,
+) -> None:
+    """Every rule of a namespace's clusters, published or not, and why one is held back (admin token).
+
+    Reasons: low_support, few_users, user_dominated, unreliable, not_independent, fresh_only (newcomers
+    only, fewer than fresh_quorum), regulars_silent (newcomers only, the regulars never ask for it),
+    split / contradicted, off_topic, promotion, injection (docs/processing.md)."""
+    table = Table("cluster", "status", "held back", "users", "logs", "against", "rule")
+    with _api() as api:
+        rules = api.evidence(namespace)
+    rules = [r for r in rules if (cluster is None or r["cluster_id"] == cluster) and (r["held_back"] or not held)]
+    for r in sorted(rules, key=lambda r: (r["cluster_id"], r["held_back"] is not None, -r.get("support", 0))):
+        # the rule's fields, as the worker encodes them: those at their default are left out
+        against = f"{r.get('against_share', 0.0):.0%}" if r.get("opposing_users") else ""
+        users, logs = len(r.get("user_support", {})), r.get("support", 0)
+        row = [r["cluster_id"], r["status"], r["held_back"] or "", users, logs, against]
+        table.add_row(*map(str, row), r["text"][:70])
+    console.print(table)
+    console.print(f"{len(rules)} rules, {sum(1 for r in rules if r['held_back'])} held back")
+
+
 @modules_cli.command("show")
 def modules_show(namespace: str, cluster: int) -> None:
     """The current module of a cluster, as JSON."""

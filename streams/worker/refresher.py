@@ -92,12 +92,15 @@ class Refresher:
 
     def evidence(self, namespace: str) -> list[dict]:
         """What stands behind each rule of this worker's clusters of ``namespace``: its users (pseudonyms),
-        counts and statements. For operators (an admin route), never in a published module."""
+        counts and statements, and ``held_back``: why the noise filter does not publish it (its reason:
+        ``split``, ``fresh_only``, ``regulars_silent``...; None when it may be published). For operators
+        (an admin route), never in a published module."""
         out = []
         for _, record in self.knowledge.items_with_prefix(f"{namespace}/"):
             for rule in record.knowledge.rules:
                 out.append(
                     {"cluster_id": record.knowledge.cluster_id, "status": rule.status.value}
+                    | {"held_back": self.refresh.noise.reason(rule)}
                     | msgspec.to_builtins(msgspec.structs.replace(rule, recent_logs=[]))
                 )
         return out

@@ -38,6 +38,10 @@ def test_modules_pairs_and_dlq_commands(worker_factory, tmp_path):
     listed = uno(w, "modules", "list")
     assert listed.returncode == 0 and "legal" in listed.stdout
     cluster = str(w.get("/v1/modules?namespace=legal")["modules"][0]["cluster_id"])
+    behind = w.get("/v1/evidence?namespace=legal")["rules"]  # why each rule is (not) published
+    assert all("held_back" in r for r in behind) and any(r["held_back"] is None for r in behind)
+    shown = uno(w, "modules", "rules", "legal")
+    assert shown.returncode == 0 and f"{len(behind)} rules" in shown.stdout, shown.stdout + shown.stderr
     assert uno(w, "modules", "show", "legal", cluster).returncode == 0
 
     # a first module from the users' words, then the refresh's (with the LLM's steps): 2 versions
