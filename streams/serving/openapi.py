@@ -78,7 +78,7 @@ def openapi() -> dict[str, Any]:
         },
         "/v1/evidence": {
             "get": {
-                "summary": "Admin: rules with the pseudonymous users and statements behind them, and why each is held back",
+                "summary": "Admin: rules, the pseudonymous users and statements behind them, why any is held back",
                 "parameters": [namespace_query | {"required": True}],
                 "responses": plain | {"400": ok(None)["400"]},
             }
