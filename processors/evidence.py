@@ -75,12 +75,19 @@ _EU_CAN_YOU = (
     r"|(?:você\s+)?(?:pode|poderia)|puoi|potresti|pu[òo]|potrebbe|kannst\s+du|k[öo]nntest\s+du|k[öo]nnen\s+sie"
     r"|k[öo]nnten\s+sie|можешь|можете|мог\s+бы|могли\s+бы)"
 )
-# "Less" is a limit before a number ("Moins de 100 mots", "Меньше ста слов" is not caught: declension)
+# "Less" is a limit before a number: "Moins de 100 mots", "Menos de cien palabras", "Меньше ста слов"
 _NOT_A_NUMBER = (
     r"(?!\s+(?:d(?:e|')\s*)?(?:\d|(?:un|une|uno|una|um|uma|ein\w*|одн\w*|deux|dos|due|dois|duas|zwei|два|две|trois|tres"
     r"|tre|três|drei|три|cinq|cinco|cinque|fünf|пят\w*|dix|diez|dieci|dez|zehn|десят\w*|cent|cien|cento|cem|hundert"
     r"|сто|ста)\b))"
 )
+
+
+def _eu_refusal(body: str, replacement: str = " ") -> tuple[re.Pattern, str]:
+    """A hedged refusal of fr, es, pt, it, de or ru at the start of a clause, after an optional "please"."""
+    please = r"¿?\s*(?:por\s+favor,?\s+|bitte\s+|per\s+favore,?\s+)?"
+    return re.compile(_CLAUSE_START + please + "(?:" + body + r")(?:\s+|(?<=')|$)", re.I), replacement
+
 
 # Negated requests at the start of a clause: (pattern, replacement). The replacement turns the
 # negated request into its core ("avoid X" -> "use X" keeps a verb, so the core embeds like a request).
@@ -159,35 +166,37 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     ),
     # Hedged refusals in fr, es, pt, it, de, ru, before the plain "no" / "non" / "не" below (which would keep
     # "hace falta" or "serve" in the core): "Pas besoin de tableaux", "No hace falta repetir la pregunta",
-    # "Non c'è bisogno di tabelle", "Не нужно повторять вопрос"; "Je préférerais que tu n'utilises pas de
-    # listes", "Preferiría sin tablas"; "Basta de advertencias", "Chega de emojis", "Arrête avec les
-    # émojis"; "¿Puedes dejar de usar listas?", "Можешь не добавлять вывод?"; "Ahórrate la introducción",
-    # "Lascia perdere i titoli", "Verzichte auf Fachjargon", "Обойдись без таблиц"; "Moins de jargon",
-    # "Menos jerga", "Weniger Fachjargon", "Поменьше жаргона" (not a limit: "Menos de cien palabras").
-    (
-        re.compile(
-            _CLAUSE_START
-            + r"¿?\s*(?:por\s+favor,?\s+|bitte\s+|per\s+favore,?\s+)?(?:"
-            + _EU_NO_NEED
-            + "|"
-            + _EU_PREFER
-            + r"\s+(?:que|che|чтобы)\s+(?:tu\s+|vous\s+|você\s+|voce\s+|usted\s+|ты\s+|вы\s+)?(?:ne\s+|n'|no\s+|não\s+"
-            r"|nao\s+|non\s+|не\s+)(?P<v>[^\W\d_]+)(?:\s+(?:pas|plus|jamais))?(?:\s+de(?=\s)|\s+d'|(?=\s))"
-            r"|" + _EU_PREFER + r"\s+(?:sem|sin|sans|senza|ohne|без|kein\w*)"
-            r"|(?:ya\s+)?(?:basta|chega|assez)\s+(?:de|d'|com|con)|(?:arr[êe]te[sz]?|smettila|smettetela|pare|parem)\s+"
-            r"(?:avec|con|com)|"
-            + _EU_CAN_YOU
-            + r"\s+(?:arr[êe]ter\s+(?:de|d')|cesser\s+(?:de|d')|[ée]viter(?:\s+de|\s+d')?"
-            r"|dejar\s+de|evitar|parar\s+de|deixar\s+de|smettere\s+di|evitare(?:\s+di)?|перестать|не|aufh[öo]ren,?(?:\s+mit)?)"
-            r"|ah[óo]rra(?:te|os)|prescind[ea]\s+de|dispens[aeo]|(?:laisse[sz]?|laissez)\s+tomber|lascia(?:te)?\s+perdere"
-            r"|fa(?:i|te)\s+a\s+meno\s+(?:di|del|della|dei|degli|delle|dell'|dello)|verzicht(?:e|et|en\s+sie)\s+(?:bitte\s+)?auf"
-            r"|spar(?:e|t)?\s+(?:dir|euch|sich)|sobra(?:n)?|evitiamo|обойди(?:сь|тесь)\s+без|давай(?:те)?\s+без|без"
-            r"|(?:moins\s+d(?:e|')|menos|meno|weniger|(?:по)?меньше)(?!\s+(?:de|di|als|чем|mal|es|est|ist|è|é)\b)"
-            + _NOT_A_NUMBER
-            + r")(?:\s+|(?<=')|$)",
-            re.I,
-        ),
+    # "Non c'è bisogno di tabelle", "Не нужно повторять вопрос"
+    _eu_refusal(_EU_NO_NEED),
+    # "Je préférerais que tu n'utilises pas de listes", "Prefiro que você não use listas"; "Preferiría sin tablas"
+    _eu_refusal(
+        _EU_PREFER + r"\s+(?:que|che|чтобы)\s+(?:tu\s+|vous\s+|você\s+|voce\s+|usted\s+|ты\s+|вы\s+)?(?:ne\s+|n'|no\s+"
+        r"|não\s+|nao\s+|non\s+|не\s+)(?P<v>[^\W\d_]+)(?:\s+(?:pas|plus|jamais))?(?:\s+de(?=\s)|\s+d'|(?=\s))",
         r" \g<v> ",
+    ),
+    _eu_refusal(_EU_PREFER + r"\s+(?:sem|sin|sans|senza|ohne|без|kein\w*)"),
+    # "Basta de advertencias", "Chega de emojis", "Arrête avec les émojis", "Basta con le emoji"
+    _eu_refusal(
+        r"(?:ya\s+)?(?:basta|chega|assez)\s+(?:de|d'|com|con)|(?:arr[êe]te[sz]?|smettila|smettetela|pare|parem)\s+"
+        r"(?:avec|con|com)"
+    ),
+    # "¿Puedes dejar de usar listas?", "Tu peux éviter les tableaux ?", "Можешь не добавлять вывод?"
+    _eu_refusal(
+        _EU_CAN_YOU + r"\s+(?:arr[êe]ter\s+(?:de|d')|cesser\s+(?:de|d')|[ée]viter(?:\s+de|\s+d')?|dejar\s+de|evitar"
+        r"|parar\s+de|deixar\s+de|smettere\s+di|evitare(?:\s+di)?|перестать|не|aufh[öo]ren,?(?:\s+mit)?)"
+    ),
+    # do without: "Ahórrate la introducción", "Lascia perdere i titoli", "Verzichte auf Fachjargon", "Обойдись
+    # без таблиц", "Sobran las tablas"
+    _eu_refusal(
+        r"ah[óo]rra(?:te|os)|prescind[ea]\s+de|dispens[aeo]|(?:laisse[sz]?|laissez)\s+tomber|lascia(?:te)?\s+perdere"
+        r"|fa(?:i|te)\s+a\s+meno\s+(?:di|del|della|dei|degli|delle|dell'|dello)|verzicht(?:e|et|en\s+sie)\s+(?:bitte\s+)?auf"
+        r"|spar(?:e|t)?\s+(?:dir|euch|sich)|sobra(?:n)?|evitiamo|обойди(?:сь|тесь)\s+без|давай(?:те)?\s+без|без"
+    ),
+    # "Moins de jargon", "Menos jerga", "Weniger Fachjargon", "Поменьше жаргона"; not a limit ("Menos de cien
+    # palabras", "Weniger als 100 Wörter") nor "Menos mal", "Weniger ist mehr"
+    _eu_refusal(
+        r"(?:moins\s+d(?:e|')|menos|meno|weniger|(?:по)?меньше)(?!\s+(?:de|di|als|чем|mal|es|est|ist|è|é)\b)"
+        + _NOT_A_NUMBER
     ),
     # de, what is refused inside: "Lass die Tabellen weg", "Auf Tabellen kannst du verzichten"
     (
