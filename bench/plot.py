@@ -98,13 +98,7 @@ def fresh_quorum(result: dict, out: Path) -> None:
     right.plot(*series(dev["standard"], "evidence_recall"), marker="o", label="10 users per topic")
     right.plot(*series(dev["busy_spread"], "evidence_recall"), marker="o", label="100 users per topic (busy)")
     right.set(xlabel="fresh_quorum (0: off)", ylabel="recall by evidence", title="What real requests keep")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle("Fresh-only rules need fresh_quorum voices (dev split, bench.rules)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    _finish(fig, (left, right), "Fresh-only rules need fresh_quorum voices (dev split, bench.rules)", out)
 
 
 def regulars(result: dict, out: Path) -> None:
@@ -135,10 +129,17 @@ def regulars(result: dict, out: Path) -> None:
     ):
         right.plot(*series(dev[name], "evidence_recall"), marker="o", label=label)
     right.set(xlabel="regulars_alpha (0: off)", ylabel="recall by evidence", title="What real requests keep")
-    for ax in (left, right):
+    _finish(fig, (left, right), "Rules only newcomers ask for, while the regulars are silent (dev split)", out)
+
+
+def _finish(fig, axes, title: str, out: Path) -> None:
+    """Grid and legend on each panel, the title, and the PNG written."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("Rules only newcomers ask for, while the regulars are silent (dev split, fresh_quorum 4)")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
