@@ -5,6 +5,7 @@
     python -m bench.rules --split test --pool es      # a stream in Spanish (or de: German)
     python -m bench.rules --split test --users-per-topic 100   # a busy stream: most users comment once
     python -m bench.rules --split dev --sybil-spread   # the ring's ids post apart, between other users' logs
+    python -m bench.rules --split dev --compound 0.3   # 30% of requests ask for both of a topic's preferences
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -61,6 +62,7 @@ def run(
     pool: str | None = None,
     users_per_topic: int = 10,
     sybil_spread: bool = False,
+    compound_share: float = 0.0,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -75,6 +77,7 @@ def run(
         sybil_users=sybil_users,
         users_per_topic=users_per_topic,
         sybil_spread=sybil_spread,
+        compound_share=compound_share,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -205,6 +208,9 @@ def main() -> None:
     parser.add_argument(
         "--users-per-topic", type=int, default=10, help="simulated users per topic (100: most comment once)"
     )
+    parser.add_argument(
+        "--compound", type=float, default=0.0, help="share of requests that ask for both of a topic's preferences"
+    )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
@@ -237,6 +243,7 @@ def main() -> None:
                     args.pool,
                     args.users_per_topic,
                     args.sybil_spread,
+                    args.compound,
                 )
                 for seed in range(args.seeds)
             ]
@@ -246,7 +253,7 @@ def main() -> None:
             results.append(
                 {"settings": {**base, **variant}, "split": split, "pool": args.pool or split}
                 | {"users_per_topic": args.users_per_topic, "sybil_users": args.sybil_users}
-                | {"sybil_spread": args.sybil_spread, "summary": summary(runs)}
+                | {"sybil_spread": args.sybil_spread, "compound": args.compound, "summary": summary(runs)}
                 | {"runs": runs}
             )
     emit({"benchmark": "rules", "tuned_on": "dev", "results": results})

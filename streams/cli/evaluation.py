@@ -40,6 +40,9 @@ def simulate(
     sybil_spread: Annotated[
         bool, typer.Option(help="the ring's ids post apart, between other users' logs, not together")
     ] = False,
+    compound: Annotated[
+        float, typer.Option(help="share of requests that ask for both of their topic's preferences in one text")
+    ] = 0.0,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
 ) -> None:
@@ -73,6 +76,7 @@ def simulate(
             adversarial_events=adversarial_events,
             sybil_users=sybil_users,
             sybil_spread=sybil_spread,
+            compound_share=compound,
             pool=language or split,
             seed=seed,
         )

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from processors.evidence import reads_as_imperative
+from processors.evidence import is_cjk, reads_as_imperative
 
 # (preference, phrasings): at least six phrasings each, a third of them in Chinese, and a negated form
 # per language for the contradictions of noisy users.
@@ -965,6 +965,7 @@ def simulate(
     sybil_events: int = 2,
     sybil_spread: bool = False,
     satisfied_share: float = 0.15,
+    compound_share: float = 0.0,
     pool: str = "dev",
     seed: int = 0,
     out_of_range: int = 4,
@@ -997,7 +998,8 @@ def simulate(
         noisy_users |= noisy
         for q in pool_q[:per_topic]:
             user = rng.choice(users)
-            plan.append((topic, q, user, _feedback(rng, prefs, user in noisy, satisfied_share, language)))
+            feedback = _feedback(rng, prefs, user in noisy, satisfied_share, language, compound_share)
+            plan.append((topic, q, user, feedback))
     adversary, adv_topic = "sim-adversary", names[0]
     for _ in range(adversarial_events):
         q = rng.choice(streamed[adv_topic])
@@ -1077,7 +1079,12 @@ class _Language(NamedTuple):
 
 
 def _feedback(
-    rng: random.Random, prefs, noisy: bool, satisfied_share: float, language: _Language | None = None
+    rng: random.Random,
+    prefs,
+    noisy: bool,
+    satisfied_share: float,
+    language: _Language | None = None,
+    compound_share: float = 0.0,
 ) -> list[dict]:
     language = language or _Language.of("dev")
     if noisy:  # random thumbs, off-topic remarks, or contradictions of the topic's preferences
@@ -1100,6 +1107,11 @@ def _feedback(
         return fb
     rule, phrasings = rng.choice(prefs)
     text = rng.choice(phrasings)
+    if compound_share and rng.random() < compound_share:  # both of the topic's requests in one text
+        other = rng.choice(next(p for r, p in prefs if r != rule))
+        text = (
+            f"{_sentence(text)} {_sentence(other)}" if rng.random() < 0.5 else f"{_sentence(other)} {_sentence(text)}"
+        )
     style = rng.random()
     if style < 0.5:
         return [{"kind": "text", "text": text}]
@@ -1108,6 +1120,12 @@ def _feedback(
     if style < 0.85:
         return [{"kind": "regenerate"}, {"kind": "text", "text": text}]
     return [{"kind": "correction", "text": f"{STAND_IN_ANSWER} (Rewritten so that it follows this: {rule})"}]
+
+
+def _sentence(text: str) -> str:
+    """A phrasing as a sentence of a longer text: closed by its own mark, or by a full stop."""
+    text = text.strip()
+    return text if text[-1] in ".!?。！？" else text + ("。" if is_cjk(text) else ".")
 
 
 # A phrasing that is a negation already ("No lists, just prose") is not contradicted by prefixing
