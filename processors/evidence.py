@@ -947,6 +947,42 @@ _BARE_NO_NEED = re.compile(
 )
 
 
+# Where one statement's requests part: a sentence's end (not a question's), or "and" / "also" / "plus"
+# (after a comma in the other European languages: ", y", ", et", ", und"...), "并且", "还有", "另外"
+_REQUEST_BREAK = re.compile(
+    r"(?<=[.!;。！；])\s*|\s*,?\s+(?:and(?:\s+also)?|also|plus)\s+(?=[^\W\d_])|\s*,\s*(?:y|et|und|e|и)\s+(?=[^\W\d_])"
+    r"|\s*[,，]\s*(?:并且|并|还有|另外|同时|而且|也)",
+    re.I,
+)
+
+
+_CONJUNCTION = re.compile(r"^(?:and|also|plus)\s+(?=[^\W\d_])", re.I)  # "Also cite the article." -> "cite the article."
+
+
+def requests_in(text: str) -> list[str]:
+    """The requests of one statement, each on its own when it holds several: "Keep it under 100 words.
+    Also cite the article." and "Shorter, and cite the law" ask for two things, and as one statement they
+    joined one theme (the other request was lost). Split only when every part is a request of its own (of
+    two words or more, or CJK): "Too long. Keep it short." (one request twice) parts into two statements
+    that join one theme, where a log counts once; "Give the pros and cons", "Be clear and concise", "Thanks!
+    Shorter please" stay whole. A negation that follows a request ("Use prose, don't use lists") stays
+    with it: it is the request's contrast (`polarity`), and so does a question before a request ("Welche
+    Risiken gibt es? Bitte erwähnen."): it says what the request is about."""
+    text = normalise(text)
+    parts = [_CONJUNCTION.sub("", p.strip(" ,，")) for p in _REQUEST_BREAK.split(text) if p and p.strip(" ,，")]
+    if len(parts) < 2:
+        return [text]
+    for part in parts:
+        if not (is_cjk(part) or len(part.split()) >= 2) or is_chatter(part) or part.rstrip().endswith(("?", "？")):
+            return [text]
+        statement = statement_of(part)
+        if not statement.directive:
+            return [text]
+    if any(statement_of(p).sign < 0 for p in parts[1:]) and statement_of(parts[0]).sign > 0:
+        return [text]
+    return parts
+
+
 def statement_of(text: str) -> Statement:
     text = normalise(text)
     if (m := _BARE_NO_NEED.match(text)) is not None and not is_directive(text[m.end() :]):

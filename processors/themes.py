@@ -52,7 +52,7 @@ import msgspec
 import numpy as np
 
 from processors.embedders import Embedder
-from processors.evidence import Statement, is_cjk, reads_as_imperative, statement_of
+from processors.evidence import Statement, is_cjk, reads_as_imperative, requests_in, statement_of
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe
 from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus, Settings
 from uno_models.knowledge import (
@@ -161,27 +161,31 @@ class ThemeBook:
             for text in verbal_texts(log):
                 statement = statement_of(text)
                 if statement.directive:
-                    fresh.append((log, statement))
+                    parts = requests_in(text)
+                    fresh.append((log, statement, [statement_of(p) for p in parts] if len(parts) > 1 else []))
                     continue
                 applied["chatter"] += 1
                 if (record := knowledge.users.get(user)) is not None:
                     record.chatter += 1
-        cores = list(dict.fromkeys(s.core for _, s in fresh))  # feedback repeats itself: embed each text once
+        # feedback repeats itself: embed each text once
+        cores = list(dict.fromkeys(c for _, s, parts in fresh for c in (s.core, *(p.core for p in parts))))
         vectors = self.embedder.embed(cores) if cores else np.zeros((0, self.embedder.dim), np.float32)
         by_core = dict(zip(cores, vectors, strict=True))
         injected = {c for c, flag in zip(cores, self.probe.flags(vectors), strict=True) if flag}
-        for log, statement in fresh:
-            vector = by_core[statement.core]
-            if statement.core in injected:
-                statement = statement._replace(injection=True)
-                applied["injection"] += 1
-            theme, opened = self._theme_for(knowledge, vector, now)
-            if any(v[0] == log.event_id for v in theme.votes):
-                applied["duplicate"] += 1  # one log supports a theme once, also when late feedback re-sends it
-                continue
-            applied["opened" if opened else "joined"] += 1
-            _add(theme, log, statement, vector, self.max_exemplars)
-            log_rules.setdefault(log.event_id, []).append(theme.id)
+        for log, whole, parts in fresh:
+            apart = bool(parts) and self._apart(knowledge, [by_core[p.core] for p in parts])
+            for statement in parts if apart else [whole]:
+                vector = by_core[statement.core]
+                if statement.core in injected:
+                    statement = statement._replace(injection=True)
+                    applied["injection"] += 1
+                theme, opened = self._theme_for(knowledge, vector, now)
+                if any(v[0] == log.event_id for v in theme.votes):
+                    applied["duplicate"] += 1  # a log supports a theme once, also when late feedback re-sends it
+                    continue
+                applied["opened" if opened else "joined"] += 1
+                _add(theme, log, statement, vector, self.max_exemplars)
+                log_rules.setdefault(log.event_id, []).append(theme.id)
         merged_into = _merge_close(knowledge.themes, self.merge_similarity, self.merge_linkage)
         if len(knowledge.themes) > self.max_themes:
             knowledge.themes = sorted(knowledge.themes, key=lambda t: -t.weight)[: self.max_themes]
@@ -195,6 +199,18 @@ class ThemeBook:
         embedded = len(cores) + self._choose_texts(knowledge, touched, independence)
         _weigh(knowledge, self.rounds, independence)
         return ThemeOutcome(knowledge, {e: t for e, t in log_rules.items() if t}, applied, embedded)
+
+    def _apart(self, knowledge: ClusterKnowledge, parts: list[np.ndarray]) -> bool:
+        """Whether the requests of one feedback text (`processors.evidence.requests_in`) go to themes apart:
+        when each is one the cluster's users already ask for, each in a theme of its own ("Keep it under 100
+        words. Also cite the article." where users ask for both separately: as one statement it joined one
+        theme and the other request was lost). Else the text stays whole: "Too long. Keep it under 100
+        words." asks for one thing, and "Use the present tense and more sensory detail" may be one request."""
+        if not knowledge.themes:
+            return False
+        sims = np.stack(parts) @ np.stack([_unit(_vector(t)) for t in knowledge.themes]).T
+        best = sims.argmax(axis=1)
+        return bool((sims.max(axis=1) >= self.similarity).all()) and len(set(best.tolist())) == len(parts)
 
     def fold(self, survivor: ClusterKnowledge, absorbed: ClusterKnowledge) -> ClusterKnowledge:
         """The survivor's knowledge with the absorbed cluster's themes, users and gap evidence folded in:

@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from processors.clustering import resolve_alias
-from processors.evidence import normalise
+from processors.evidence import normalise, requests_in
 from processors.ingest import state_views
 from processors.llm import ChatLLM, LLMError
 from processors.llm.prompts import ab_order
@@ -172,8 +172,11 @@ def pseudonymised(truth: Truth, pseudonym: Callable[[str], str]) -> Truth:
 
 
 def preference_of_phrasing() -> dict[str, str]:
-    """Each simulated phrasing (normalised as statements are) -> the preference it phrases."""
-    return {normalise(text): pref for pref, texts in PREFERENCES for text in texts}
+    """Each simulated phrasing (normalised as statements are), and each request of it when it holds several
+    (`processors.evidence.requests_in`: the parts are statements of their own) -> the preference it phrases."""
+    return {
+        part: pref for pref, texts in PREFERENCES for text in texts for part in {normalise(text), *requests_in(text)}
+    }
 
 
 def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -> dict:

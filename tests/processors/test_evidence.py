@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from processors.evidence import normalise, promotes, statement_of
+from processors.evidence import normalise, promotes, requests_in, statement_of
 from processors.pii import redact
 from processors.rephrase import already_plain
 
@@ -524,3 +524,32 @@ def test_promotion_in_more_languages(text, promotion):
     """bench.attacks held_out_4 (Dutch, Polish, Turkish, Arabic, Thai, traditional Chinese): 0/18 caught
     before these patterns."""
     assert promotes(text) is promotion
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "Keep it under 100 words. Also cite the statute article.",
+            ["Keep it under 100 words.", "cite the statute article."],
+        ),
+        ("Please be brief and cite the law.", ["Please be brief", "cite the law."]),
+        (
+            "Shorter answers please, and always name the article.",
+            ["Shorter answers please", "always name the article."],
+        ),
+        ("Don't use tables, and cite the law.", ["Don't use tables", "cite the law."]),
+        ("简短一点，并引用法条。", ["简短一点", "引用法条。"]),
+        ("Sé breve, y cita la ley.", ["Sé breve", "cita la ley."]),
+        # one request, or parts that are no requests of their own: whole
+        ("Give the pros and cons.", ["Give the pros and cons."]),
+        ("Be clear and concise.", ["Be clear and concise."]),
+        ("Thanks! Make it shorter.", ["Thanks! Make it shorter."]),
+        ("Use prose, don't use lists.", ["Use prose, don't use lists."]),  # a request and its contrast
+        ("What should I do now? Add next steps.", ["What should I do now? Add next steps."]),
+        ("Give the verdict first, then explain.", ["Give the verdict first, then explain."]),
+        ("An example would help, add one.", ["An example would help, add one."]),
+    ],
+)
+def test_a_statement_with_several_requests_gives_each_of_them(text, parts):
+    assert requests_in(text) == parts
