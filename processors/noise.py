@@ -49,9 +49,8 @@ from uno_models import Rule, RuleStatus
 # Feedback that talks to the model instead of about the answer: instructions to drop its instructions,
 # to show its prompt or secrets, to take on a persona without rules, and chat-template tokens. In English,
 # Chinese, Japanese, Korean, the common European forms (es, pt, it, fr, de, ru), Dutch, Polish, Turkish,
-# Arabic and Thai. A word
-# alone is not enough: "ignore the irrelevant details", "请忽略无关的细节" and "follow the instructions in
-# the contract" are requests.
+# Arabic and Thai. A word alone is not enough: "ignore the irrelevant details", "请忽略无关的细节" and
+# "follow the instructions in the contract" are requests.
 _INSTRUCTIONS = r"(?:instructions?|rules|guidelines|directions|prompts?|system\s+messages?|programming|constraints)"
 _INJECTION = re.compile(
     rf"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:\w+\s+){{0,4}}?{_INSTRUCTIONS}\b"
