@@ -6,6 +6,7 @@
     python -m bench.rules --split test --users-per-topic 100   # a busy stream: most users comment once
     python -m bench.rules --split dev --sybil-spread   # the ring's ids post apart, between other users' logs
     python -m bench.rules --split dev --compound 0.3   # 30% of requests ask for both of a topic's preferences
+    python -m bench.rules --split dev --verbose 0.3    # 30% of requests come with a sentence of context
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -63,6 +64,7 @@ def run(
     users_per_topic: int = 10,
     sybil_spread: bool = False,
     compound_share: float = 0.0,
+    verbose_share: float = 0.0,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -78,6 +80,7 @@ def run(
         users_per_topic=users_per_topic,
         sybil_spread=sybil_spread,
         compound_share=compound_share,
+        verbose_share=verbose_share,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -211,6 +214,9 @@ def main() -> None:
     parser.add_argument(
         "--compound", type=float, default=0.0, help="share of requests that ask for both of a topic's preferences"
     )
+    parser.add_argument(
+        "--verbose", type=float, default=0.0, help="share of requests said among other sentences (en and zh pools)"
+    )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
@@ -244,6 +250,7 @@ def main() -> None:
                     args.users_per_topic,
                     args.sybil_spread,
                     args.compound,
+                    args.verbose,
                 )
                 for seed in range(args.seeds)
             ]
@@ -253,7 +260,12 @@ def main() -> None:
             results.append(
                 {"settings": {**base, **variant}, "split": split, "pool": args.pool or split}
                 | {"users_per_topic": args.users_per_topic, "sybil_users": args.sybil_users}
-                | {"sybil_spread": args.sybil_spread, "compound": args.compound, "summary": summary(runs)}
+                | {
+                    "sybil_spread": args.sybil_spread,
+                    "compound": args.compound,
+                    "verbose": args.verbose,
+                    "summary": summary(runs),
+                }
                 | {"runs": runs}
             )
     emit({"benchmark": "rules", "tuned_on": "dev", "results": results})

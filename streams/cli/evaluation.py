@@ -43,6 +43,9 @@ def simulate(
     compound: Annotated[
         float, typer.Option(help="share of requests that ask for both of their topic's preferences in one text")
     ] = 0.0,
+    verbose: Annotated[
+        float, typer.Option(help="share of requests said among other sentences (English and Chinese streams)")
+    ] = 0.0,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
 ) -> None:
@@ -77,6 +80,7 @@ def simulate(
             sybil_users=sybil_users,
             sybil_spread=sybil_spread,
             compound_share=compound,
+            verbose_share=verbose,
             pool=language or split,
             seed=seed,
         )

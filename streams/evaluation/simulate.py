@@ -966,6 +966,7 @@ def simulate(
     sybil_spread: bool = False,
     satisfied_share: float = 0.15,
     compound_share: float = 0.0,
+    verbose_share: float = 0.0,
     pool: str = "dev",
     seed: int = 0,
     out_of_range: int = 4,
@@ -998,7 +999,7 @@ def simulate(
         noisy_users |= noisy
         for q in pool_q[:per_topic]:
             user = rng.choice(users)
-            feedback = _feedback(rng, prefs, user in noisy, satisfied_share, language, compound_share)
+            feedback = _feedback(rng, prefs, user in noisy, satisfied_share, language, compound_share, verbose_share)
             plan.append((topic, q, user, feedback))
     adversary, adv_topic = "sim-adversary", names[0]
     for _ in range(adversarial_events):
@@ -1063,6 +1064,33 @@ def simulate(
     return events, truth
 
 
+# What users write around a request when they say more than the request ("--verbose"): the situation
+# before it, a courtesy after it. English and Chinese (the dev and test pools' languages).
+VERBOSE_CONTEXT = {
+    "en": (
+        [
+            "I read your answers on my phone during my commute.",
+            "My manager only skims the first few lines of anything I send her.",
+            "Thanks for the effort, but this did not quite work for me.",
+            "I asked a fairly simple question about my case.",
+            "This is the third time I have had to say this.",
+            "I'm preparing for a meeting with my lawyer tomorrow.",
+        ],
+        ["Thanks in advance!", "That would really help me.", "Otherwise I can't use the answer."],
+    ),
+    "zh": (
+        [
+            "我一般是在上班路上用手机看回答的。",
+            "我的领导只看前面几行。",
+            "谢谢你的回答，不过这次对我帮助不大。",
+            "我问的其实是一个很简单的问题。",
+            "这已经是我第三次提这个了。",
+        ],
+        ["先谢谢了！", "这样对我帮助会很大。"],
+    ),
+}
+
+
 class _Language(NamedTuple):
     """What a stream's users write besides their requests, and how a noisy one contradicts a request."""
 
@@ -1085,6 +1113,7 @@ def _feedback(
     satisfied_share: float,
     language: _Language | None = None,
     compound_share: float = 0.0,
+    verbose_share: float = 0.0,
 ) -> list[dict]:
     language = language or _Language.of("dev")
     if noisy:  # random thumbs, off-topic remarks, or contradictions of the topic's preferences
@@ -1112,6 +1141,10 @@ def _feedback(
         text = (
             f"{_sentence(text)} {_sentence(other)}" if rng.random() < 0.5 else f"{_sentence(other)} {_sentence(text)}"
         )
+    if verbose_share and rng.random() < verbose_share:  # the request said among other things
+        before, after = VERBOSE_CONTEXT["zh" if is_cjk(text) else "en"]
+        parts = [rng.choice(before), _sentence(text)] + ([rng.choice(after)] if rng.random() < 0.5 else [])
+        text = ("" if is_cjk(text) else " ").join(parts)
     style = rng.random()
     if style < 0.5:
         return [{"kind": "text", "text": text}]
