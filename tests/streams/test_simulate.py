@@ -18,6 +18,7 @@ from streams.evaluation.simulate import (
     OFF_TOPIC,
     POOL,
     SPLITS,
+    VERBOSE_CONTEXT,
     Truth,
     _feedback,
     simulate,
@@ -117,6 +118,25 @@ def test_a_stream_in_another_language_speaks_it_throughout(pool):
     assert set(said) & contradictions  # the noisy users' "No pongas ejemplos", "Nenne keine Risiken"
     with pytest.raises(ValueError, match="unknown preference pool"):
         simulate(QUERIES, topics=["law"], pool="xx")
+
+
+def test_compound_and_verbose_requests_carry_what_they_say_and_default_to_none():
+    """--compound: a request asks for both of its topic's preferences, in two sentences; --verbose: a request
+    comes after a sentence of situation. At 0 (the default) no request does either."""
+    rng, prefs = random.Random(5), SPLITS["test"][:2]
+    phrasing = {t: rule for rule, texts in prefs for t in texts}
+    texts = [f["text"] for _ in range(60) for f in _feedback(rng, prefs, False, 0.0, None, 1.0) if f["kind"] == "text"]
+    assert texts and all(len({r for t, r in phrasing.items() if t.rstrip(".。") in x}) == 2 for x in texts)
+    rng = random.Random(5)
+    texts = [
+        f["text"] for _ in range(60) for f in _feedback(rng, prefs, False, 0.0, None, 0.0, 1.0) if f["kind"] == "text"
+    ]
+    contexts = [c for before, _ in VERBOSE_CONTEXT.values() for c in before]
+    assert texts and all(any(x.startswith(c) for c in contexts) for x in texts)
+    plain = [
+        f["text"] for _ in range(60) for f in _feedback(random.Random(5), prefs, False, 0.0) if f["kind"] == "text"
+    ]
+    assert all(t in phrasing for t in plain)
 
 
 def test_too_few_queries_or_too_many_topics_is_a_clear_error():
