@@ -133,9 +133,8 @@ def test_compound_and_verbose_requests_carry_what_they_say_and_default_to_none()
     ]
     contexts = [c for before, _ in VERBOSE_CONTEXT.values() for c in before]
     assert texts and all(any(x.startswith(c) for c in contexts) for x in texts)
-    plain = [
-        f["text"] for _ in range(60) for f in _feedback(random.Random(5), prefs, False, 0.0) if f["kind"] == "text"
-    ]
+    rng = random.Random(5)
+    plain = [f["text"] for _ in range(60) for f in _feedback(rng, prefs, False, 0.0) if f["kind"] == "text"]
     assert all(t in phrasing for t in plain)
 
 
