@@ -1065,7 +1065,8 @@ def simulate(
 
 
 # What users write around a request when they say more than the request ("--verbose"): the situation
-# before it, a courtesy after it. English and Chinese (the dev and test pools' languages).
+# before it, a courtesy after it. English and Chinese (the dev and test pools' languages). The dev split's
+# streams use these; the test split's use VERBOSE_CONTEXT_TEST, written apart (held out).
 VERBOSE_CONTEXT = {
     "en": (
         [
@@ -1089,6 +1090,27 @@ VERBOSE_CONTEXT = {
         ["先谢谢了！", "这样对我帮助会很大。"],
     ),
 }
+VERBOSE_CONTEXT_TEST = {
+    "en": (
+        [
+            "We are a small firm and I handle these questions alone.",
+            "I have to forward your reply to a client in an hour.",
+            "Last week's answer was fine, this one less so.",
+            "I'm not a lawyer, just a tenant trying to understand my rights.",
+            "My English is not perfect, sorry.",
+        ],
+        ["Cheers!", "Hope that makes sense.", "Much appreciated."],
+    ),
+    "zh": (
+        [
+            "我们是一家小公司，这些问题都是我一个人处理。",
+            "我一个小时后要把你的回答转给客户。",
+            "上周的回答还不错，这次差一点。",
+            "我不是律师，只是想弄明白自己的权利。",
+        ],
+        ["辛苦了！", "麻烦了。"],
+    ),
+}
 
 
 class _Language(NamedTuple):
@@ -1097,11 +1119,13 @@ class _Language(NamedTuple):
     off_topic: list[str]
     thanks: list[str]
     contradictions: dict[str, str]  # preference -> its contradiction; empty: negate a plain phrasing
+    contexts: dict = VERBOSE_CONTEXT  # what a verbose request is said among (--verbose)
 
     @staticmethod
     def of(pool: str) -> _Language:
         if pool not in LANGUAGE_POOLS:
-            return _Language(OFF_TOPIC, ["thanks", "great, thanks", "谢谢"], {})
+            contexts = VERBOSE_CONTEXT_TEST if pool == "test" else VERBOSE_CONTEXT
+            return _Language(OFF_TOPIC, ["thanks", "great, thanks", "谢谢"], {}, contexts)
         remarks, thanks = LANGUAGE_CHATTER[pool]
         return _Language(remarks, thanks, {rule: contra for rule, _, contra in LANGUAGE_POOLS[pool]})
 
@@ -1142,7 +1166,7 @@ def _feedback(
             f"{_sentence(text)} {_sentence(other)}" if rng.random() < 0.5 else f"{_sentence(other)} {_sentence(text)}"
         )
     if verbose_share and rng.random() < verbose_share:  # the request said among other things
-        before, after = VERBOSE_CONTEXT["zh" if is_cjk(text) else "en"]
+        before, after = language.contexts["zh" if is_cjk(text) else "en"]
         parts = [rng.choice(before), _sentence(text)] + ([rng.choice(after)] if rng.random() < 0.5 else [])
         text = ("" if is_cjk(text) else " ").join(parts)
     style = rng.random()
