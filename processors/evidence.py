@@ -972,13 +972,12 @@ def requests_in(text: str) -> list[str]:
     parts = [_CONJUNCTION.sub("", p.strip(" ,，")) for p in _REQUEST_BREAK.split(text) if p and p.strip(" ,，")]
     if len(parts) < 2:
         return [text]
-    for part in parts:
-        if not (is_cjk(part) or len(part.split()) >= 2) or is_chatter(part) or part.rstrip().endswith(("?", "？")):
-            return [text]
-        statement = statement_of(part)
-        if not statement.directive:
-            return [text]
-    if any(statement_of(p).sign < 0 for p in parts[1:]) and statement_of(parts[0]).sign > 0:
+    if any(not (is_cjk(p) or len(p.split()) >= 2) or is_chatter(p) or p.rstrip().endswith(("?", "？")) for p in parts):
+        return [text]
+    statements = [statement_of(p) for p in parts]
+    if not all(st.directive for st in statements):
+        return [text]
+    if statements[0].sign > 0 and any(st.sign < 0 for st in statements[1:]):
         return [text]
     return parts
 

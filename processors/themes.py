@@ -208,7 +208,7 @@ class ThemeBook:
         words." asks for one thing, and "Use the present tense and more sensory detail" may be one request."""
         if not knowledge.themes:
             return False
-        sims = np.stack(parts) @ np.stack([_unit(_vector(t)) for t in knowledge.themes]).T
+        sims = np.stack(parts) @ _centres(knowledge.themes).T
         best = sims.argmax(axis=1)
         return bool((sims.max(axis=1) >= self.similarity).all()) and len(set(best.tolist())) == len(parts)
 
@@ -254,7 +254,7 @@ class ThemeBook:
 
     def _theme_for(self, knowledge: ClusterKnowledge, vector: np.ndarray, now: float) -> tuple[Theme, bool]:
         if knowledge.themes:
-            centres = np.stack([_unit(_vector(t)) for t in knowledge.themes])
+            centres = _centres(knowledge.themes)
             sims = centres @ vector
             best = int(np.argmax(sims))
             if sims[best] >= self.similarity:
@@ -455,11 +455,15 @@ def _sides(theme: Theme) -> tuple[dict[str, int], dict[str, int]]:
     return pro, con
 
 
+def _weight(users, weights: dict[str, float]) -> float:
+    """The users' summed reliability (0.5 for a user with no record)."""
+    return sum(weights.get(u, 0.5) for u in users)
+
+
 def _majority_sign(theme: Theme, weights: dict[str, float] | None = None) -> int:
     w = weights or {}
     users_for, users_against = _sides(theme)
-    pro = sum(w.get(u, 0.5) for u in users_for)
-    con = sum(w.get(u, 0.5) for u in users_against)
+    pro, con = _weight(users_for, w), _weight(users_against, w)
     return 1 if pro >= con else -1
 
 
@@ -478,8 +482,7 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int, independence: _Independence
         per_theme = {}
         for theme in knowledge.themes:
             users_for, users_against = _sides(theme)
-            pro = sum(weights.get(u, 0.5) for u in users_for)
-            con = sum(weights.get(u, 0.5) for u in users_against)
+            pro, con = _weight(users_for, weights), _weight(users_against, weights)
             marks = per_theme[theme.id] = {}
             for side, mine, theirs in ((users_for, pro, con), (users_against, con, pro)):
                 for user in side:
@@ -511,8 +514,7 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
     sign = _majority_sign(theme, weights)
     users_for, users_against = _sides(theme)
     side, other = (users_for, users_against) if sign > 0 else (users_against, users_for)
-    pro = sum(weights.get(u, 0.5) for u in side)
-    con = sum(weights.get(u, 0.5) for u in other)
+    pro, con = _weight(side, weights), _weight(other, weights)
     established, voices = independence.supporters(side, theme)
     logs_side, logs_other = (theme.logs_for, theme.logs_against) if sign > 0 else (theme.logs_against, theme.logs_for)
     evidence = [e.text for e in sorted(theme.exemplars, key=lambda e: -e.count) if e.sign == sign][:3]
@@ -663,6 +665,11 @@ def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenan
 def copy_knowledge(knowledge: ClusterKnowledge) -> ClusterKnowledge:
     """A deep copy: refresh steps work on copies so a failed refresh leaves the caller's state intact."""
     return msgspec.msgpack.decode(msgspec.msgpack.encode(knowledge), type=ClusterKnowledge)
+
+
+def _centres(themes: list[Theme]) -> np.ndarray:
+    """The themes' centres, one unit vector per row."""
+    return np.stack([_unit(_vector(t)) for t in themes])
 
 
 def _vector(theme: Theme) -> np.ndarray:
