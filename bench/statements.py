@@ -763,6 +763,79 @@ HEDGED_EU_HELD_OUT: dict[str, dict[str, list[str]]] = {
 }
 
 
+
+# Praise and courtesy: what satisfied users write beside a thumbs up ("Spot on.", "先谢谢了！"). Read as a
+# request, a remark many users make becomes a theme and can be published as a rule ("Good stuff."). A request
+# with praise in front ("Perfect, but shorter next time") stays a request. COURTESY_HELD_OUT was written
+# (2026-12-02, sixth session) before COURTESY and before any pattern for it, committed, and is scored once
+# after, by the same hand.
+COURTESY_HELD_OUT: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "Nice, but cut it in half.",
+            "Great answer, just add the sources next time.",
+            "Love it, though a table would be even better.",
+            "Thanks! Could you make it a bit more formal?",
+        ],
+        "chatter": [
+            "Top notch, thank you.",
+            "Helpful as always.",
+            "Really appreciate the help!",
+            "Couldn't have asked for better.",
+            "Nailed it.",
+            "Legend, thanks.",
+            "Very useful, ta.",
+            "Bang on, cheers mate.",
+            "Thank you kindly.",
+            "Solid answer.",
+        ],
+    },
+    "zh": {
+        "request": ["不错，不过下次请再短一点。", "很好，再加一个例子就更好了。"],
+        "chatter": [
+            "非常有用，感谢！",
+            "讲得很清楚，谢啦。",
+            "完美。",
+            "太棒了，帮大忙了。",
+            "解答得很到位。",
+            "有劳了！",
+            "受教了。",
+        ],
+    },
+    "es": {
+        "request": ["Genial, pero hazlo más corto."],
+        "chatter": ["¡Mil gracias!", "Justo lo que buscaba.", "Muy útil, gracias.", "¡Crack!"],
+    },
+    "fr": {
+        "request": ["Super, mais ajoute des sources."],
+        "chatter": ["Nickel, merci !", "Exactement ce qu'il me fallait.", "Très utile, merci bien.", "Au top !"],
+    },
+    "de": {
+        "request": ["Super, aber bitte kürzer."],
+        "chatter": ["Passt, danke!", "Genau das habe ich gesucht.", "Sehr hilfreich, danke.", "Spitze!"],
+    },
+    "it": {
+        "request": ["Ottimo, ma aggiungi un esempio."],
+        "chatter": ["Grazie infinite!", "Proprio quello che cercavo.", "Utilissimo, grazie."],
+    },
+    "pt": {
+        "request": ["Ótimo, mas deixa mais curto."],
+        "chatter": ["Valeu demais!", "Era bem isso que eu procurava.", "Muito útil, obrigado."],
+    },
+    "ru": {
+        "request": ["Отлично, но сделай короче."],
+        "chatter": ["Огромное спасибо!", "То, что я искал.", "Очень полезно, благодарю."],
+    },
+    "ja": {
+        "request": ["いいですね、でももう少し短くしてください。"],
+        "chatter": ["とても参考になりました。", "完璧です、感謝します。", "さすがです！"],
+    },
+    "ko": {
+        "request": ["좋아요, 하지만 더 짧게 써 주세요."],
+        "chatter": ["정말 유용했어요, 감사합니다.", "딱 제가 찾던 거예요.", "완벽해요!"],
+    },
+}
+
 def right(statement, kind: str) -> bool:
     if kind == "request":
         return statement.directive and statement.sign > 0
@@ -826,6 +899,7 @@ def main() -> None:
         "hedged_held_out": HEDGED_HELD_OUT,
         "hedged_eu": HEDGED_EU,
         "hedged_eu_held_out": HEDGED_EU_HELD_OUT,
+        "courtesy_held_out": COURTESY_HELD_OUT,
     }
     emit(
         {

@@ -1113,6 +1113,33 @@ VERBOSE_CONTEXT_TEST = {
 }
 
 
+# What a satisfied user writes beside a thumbs up or a copy when it is more than "thanks" ("--courtesy"):
+# praise and courtesies, which read like remarks about the answer. The dev split's streams use COURTESY;
+# the test split's use COURTESY_TEST, written apart (held out), before anything was changed for them.
+COURTESY = [
+    "Much appreciated.",
+    "Spot on.",
+    "Exactly what I needed.",
+    "Nice one.",
+    "Works for me.",
+    "Good stuff.",
+    "先谢谢了！",
+    "太好了，正是我需要的。",
+    "麻烦了。",
+]
+COURTESY_TEST = [
+    "Brilliant, that sorted it.",
+    "Super helpful, thank you!",
+    "Just what the doctor ordered.",
+    "You saved me hours.",
+    "Clear and useful, many thanks.",
+    "Great explanation.",
+    "说得太好了，受益匪浅。",
+    "很实用，多谢啦！",
+    "一看就懂，赞！",
+]
+
+
 class _Language(NamedTuple):
     """What a stream's users write besides their requests, and how a noisy one contradicts a request."""
 
