@@ -7,6 +7,7 @@
     python -m bench.rules --split dev --sybil-spread   # the ring's ids post apart, between other users' logs
     python -m bench.rules --split dev --compound 0.3   # 30% of requests ask for both of a topic's preferences
     python -m bench.rules --split dev --verbose 0.3    # 30% of requests come with a sentence of context
+    python -m bench.rules --split dev --courtesy 0.8   # satisfied users praise the answer in words
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -46,7 +47,14 @@ from streams.evaluation.evaluate import (
     routing_scores,
     rule_scores,
 )
-from streams.evaluation.simulate import DATASET_SPLITS, LANGUAGE_POOLS, load_queries, simulate
+from streams.evaluation.simulate import (
+    COURTESY,
+    COURTESY_TEST,
+    DATASET_SPLITS,
+    LANGUAGE_POOLS,
+    load_queries,
+    simulate,
+)
 from streams.worker.app import make_refresh
 from streams.worker.metrics import Metrics
 from uno_models import Settings, decode_interaction, load_settings
@@ -65,6 +73,7 @@ def run(
     sybil_spread: bool = False,
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
+    courtesy_share: float = 0.0,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -81,6 +90,7 @@ def run(
         sybil_spread=sybil_spread,
         compound_share=compound_share,
         verbose_share=verbose_share,
+        courtesy_share=courtesy_share,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -126,7 +136,7 @@ def run(
         "rules": {
             k: scores[k] for k in ("published", "precision", "recall", "adversarial_published", "noise_published")
         }
-        | {"sybil_published": _sybil(rules, truth, embedder)}
+        | {"sybil_published": _sybil(rules, truth, embedder), "courtesy_published": _courtesy(rules)}
         | discovered
         | {"theme_purity": _purity(replay.knowledge, published)},
         "routing": routing_scores([(t, routed(q)) for t, q in held], topic_of),
@@ -147,6 +157,12 @@ def _sybil(rules: list[dict], truth, embedder) -> int:
         for r, s in zip(rules, sims, strict=True)
         if s >= 0.6 or (set(r["user_support"]) and set(r["user_support"]) <= ring)
     )
+
+
+def _courtesy(rules: list[dict]) -> int:
+    """Rules most of whose evidence is the simulated users' praise or thanks: a remark, not a request."""
+    said = {normalise(t) for t in (*COURTESY, *COURTESY_TEST, "thanks", "great, thanks", "谢谢")}
+    return sum(1 for r in rules if 2 * sum(normalise(e) in said for e in r["evidence"]) > len(r["evidence"]))
 
 
 def _purity(knowledge, published: set) -> float | None:
@@ -192,6 +208,7 @@ def summary(runs: list[dict]) -> dict:
         "adversarial_published": mean(["rules", "adversarial_published"]),
         "sybil_published": mean(["rules", "sybil_published"]),
         "noise_published": mean(["rules", "noise_published"]),
+        "courtesy_published": mean(["rules", "courtesy_published"]),
         "routing_accuracy": mean(["routing", "accuracy"]),
         "false_route_rate": mean(["false_route_rate"]),
         "ari": mean(["clustering", "ari"]),
@@ -216,6 +233,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--verbose", type=float, default=0.0, help="share of requests said among other sentences (en and zh pools)"
+    )
+    parser.add_argument(
+        "--courtesy", type=float, default=0.0, help="share of satisfied users' feedback with praise (en and zh pools)"
     )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
@@ -245,12 +265,13 @@ def main() -> None:
                     seed,
                     args.per_topic,
                     args.held_out,
-                    args.sybil_users,
-                    args.pool,
-                    args.users_per_topic,
-                    args.sybil_spread,
-                    args.compound,
-                    args.verbose,
+                    sybil_users=args.sybil_users,
+                    pool=args.pool,
+                    users_per_topic=args.users_per_topic,
+                    sybil_spread=args.sybil_spread,
+                    compound_share=args.compound,
+                    verbose_share=args.verbose,
+                    courtesy_share=args.courtesy,
                 )
                 for seed in range(args.seeds)
             ]
@@ -264,6 +285,7 @@ def main() -> None:
                     "sybil_spread": args.sybil_spread,
                     "compound": args.compound,
                     "verbose": args.verbose,
+                    "courtesy": args.courtesy,
                     "summary": summary(runs),
                 }
                 | {"runs": runs}

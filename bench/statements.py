@@ -763,12 +763,84 @@ HEDGED_EU_HELD_OUT: dict[str, dict[str, list[str]]] = {
 }
 
 
-
 # Praise and courtesy: what satisfied users write beside a thumbs up ("Spot on.", "先谢谢了！"). Read as a
 # request, a remark many users make becomes a theme and can be published as a rule ("Good stuff."). A request
 # with praise in front ("Perfect, but shorter next time") stays a request. COURTESY_HELD_OUT was written
 # (2026-12-02, sixth session) before COURTESY and before any pattern for it, committed, and is scored once
 # after, by the same hand.
+COURTESY: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "Perfect, but shorter next time.",
+            "Great, now add a table.",
+            "Thanks, but please cite the law.",
+            "Good answer, though it needs an example.",
+            "Exactly right, just drop the disclaimer.",
+        ],
+        "chatter": [
+            "Much appreciated.",
+            "Appreciate it.",
+            "Nice one.",
+            "Works for me.",
+            "Exactly what I needed.",
+            "Spot on.",
+            "Good stuff.",
+            "Keep up the good work.",
+            "Well done, thank you!",
+            "Very helpful, thanks a lot.",
+            "You're the best.",
+            "That was super clear, thanks!",
+            "Excellent answer.",
+            "Thanks a million.",
+        ],
+    },
+    "zh": {
+        "request": ["太好了，不过请加上出处。", "谢谢，但是请再简短一些。"],
+        "chatter": [
+            "先谢谢了！",
+            "太好了，正是我需要的。",
+            "麻烦了。",
+            "麻烦你了！",
+            "非常感谢你的帮助。",
+            "回答得很好。",
+            "很有帮助，谢谢！",
+            "厉害！",
+            "学到了。",
+        ],
+    },
+    "es": {
+        "request": ["Perfecto, pero más corto."],
+        "chatter": ["Justo lo que necesitaba.", "Muy buena respuesta, gracias.", "Te lo agradezco."],
+    },
+    "fr": {
+        "request": ["Parfait, mais plus court."],
+        "chatter": ["C'est exactement ce dont j'avais besoin.", "Merci pour ton aide !", "Très bonne réponse."],
+    },
+    "de": {
+        "request": ["Perfekt, aber kürzer bitte."],
+        "chatter": ["Genau das, was ich brauchte.", "Danke für die Hilfe!", "Sehr gute Antwort."],
+    },
+    "it": {
+        "request": ["Perfetto, ma più breve."],
+        "chatter": ["Esattamente quello che mi serviva.", "Grazie per l'aiuto!", "Ottima risposta."],
+    },
+    "pt": {
+        "request": ["Perfeito, mas mais curto."],
+        "chatter": ["Exatamente o que eu precisava.", "Obrigado pela ajuda!", "Ótima resposta."],
+    },
+    "ru": {
+        "request": ["Отлично, но короче."],
+        "chatter": ["Именно то, что нужно.", "Спасибо за помощь!", "Отличный ответ."],
+    },
+    "ja": {
+        "request": ["ありがとう、でも表にしてください。"],
+        "chatter": ["助かりました。", "完璧です。", "分かりやすかったです、ありがとうございます。"],
+    },
+    "ko": {
+        "request": ["고마워요, 그런데 표로 정리해 주세요."],
+        "chatter": ["도움이 됐어요.", "최고예요!", "정말 감사합니다."],
+    },
+}
 COURTESY_HELD_OUT: dict[str, dict[str, list[str]]] = {
     "en": {
         "request": [
@@ -836,6 +908,7 @@ COURTESY_HELD_OUT: dict[str, dict[str, list[str]]] = {
     },
 }
 
+
 def right(statement, kind: str) -> bool:
     if kind == "request":
         return statement.directive and statement.sign > 0
@@ -899,6 +972,7 @@ def main() -> None:
         "hedged_held_out": HEDGED_HELD_OUT,
         "hedged_eu": HEDGED_EU,
         "hedged_eu_held_out": HEDGED_EU_HELD_OUT,
+        "courtesy": COURTESY,
         "courtesy_held_out": COURTESY_HELD_OUT,
     }
     emit(

@@ -451,6 +451,45 @@ _CHATTER = re.compile(
     re.I,
 )
 
+# Praise and courtesy, one clause of it: what a satisfied user writes ("Spot on.", "Much appreciated.",
+# "Exactly what I needed.", "先谢谢了", "助かりました"). Many users write it, so read as a request it became a
+# theme and then a rule ("Good stuff."). A clause of praise before a request ("Perfect, but shorter next time")
+# leaves the request a request: a text is chatter only when each of its clauses is.
+_PRAISE = re.compile(
+    r"^(?:(?:that|this|it)(?:'s|\s+is|\s+was)\s+|you(?:'re|\s+are)\s+)?(?:(?:really|very|so|super|truly|most"
+    r"|extremely|incredibly|quite)\s+)*(?:"
+    r"(?:much|greatly|truly|really|very\s+much)\s+appreciated|(?:i|we)?\s*(?:really\s+)?appreciate\s+(?:it|that|this"
+    r"|(?:the|your)\s+help)|(?:nice|good|great)\s+(?:one|stuff|work|job)|well\s+done|works\s+for\s+me|that\s+works"
+    r"|(?:exactly|just|precisely)\s+what\s+(?:i|we)\s+(?:needed|wanted|was\s+looking\s+for|were\s+looking\s+for)"
+    r"|spot\s+on|on\s+point|keep\s+(?:it\s+)?up(?:\s+the\s+good\s+work)?|(?:the\s+|a\s+)?(?:best|lifesaver|star"
+    r"|genius)|(?:helpful|useful|clear|informative|brilliant|excellent|superb|fantastic|wonderful|perfect|great"
+    r"|awesome|amazing|good|nice|solid)(?:\s+(?:answer|response|reply|explanation|work|stuff))?(?:\s+as\s+always)?"
+    r"|thank\s+you(?:\s+(?:so|very)\s+much|\s+kindly)?|thanks\s+(?:a\s+(?:lot|million|bunch|ton)|so\s+much)"
+    r"|many\s+thanks|cheers(?:\s+mate)?|(?:that\s+)?help(?:s|ed)(?:\s+a\s+lot)?"
+    # Chinese and Japanese and Korean
+    r"|先?谢谢(?:了|啦|你|您)*|多谢(?:了|啦)?|(?:非常|十分|万分)?感谢(?:你|您)?(?:的帮助)?|麻烦(?:你|您)?了|太(?:好|棒)了"
+    r"|正是我(?:需要|想要)的|(?:回答|解答|讲|说)得(?:很|非常|太|真)?(?:好|棒|清楚|到位)(?:了)?|(?:很|非常)?有(?:帮助|用)"
+    r"|(?:很|非常)实用|厉害|学到了|完美|给力|帮(?:了)?大忙了?"
+    r"|助かり(?:ました|ます)|完璧(?:です)?|(?:とても|すごく)?分かりやすかった(?:です)?|素晴らしい(?:です)?"
+    r"|도움이\s*(?:많이\s*)?(?:됐|되었)어요|최고(?:예요|에요)?|완벽해요|(?:정말\s*)?(?:감사합니다|고맙습니다)|유용했어요"
+    # Spanish, French, German, Italian, Portuguese, Russian
+    r"|(?:justo|exactamente)\s+lo\s+que\s+(?:necesitaba|buscaba|quería)|te\s+lo\s+agradezco"
+    r"|(?:muy\s+)?(?:buena|excelente|gran)\s+respuesta|(?:muy|súper)\s+útil"
+    r"|(?:c'est\s+)?exactement\s+ce\s+(?:dont\s+j'avais\s+besoin|qu'il\s+me\s+fallait|que\s+je\s+cherchais)"
+    r"|merci\s+pour\s+(?:ton|votre|l')\s*aide|(?:très\s+)?bonne\s+réponse|(?:très|super)\s+utile"
+    r"|genau\s+das,?\s+was\s+ich\s+(?:brauchte|gesucht\s+habe|wollte)|danke\s+für\s+(?:die|deine|ihre)\s+hilfe"
+    r"|(?:sehr\s+)?gute\s+antwort|(?:sehr|super)\s+hilfreich"
+    r"|(?:esattamente|proprio)\s+quello\s+che\s+(?:mi\s+serviva|cercavo|volevo)|grazie\s+per\s+l'aiuto"
+    r"|ottima\s+risposta|(?:molto|super)\s+utile|utilissim[oa]"
+    r"|(?:exatamente|bem|justamente)\s+o\s+que\s+eu\s+(?:precisava|procurava|queria)|obrigad[oa]\s+pela\s+ajuda"
+    r"|ótima\s+resposta|muito\s+útil"
+    r"|(?:именно|как\s+раз)\s+то,?\s+что\s+(?:нужно|надо|я\s+искал[аи]?)|спасибо\s+за\s+помощь"
+    r"|отличный\s+ответ|(?:очень\s+)?полезно|благодарю"
+    r")(?:\s+(?:then|again|too|indeed))?$",
+    re.I,
+)
+
+
 # Thanks, praise and greetings in Spanish, French, German, Italian, Portuguese and Russian.
 _EU_CHATTER = (
     "gracias muchas mil merci beaucoup danke schön schon sehr vielen dank grazie mille obrigado obrigada muito"
@@ -847,11 +886,37 @@ def _asks_before(head: str) -> bool:
 
 
 def is_chatter(text: str) -> bool:
+    """Laughter, thanks, praise, acknowledgements, emoji: no request in any of its clauses."""
     stripped = re.sub(r"[\W_]+", " ", text).strip()
     if not stripped:
         return True  # emoji or punctuation only
     words = stripped.lower().split()
-    return bool(_CHATTER.match(text.strip())) or all(_CHATTER.match(w) or w in _CHATTER_WORDS for w in words)
+    if _CHATTER.match(text.strip()) or all(_CHATTER.match(w) or w in _CHATTER_WORDS for w in words):
+        return True
+    return _praise_or(_CHATTER, text)
+
+
+def is_courtesy(text: str) -> bool:
+    """Thanks or praise of the answer ("great, thanks", "Spot on.", "先谢谢了"): chatter, but not off-topic, so
+    it says nothing against the user who writes it (`processors.themes` weighs users by it)."""
+    return _praise_or(_THANKS, text)
+
+
+def _praise_or(other: re.Pattern, text: str) -> bool:
+    """Praise as a whole ("Genau das, was ich brauchte."), or each clause praise or ``other``."""
+    if _PRAISE.match(text.strip().rstrip(".!?。！？~ ")):
+        return True
+    clauses = [c.strip(" '\"") for c in _CLAUSE_BREAK.split(text) if c.strip(" '\"")]
+    return bool(clauses) and all(_PRAISE.match(c) or other.match(c) for c in clauses)
+
+
+_THANKS = re.compile(
+    r"^(?:thanks?(?:\s+you)?|thx|ty|谢谢|多谢|謝謝|多謝|감사합니다|고마워요?|ありがとう(?:ございます)?|gracias|merci|danke"
+    r"|grazie|obrigad[oa]|спасибо|bedankt|dank\s*je(?:wel)?|dzięki|dziękuję|teşekkürler|شكرا|ขอบคุณ\S*)"
+    r"(?:\s+(?:a\s+lot|so\s+much|very\s+much|muchas|mil|beaucoup|schön|sehr|mille|muito|большое|you))*$",
+    re.I,
+)
+_CLAUSE_BREAK = re.compile(r"[,，、;；.。!！?？~:：\n]+")
 
 
 def is_directive(text: str) -> bool:
@@ -882,6 +947,8 @@ def is_directive(text: str) -> bool:
         words = _WORD.findall(clause.lower())
         if not words:
             continue
+        if cyrillic and len(words) > 1 and words[0] in ("но", "а", "и"):  # "Отлично, но короче."
+            words = words[1:]
         elided = _ELISION.match(words[0])  # "l'article", "c'est": the article or pronoun
         first = elided.group(1) + "'" if elided else words[0]
         if first in _NOT_IMPERATIVE:

@@ -52,7 +52,7 @@ import msgspec
 import numpy as np
 
 from processors.embedders import Embedder
-from processors.evidence import Statement, is_cjk, reads_as_imperative, requests_in, statement_of
+from processors.evidence import Statement, is_cjk, is_courtesy, reads_as_imperative, requests_in, statement_of
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe
 from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus, Settings
 from uno_models.knowledge import (
@@ -75,7 +75,7 @@ class ThemeOutcome(NamedTuple):
 
     knowledge: ClusterKnowledge
     log_rules: dict[str, list[str]]  # event id -> ids of the themes its statements joined
-    applied: Counter  # joined, opened, chatter, duplicate
+    applied: Counter  # joined, opened, chatter, courtesy, duplicate, injection
     embedded: int  # texts embedded
 
 
@@ -152,7 +152,8 @@ class ThemeBook:
                     record = knowledge.users[user] = UserRecord(first_log=knowledge.logs_seen)
                 if record is not None:
                     record.logs += 1
-                    record.signals += int(not verbal_texts(log))
+                    # a plain signal: no words, or only thanks and praise (a thumbs up with "great, thanks")
+                    record.signals += int(all(is_courtesy(t) for t in verbal_texts(log)))
                     if len(record.at) < MAX_USER_POSITIONS:
                         record.at = [*record.at, knowledge.logs_seen]
                 knowledge.logs_seen += 1
@@ -163,6 +164,9 @@ class ThemeBook:
                 if statement.directive:
                     parts = requests_in(text)
                     fresh.append((log, statement, [statement_of(p) for p in parts] if len(parts) > 1 else []))
+                    continue
+                if is_courtesy(text):  # thanks and praise are on topic: they count against no one
+                    applied["courtesy"] += 1
                     continue
                 applied["chatter"] += 1
                 if (record := knowledge.users.get(user)) is not None:

@@ -152,7 +152,7 @@ class UserRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     """What a cluster knows of one (pseudonymous) user: feedback logs, chatter, when they appeared."""
 
     logs: Count = 0
-    signals: Count = 0  # logs with feedback but no text (thumbs, copy, rating, ...)
+    signals: Count = 0  # logs with feedback but no request: thumbs, copy, rating, or only thanks and praise
     chatter: Count = 0  # statements that were not requests about the answer
     first_log: Count = 0  # how many logs the cluster had seen when the user first gave feedback
     # the cluster's log counts at the user's first logs (bursts of fresh ids: `processors.themes._independent`)

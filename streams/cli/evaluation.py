@@ -46,6 +46,10 @@ def simulate(
     verbose: Annotated[
         float, typer.Option(help="share of requests said among other sentences (English and Chinese streams)")
     ] = 0.0,
+    courtesy: Annotated[
+        float,
+        typer.Option(help="share of satisfied users' feedback that carries praise (English and Chinese streams)"),
+    ] = 0.0,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
 ) -> None:
@@ -81,6 +85,7 @@ def simulate(
             sybil_spread=sybil_spread,
             compound_share=compound,
             verbose_share=verbose,
+            courtesy_share=courtesy,
             pool=language or split,
             seed=seed,
         )

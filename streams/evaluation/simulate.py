@@ -967,6 +967,7 @@ def simulate(
     satisfied_share: float = 0.15,
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
+    courtesy_share: float = 0.0,
     pool: str = "dev",
     seed: int = 0,
     out_of_range: int = 4,
@@ -999,7 +1000,9 @@ def simulate(
         noisy_users |= noisy
         for q in pool_q[:per_topic]:
             user = rng.choice(users)
-            feedback = _feedback(rng, prefs, user in noisy, satisfied_share, language, compound_share, verbose_share)
+            feedback = _feedback(
+                rng, prefs, user in noisy, satisfied_share, language, compound_share, verbose_share, courtesy_share
+            )
             plan.append((topic, q, user, feedback))
     adversary, adv_topic = "sim-adversary", names[0]
     for _ in range(adversarial_events):
@@ -1147,12 +1150,14 @@ class _Language(NamedTuple):
     thanks: list[str]
     contradictions: dict[str, str]  # preference -> its contradiction; empty: negate a plain phrasing
     contexts: dict = VERBOSE_CONTEXT  # what a verbose request is said among (--verbose)
+    courtesy: list[str] = COURTESY  # what a satisfied user writes when it is more than thanks (--courtesy)
 
     @staticmethod
     def of(pool: str) -> _Language:
         if pool not in LANGUAGE_POOLS:
-            contexts = VERBOSE_CONTEXT_TEST if pool == "test" else VERBOSE_CONTEXT
-            return _Language(OFF_TOPIC, ["thanks", "great, thanks", "谢谢"], {}, contexts)
+            test = pool == "test"
+            contexts, courtesy = (VERBOSE_CONTEXT_TEST, COURTESY_TEST) if test else (VERBOSE_CONTEXT, COURTESY)
+            return _Language(OFF_TOPIC, ["thanks", "great, thanks", "谢谢"], {}, contexts, courtesy)
         remarks, thanks = LANGUAGE_CHATTER[pool]
         return _Language(remarks, thanks, {rule: contra for rule, _, contra in LANGUAGE_POOLS[pool]})
 
@@ -1165,6 +1170,7 @@ def _feedback(
     language: _Language | None = None,
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
+    courtesy_share: float = 0.0,
 ) -> list[dict]:
     language = language or _Language.of("dev")
     if noisy:  # random thumbs, off-topic remarks, or contradictions of the topic's preferences
@@ -1182,7 +1188,9 @@ def _feedback(
         return [{"kind": "text", "text": _negated(rng.choice(plain)) if plain else rng.choice(language.off_topic)}]
     if rng.random() < satisfied_share:
         fb = [{"kind": "thumbs", "value": 1} if rng.random() < 0.5 else {"kind": "copy"}]
-        if rng.random() < 0.3:
+        if courtesy_share and rng.random() < courtesy_share:  # praise, not only thanks
+            fb.append({"kind": "text", "text": rng.choice(language.courtesy)})
+        elif rng.random() < 0.3:
             fb.append({"kind": "text", "text": rng.choice(language.thanks)})
         return fb
     rule, phrasings = rng.choice(prefs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from processors.evidence import normalise, promotes, requests_in, statement_of
+from processors.evidence import is_courtesy, normalise, promotes, requests_in, statement_of
 from processors.pii import redact
 from processors.rephrase import already_plain
 
@@ -485,12 +485,12 @@ def test_declining_and_indifference_are_not_requests(text):
 def test_requests_negations_and_chatter_of_the_benchmarks_dev_sets_are_read_right():
     """bench.statements' dev phrasings (a request is directive and +1, a negated request -1, thanks and remarks
     not directive): Dutch, Polish, Turkish, Arabic, Thai and traditional Chinese; typed as people type; hedged
-    refusals."""
-    from bench.statements import DEV, HEDGED, HEDGED_EU, TYPED, right
+    refusals; praise and courtesy."""
+    from bench.statements import COURTESY, DEV, HEDGED, HEDGED_EU, TYPED, right
 
     wrong = [
         (kind, text)
-        for kinds in [*DEV.values(), *TYPED.values(), *HEDGED.values(), *HEDGED_EU.values()]
+        for kinds in [*DEV.values(), *TYPED.values(), *HEDGED.values(), *HEDGED_EU.values(), *COURTESY.values()]
         for kind, texts in kinds.items()
         for text in texts
         if not right(statement_of(text), kind)
@@ -553,3 +553,28 @@ def test_promotion_in_more_languages(text, promotion):
 )
 def test_a_statement_with_several_requests_gives_each_of_them(text, parts):
     assert requests_in(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Spot on.", False),
+        ("Much appreciated, thanks!", False),
+        ("Exactly what I needed.", False),
+        ("Keep up the good work.", False),
+        ("先谢谢了！", False),
+        ("麻烦你了。", False),
+        ("助かりました。", False),
+        ("Genau das, was ich brauchte.", False),
+        ("Именно то, что нужно.", False),
+        ("Spot on, but shorter next time.", True),  # praise before a request leaves the request
+        ("Great, now add a table.", True),
+        ("太好了，不过请加上出处。", True),
+        ("Отлично, но короче.", True),  # "но" before the comparative
+        ("Keep it short.", True),  # "keep" opens requests too
+        ("Exactly three bullet points.", True),
+    ],
+)
+def test_praise_and_courtesy_are_chatter_and_praise_before_a_request_is_a_request(text, asks):
+    assert statement_of(text).directive is asks
+    assert is_courtesy(text) is not asks

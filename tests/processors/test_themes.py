@@ -164,8 +164,31 @@ def test_one_user_repeating_a_negation_does_not_veto_what_several_users_ask(book
 def test_chatter_and_off_topic_remarks_are_not_rules_and_cost_their_author(book):
     items = [("n1", "lol"), ("n2", "the site is slow"), ("n3", "haha nice"), ("n1", "thanks!"), ("n2", "ok")]
     out, ok, _ = published(book, items)
-    assert out.knowledge.themes == [] and not ok and out.applied["chatter"] == 5
-    assert out.knowledge.users["n1"].chatter == 2
+    assert out.knowledge.themes == [] and not ok and out.applied["chatter"] == 4
+    # thanks are on topic: they cost n1 nothing, the laughter does
+    assert out.applied["courtesy"] == 1 and out.knowledge.users["n1"].chatter == 1
+
+
+def test_praise_from_many_users_is_no_rule_and_costs_them_nothing(book):
+    """Satisfied users praise the answer in words: read as requests ("Spot on." opens with a verb-like
+    word), five of them made a theme that published as a rule in simulated streams. Praise is on topic,
+    so it does not lower its authors' reliability either; their requests count as before."""
+    items = [
+        ("u1", "Spot on."),
+        ("u2", "Exactly what I needed."),
+        ("u3", "Much appreciated."),
+        ("u4", "太好了，正是我需要的。"),
+        ("u5", "Good stuff."),
+        ("u1", "Please cite the statute article."),
+        ("u2", "Cite the specific statute article."),
+        ("u3", "请引用具体的法条。"),
+        ("u4", "Which article of the law is this? Cite it."),
+    ]
+    out, ok, _ = published(book, items)
+    assert out.applied["courtesy"] == 5 and out.applied["chatter"] == 0
+    assert all(u.chatter == 0 for u in out.knowledge.users.values())
+    (rule,) = ok  # the request, and nothing of the praise
+    assert "article" in rule.text and len(rule.user_support) == 4
 
 
 def test_one_user_flooding_publishes_nothing(book):

@@ -14,6 +14,8 @@ from processors.evidence import reads_as_imperative
 from streams.evaluation import DEMO_SAMPLE
 from streams.evaluation.simulate import (
     ADVERSARIAL_RULE,
+    COURTESY,
+    COURTESY_TEST,
     LANGUAGE_POOLS,
     OFF_TOPIC,
     POOL,
@@ -21,6 +23,7 @@ from streams.evaluation.simulate import (
     VERBOSE_CONTEXT,
     Truth,
     _feedback,
+    _Language,
     simulate,
     write,
 )
@@ -136,6 +139,26 @@ def test_compound_and_verbose_requests_carry_what_they_say_and_default_to_none()
     rng = random.Random(5)
     plain = [f["text"] for _ in range(60) for f in _feedback(rng, prefs, False, 0.0) if f["kind"] == "text"]
     assert all(t in phrasing for t in plain)
+
+
+def test_courtesy_gives_satisfied_users_praise_of_their_split_and_defaults_to_plain_thanks():
+    """--courtesy: a satisfied user's feedback carries praise, the dev split's COURTESY or the test split's
+    held-out COURTESY_TEST; at 0 (the default) thanks only, as before."""
+    prefs = SPLITS["test"][:2]
+    for pool, praise in (("dev", COURTESY), ("test", COURTESY_TEST)):
+        rng, language = random.Random(3), _Language.of(pool)
+        said = [
+            f["text"]
+            for _ in range(40)
+            for f in _feedback(rng, prefs, False, 1.0, language, courtesy_share=1.0)
+            if f["kind"] == "text"
+        ]
+        assert len(said) == 40 and set(said) <= set(praise)
+    rng = random.Random(3)
+    said = [
+        f["text"] for _ in range(40) for f in _feedback(rng, prefs, False, 1.0, _Language.of("test")) if "text" in f
+    ]
+    assert said and set(said) <= {"thanks", "great, thanks", "谢谢"}
 
 
 def test_too_few_queries_or_too_many_topics_is_a_clear_error():
