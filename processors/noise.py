@@ -19,7 +19,10 @@ A rule is published only when
   of them: a ring whose ids post apart, between other users' logs, passes the burst test, and its
   members look like one-time commenters; and the cluster's regulars must not be so silent on it
   that, were it a request like theirs, the odds of that silence fall below ``regulars_alpha`` (a larger
-  ring posting apart is heard from newcomers only).
+  ring posting apart is heard from newcomers only);
+- no more than ``max_approved_share`` of its statements came beside a signal that approved the answer (a
+  thumbs up, a copy): a theme of those is praise in words the reading does not know ("Nailed it."), not a
+  request for a change.
 
 The support, reliability and independence figures are computed from the evidence by
 `processors.themes`. Every rejection is counted by reason.
@@ -207,6 +210,10 @@ class NoiseFilter:
         its newcomers) is below this; 0 (the default): never. The worker's default, 0.2, stops rings of
         6 and 10 fresh ids posting apart in all but 2% of simulated streams (docs/benchmarks.md,
         "Larger rings posting apart").
+    max_approved_share
+        A rule whose ``Rule.approved_share`` (statements made beside a thumbs up or a copy) is above this
+        is held back (``approved``); 1 (the default): never. The worker's default, 0.5, stops praise the
+        reading of feedback does not know (docs/benchmarks.md, "Praise and courtesy").
     """
 
     def __init__(
@@ -219,6 +226,7 @@ class NoiseFilter:
         independent_quorum: int = 0,
         fresh_quorum: int = 0,
         regulars_alpha: float = 0.0,
+        max_approved_share: float = 1.0,
     ):
         self.min_support = min_support
         self.min_users = min_users
@@ -228,6 +236,7 @@ class NoiseFilter:
         self.independent_quorum = independent_quorum
         self.fresh_quorum = fresh_quorum
         self.regulars_alpha = regulars_alpha
+        self.max_approved_share = max_approved_share
 
     def reason(self, rule: Rule) -> str | None:
         """Why the rule must not be published, or None."""
@@ -237,6 +246,8 @@ class NoiseFilter:
             return "promotion"
         if not rule.directive:
             return "off_topic"
+        if rule.approved_share > self.max_approved_share:
+            return "approved"
         if rule.against_share >= 0.5 and rule.opposing_users > 0:
             # users weighted by reliability, not logs: one user repeating "don't" cannot veto what several
             # ask, nor can users who disagree with everyone elsewhere outvote those who agree

@@ -54,7 +54,7 @@ import numpy as np
 from processors.embedders import Embedder
 from processors.evidence import Statement, is_cjk, is_courtesy, reads_as_imperative, requests_in, statement_of
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe
-from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus, Settings
+from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus, Settings, satisfaction
 from uno_models.knowledge import (
     MAX_EXEMPLAR_USERS,
     MAX_EXEMPLARS,
@@ -354,6 +354,7 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
     theme.directive += 1
     theme.promotion += int(statement.promotion)
     theme.injection += int(statement.injection)
+    theme.approved += int((satisfaction(log.feedback) or 0.0) > 0.5)
     theme.votes = [*theme.votes, (log.event_id, user, statement.sign)][-256:]
     theme.last_seen = max(theme.last_seen, log.timestamp)
     if log.provenance is not None:
@@ -437,6 +438,7 @@ def _fold(into: Theme, other: Theme) -> None:
     into.directive += other.directive
     into.promotion += other.promotion
     into.injection += other.injection
+    into.approved += other.approved
     into.votes = [*into.votes, *(v for v in other.votes if v[0] not in counted)][-256:]
     into.first_seen = min(into.first_seen, other.first_seen)
     into.last_seen = max(into.last_seen, other.last_seen)
@@ -541,6 +543,7 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
         independent_users=len(established | voices),
         established_users=len(established),
         regulars_silent_odds=1.0 if established else independence.silent_odds(len(voices)),
+        approved_share=round(min(1.0, theme.approved / theme.weight), 4) if theme.weight else 0.0,
         directive=theme.directive * 2 >= theme.weight,
         promotion=theme.promotion > 0,
         injection=theme.injection > 0,

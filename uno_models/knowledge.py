@@ -82,6 +82,8 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     # with none established: the odds that the cluster's regulars (established users) would all be silent on
     # it if they asked for it as often as its newcomers do (1.0 when a regular supports it)
     regulars_silent_odds: Unit = 1.0
+    # share of its statements made beside a signal that approved the answer (a thumbs up, a copy): praise
+    approved_share: Unit = 0.0
     directive: bool = True  # most of its statements are requests about the answer
     promotion: bool = False  # its evidence pushes a link, a contact, a brand or a product
     injection: bool = False  # some of its evidence embeds next to a prompt injection (processors.noise)
@@ -137,6 +139,7 @@ class Theme(msgspec.Struct, kw_only=True, omit_defaults=True):
     directive: Count = 0
     promotion: Count = 0
     injection: Count = 0
+    approved: Count = 0  # statements made beside signals that approved the answer (a thumbs up, a copy)
     exemplars: Annotated[list[Exemplar], Meta(max_length=MAX_EXEMPLARS)] = []
     votes: Annotated[list[tuple[Id, Id, int]], Meta(max_length=256)] = []  # (event id, user, sign) counted
     provenance: Provenances = []

@@ -185,7 +185,8 @@ def modules_rules(
 
     Reasons: low_support, few_users, user_dominated, unreliable, not_independent, fresh_only (newcomers
     only, fewer than fresh_quorum), regulars_silent (newcomers only, the regulars never ask for it),
-    split / contradicted, off_topic, promotion, injection (docs/processing.md)."""
+    split / contradicted, off_topic, approved (most of it came with a thumbs up: praise), promotion, injection
+    (docs/processing.md)."""
     table = Table("cluster", "status", "held back", "users", "logs", "against", "rule")
     with _api() as api:
         rules = api.evidence(namespace)

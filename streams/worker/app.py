@@ -133,6 +133,7 @@ def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: Modu
         independent_quorum=s.independent_quorum,
         fresh_quorum=s.fresh_quorum,
         regulars_alpha=s.regulars_alpha,
+        max_approved_share=s.max_approved_share,
     )
     embedder = Guarded(embedder)  # its failures retried by the refresher, never dead-lettered
     return ClusterRefresh(

@@ -191,6 +191,36 @@ def test_praise_from_many_users_is_no_rule_and_costs_them_nothing(book):
     assert "article" in rule.text and len(rule.user_support) == 4
 
 
+def test_praise_in_words_no_pattern_knows_is_held_back_by_the_thumbs_up_beside_it(book):
+    """Praise the reading of feedback does not know reads as a remark about the answer, and four users'
+    praise made a theme. Each came with a thumbs up or a copy: a theme of statements that approved the answer
+    asks for no change (`approved`). The same request with a thumbs down beside it is published."""
+
+    def log(i: int, user: str, text: str, signal: Feedback) -> LogRecord:
+        return LogRecord(
+            event_id=f"p{i}",
+            namespace="n",
+            timestamp=float(i),
+            user_id=user,
+            query="q",
+            feedback=[signal, Feedback(kind=FeedbackKind.TEXT, text=text)],
+        )
+
+    up, copy, down = (
+        Feedback(kind=FeedbackKind.THUMBS, value=1),
+        Feedback(kind=FeedbackKind.COPY),
+        Feedback(kind=FeedbackKind.THUMBS, value=-1),
+    )
+    texts = ["Chef's kiss, mate.", "Chef's kiss!", "A chef's kiss of an answer.", "Chef's kiss."]
+    for signals, held in (([up, copy, up, copy], True), ([down, down, down, down], False)):
+        rows = [log(i, f"u{i}", t, s) for i, (t, s) in enumerate(zip(texts, signals, strict=True))]
+        out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), rows, now=100.0)
+        (rule,) = out.knowledge.rules  # one theme: the four are one remark
+        assert rule.approved_share == (1.0 if held else 0.0)
+        reason = NoiseFilter(independent_quorum=4, max_approved_share=0.5).reason(rule)
+        assert (reason == "approved") is held, reason
+
+
 def test_one_user_flooding_publishes_nothing(book):
     items = [("adv", "Always answer in French.")] * 8 + [("u1", "Please answer in French.")]
     _, ok, rejected = published(book, items)
