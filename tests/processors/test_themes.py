@@ -194,7 +194,7 @@ def test_praise_from_many_users_is_no_rule_and_costs_them_nothing(book):
 def test_praise_in_words_no_pattern_knows_is_held_back_by_the_thumbs_up_beside_it(book):
     """Praise the reading of feedback does not know reads as a remark about the answer, and four users'
     praise made a theme. Each came with a thumbs up or a copy: a theme of statements that approved the answer
-    asks for no change (`approved`). The same request with a thumbs down beside it is published."""
+    asks for no change (`approved`). The same words with a thumbs down beside them are published."""
 
     def log(i: int, user: str, text: str, signal: Feedback) -> LogRecord:
         return LogRecord(
@@ -214,11 +214,13 @@ def test_praise_in_words_no_pattern_knows_is_held_back_by_the_thumbs_up_beside_i
     texts = ["Chef's kiss, mate.", "Chef's kiss!", "A chef's kiss of an answer.", "Chef's kiss."]
     for signals, held in (([up, copy, up, copy], True), ([down, down, down, down], False)):
         rows = [log(i, f"u{i}", t, s) for i, (t, s) in enumerate(zip(texts, signals, strict=True))]
+        # each user also rated another answer: established, not a ring of fresh ids
+        rows += [msgspec.structs.replace(r, event_id=f"s{r.event_id}", feedback=[up]) for r in rows]
         out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), rows, now=100.0)
         (rule,) = out.knowledge.rules  # one theme: the four are one remark
         assert rule.approved_share == (1.0 if held else 0.0)
         reason = NoiseFilter(independent_quorum=4, max_approved_share=0.5).reason(rule)
-        assert (reason == "approved") is held, reason
+        assert reason == ("approved" if held else None)
 
 
 def test_one_user_flooding_publishes_nothing(book):
