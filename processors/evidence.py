@@ -913,7 +913,7 @@ def _praise_or(other: re.Pattern, text: str) -> bool:
 _THANKS = re.compile(
     r"^(?:thanks?(?:\s+you)?|thx|ty|谢谢|多谢|謝謝|多謝|감사합니다|고마워요?|ありがとう(?:ございます)?|gracias|merci|danke"
     r"|grazie|obrigad[oa]|спасибо|bedankt|dank\s*je(?:wel)?|dzięki|dziękuję|teşekkürler|شكرا|ขอบคุณ\S*)"
-    r"(?:\s+(?:a\s+lot|so\s+much|very\s+much|muchas|mil|beaucoup|schön|sehr|mille|muito|большое|you))*$",
+    r"(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance|muchas|mil|beaucoup|schön|sehr|mille|muito|большое|you))*$",
     re.I,
 )
 _CLAUSE_BREAK = re.compile(r"[,，、;；.。!！?？~:：\n]+")
@@ -1053,5 +1053,18 @@ def statement_of(text: str) -> Statement:
     text = normalise(text)
     if (m := _BARE_NO_NEED.match(text)) is not None and not is_directive(text[m.end() :]):
         return Statement(text, text, 1, False, promotes(text))
-    sign, core = polarity(text)
+    sign, core = polarity(_without_courtesy(text))
     return Statement(text, core, sign, sign < 0 or is_directive(text), promotes(text))
+
+
+def _without_courtesy(text: str) -> str:
+    """The text without its sentences of thanks or praise ("Keep it short. Thanks in advance!"), which ask for
+    nothing and, embedded with the request, move its core away from the same request said plainly."""
+    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
+    if len(sentences) < 2:
+        return text
+    kept = [s for s in sentences if not is_courtesy(s)]
+    return " ".join(s.strip() for s in kept) if kept and len(kept) < len(sentences) else text
+
+
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")

@@ -578,3 +578,17 @@ def test_a_statement_with_several_requests_gives_each_of_them(text, parts):
 def test_praise_and_courtesy_are_chatter_and_praise_before_a_request_is_a_request(text, asks):
     assert statement_of(text).directive is asks
     assert is_courtesy(text) is not asks
+
+
+@pytest.mark.parametrize(
+    ("text", "core"),
+    [
+        ("Keep it under 100 words. Thanks in advance!", "Keep it under 100 words"),
+        ("Thanks! Make it shorter.", "Make it shorter"),
+        ("请简短一些。先谢谢了！", "简短一些"),
+        ("Don't use tables. Much appreciated.", "use tables"),
+        ("Much appreciated. Spot on.", "Much appreciated. Spot on"),  # nothing but courtesy: kept whole
+    ],
+)
+def test_a_sentence_of_thanks_or_praise_is_no_part_of_the_requests_core(text, core):
+    assert statement_of(text).core == core
