@@ -51,6 +51,8 @@ from streams.evaluation.simulate import (
     COURTESY,
     COURTESY_TEST,
     DATASET_SPLITS,
+    LANGUAGE_CHATTER,
+    LANGUAGE_COURTESY,
     LANGUAGE_POOLS,
     load_queries,
     simulate,
@@ -74,6 +76,7 @@ def run(
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
     courtesy_share: float = 0.0,
+    approving_share: float = 0.0,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -91,6 +94,7 @@ def run(
         compound_share=compound_share,
         verbose_share=verbose_share,
         courtesy_share=courtesy_share,
+        approving_share=approving_share,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -161,7 +165,9 @@ def _sybil(rules: list[dict], truth, embedder) -> int:
 
 def _courtesy(rules: list[dict]) -> int:
     """Rules most of whose evidence is the simulated users' praise or thanks: a remark, not a request."""
-    said = {normalise(t) for t in (*COURTESY, *COURTESY_TEST, "thanks", "great, thanks", "谢谢")}
+    praise = [*COURTESY, *COURTESY_TEST, *(t for texts in LANGUAGE_COURTESY.values() for t in texts)]
+    thanks = [t for _, texts in LANGUAGE_CHATTER.values() for t in texts]
+    said = {normalise(t) for t in (*praise, *thanks, "thanks", "great, thanks", "谢谢")}
     return sum(1 for r in rules if 2 * sum(normalise(e) in said for e in r["evidence"]) > len(r["evidence"]))
 
 
@@ -235,7 +241,13 @@ def main() -> None:
         "--verbose", type=float, default=0.0, help="share of requests said among other sentences (en and zh pools)"
     )
     parser.add_argument(
-        "--courtesy", type=float, default=0.0, help="share of satisfied users' feedback with praise (en and zh pools)"
+        "--courtesy", type=float, default=0.0, help="share of satisfied users' feedback with praise (every pool)"
+    )
+    parser.add_argument(
+        "--approving",
+        type=float,
+        default=0.0,
+        help="share of requests made beside a thumbs up or a copy (the answer approved, a change asked)",
     )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
@@ -272,6 +284,7 @@ def main() -> None:
                     compound_share=args.compound,
                     verbose_share=args.verbose,
                     courtesy_share=args.courtesy,
+                    approving_share=args.approving,
                 )
                 for seed in range(args.seeds)
             ]
@@ -286,6 +299,7 @@ def main() -> None:
                     "compound": args.compound,
                     "verbose": args.verbose,
                     "courtesy": args.courtesy,
+                    "approving": args.approving,
                     "summary": summary(runs),
                 }
                 | {"runs": runs}

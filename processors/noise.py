@@ -212,8 +212,9 @@ class NoiseFilter:
         "Larger rings posting apart").
     max_approved_share
         A rule whose ``Rule.approved_share`` (statements made beside a thumbs up or a copy) is above this
-        is held back (``approved``); 1 (the default): never. The worker's default, 0.5, stops praise the
-        reading of feedback does not know (docs/benchmarks.md, "Praise and courtesy").
+        is held back (``approved``); 1 (the default): never. The worker's default, 0.75, stops praise the
+        reading of feedback does not know, and lets through requests that some of their users make while
+        approving the answer (docs/benchmarks.md, "Praise and courtesy").
     """
 
     def __init__(

@@ -139,7 +139,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     regulars_alpha: Share = 0.2
     # a rule most of whose statements came beside a signal that approved the answer (a thumbs up, a copy) is
     # praise, not a request for a change: held back above this share; 1: off
-    max_approved_share: Share = 0.5
+    max_approved_share: Share = 0.75
     rephrase_similarity: Share = 0.75  # an LLM's wording of a rule is kept only this close to the users' words
     out_of_range_similarity: Share = 0.6  # retrieval guard for modules too young for their own threshold
     route_z: Annotated[float, Meta(ge=0)] = 2.0  # a module's threshold: members' mean cosine - z std

@@ -48,7 +48,10 @@ def simulate(
     ] = 0.0,
     courtesy: Annotated[
         float,
-        typer.Option(help="share of satisfied users' feedback that carries praise (English and Chinese streams)"),
+        typer.Option(help="share of satisfied users' feedback that carries praise"),
+    ] = 0.0,
+    approving: Annotated[
+        float, typer.Option(help="share of requests made beside a thumbs up or a copy (a change asked all the same)")
     ] = 0.0,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
@@ -86,6 +89,7 @@ def simulate(
             compound_share=compound,
             verbose_share=verbose,
             courtesy_share=courtesy,
+            approving_share=approving,
             pool=language or split,
             seed=seed,
         )

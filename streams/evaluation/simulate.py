@@ -968,6 +968,7 @@ def simulate(
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
     courtesy_share: float = 0.0,
+    approving_share: float = 0.0,
     pool: str = "dev",
     seed: int = 0,
     out_of_range: int = 4,
@@ -1001,7 +1002,15 @@ def simulate(
         for q in pool_q[:per_topic]:
             user = rng.choice(users)
             feedback = _feedback(
-                rng, prefs, user in noisy, satisfied_share, language, compound_share, verbose_share, courtesy_share
+                rng,
+                prefs,
+                user in noisy,
+                satisfied_share,
+                language,
+                compound_share,
+                verbose_share,
+                courtesy_share,
+                approving_share,
             )
             plan.append((topic, q, user, feedback))
     adversary, adv_topic = "sim-adversary", names[0]
@@ -1143,6 +1152,20 @@ COURTESY_TEST = [
 ]
 
 
+# The same for the other languages' streams (--courtesy with --language), written (2026-12-02, sixth session)
+# before any stream of them was run: held out.
+LANGUAGE_COURTESY = {
+    "es": ["¡Genial, me has salvado!", "Clarísimo, gracias.", "Muy completo, te lo agradezco.", "Buenísimo."],
+    "de": ["Top, vielen Dank!", "Super erklärt.", "Hat mir sehr geholfen.", "Klasse Antwort, danke."],
+    "fr": ["Génial, merci beaucoup !", "Super clair.", "Ça m'aide énormément.", "Parfait, exactement ça."],
+    "it": ["Fantastico, grazie!", "Chiarissimo.", "Mi hai aiutato tantissimo.", "Ottimo lavoro."],
+    "pt": ["Show, valeu!", "Muito claro, obrigado.", "Me ajudou muito.", "Excelente explicação."],
+    "ru": ["Супер, спасибо!", "Очень понятно.", "Вы мне очень помогли.", "Отличное объяснение."],
+    "ja": ["すごく分かりやすいです！", "ありがとうございます、助かります。", "完璧な回答です。", "勉強になりました。"],
+    "ko": ["설명이 아주 좋아요!", "덕분에 해결했어요.", "완전 이해됐어요, 감사해요.", "최고의 답변이에요."],
+}
+
+
 class _Language(NamedTuple):
     """What a stream's users write besides their requests, and how a noisy one contradicts a request."""
 
@@ -1159,7 +1182,8 @@ class _Language(NamedTuple):
             contexts, courtesy = (VERBOSE_CONTEXT_TEST, COURTESY_TEST) if test else (VERBOSE_CONTEXT, COURTESY)
             return _Language(OFF_TOPIC, ["thanks", "great, thanks", "谢谢"], {}, contexts, courtesy)
         remarks, thanks = LANGUAGE_CHATTER[pool]
-        return _Language(remarks, thanks, {rule: contra for rule, _, contra in LANGUAGE_POOLS[pool]})
+        contradictions = {rule: contra for rule, _, contra in LANGUAGE_POOLS[pool]}
+        return _Language(remarks, thanks, contradictions, courtesy=LANGUAGE_COURTESY[pool])
 
 
 def _feedback(
@@ -1171,6 +1195,7 @@ def _feedback(
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
     courtesy_share: float = 0.0,
+    approving_share: float = 0.0,
 ) -> list[dict]:
     language = language or _Language.of("dev")
     if noisy:  # random thumbs, off-topic remarks, or contradictions of the topic's preferences
@@ -1204,6 +1229,11 @@ def _feedback(
         before, after = language.contexts["zh" if is_cjk(text) else "en"]
         parts = [rng.choice(before), _sentence(text)] + ([rng.choice(after)] if rng.random() < 0.5 else [])
         text = ("" if is_cjk(text) else " ").join(parts)
+    if approving_share and rng.random() < approving_share:  # the answer approved, a change asked all the same
+        return [
+            {"kind": "thumbs", "value": 1} if rng.random() < 0.5 else {"kind": "copy"},
+            {"kind": "text", "text": text},
+        ]
     style = rng.random()
     if style < 0.5:
         return [{"kind": "text", "text": text}]

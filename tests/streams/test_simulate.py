@@ -161,6 +161,16 @@ def test_courtesy_gives_satisfied_users_praise_of_their_split_and_defaults_to_pl
     assert said and set(said) <= {"thanks", "great, thanks", "谢谢"}
 
 
+def test_approving_requests_come_with_a_thumbs_up_or_a_copy_and_default_to_none():
+    """--approving: a reliable user's request comes beside a signal that approved the answer."""
+    rng, prefs = random.Random(4), SPLITS["test"][:2]
+    said = [_feedback(rng, prefs, False, 0.0, approving_share=1.0) for _ in range(40)]
+    assert all(fb[0] in ({"kind": "thumbs", "value": 1}, {"kind": "copy"}) and fb[1]["kind"] == "text" for fb in said)
+    rng = random.Random(4)
+    said = [_feedback(rng, prefs, False, 0.0) for _ in range(40)]
+    assert not any(f in ({"kind": "thumbs", "value": 1}, {"kind": "copy"}) for fb in said for f in fb)
+
+
 def test_too_few_queries_or_too_many_topics_is_a_clear_error():
     with pytest.raises(ValueError, match="distinct queries"):
         simulate({"law": ["a?", "b?"]}, per_topic=20)
