@@ -906,7 +906,7 @@ def _praise_or(other: re.Pattern, text: str) -> bool:
     """Praise as a whole ("Genau das, was ich brauchte."), or each clause praise or ``other``."""
     if _PRAISE.match(text.strip().rstrip(".!?。！？~ ")):
         return True
-    clauses = [c.strip(" '\"") for c in _CLAUSE_BREAK.split(text) if c.strip(" '\"")]
+    clauses = [c.strip(" '\"~") for c in _CLAUSE_END.split(text) if c.strip(" '\"~")]
     return bool(clauses) and all(_PRAISE.match(c) or other.match(c) for c in clauses)
 
 
@@ -916,7 +916,6 @@ _THANKS = re.compile(
     r"(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance|muchas|mil|beaucoup|schön|sehr|mille|muito|большое|you))*$",
     re.I,
 )
-_CLAUSE_BREAK = re.compile(r"[,，、;；.。!！?？~:：\n]+")
 
 
 def is_directive(text: str) -> bool:
@@ -1060,11 +1059,16 @@ def statement_of(text: str) -> Statement:
 def _without_courtesy(text: str) -> str:
     """The text without its sentences of thanks or praise ("Keep it short. Thanks in advance!"), which ask for
     nothing and, embedded with the request, move its core away from the same request said plainly."""
-    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
-    if len(sentences) < 2:
+    parts = sentences(text)
+    if len(parts) < 2:
         return text
-    kept = [s for s in sentences if not is_courtesy(s)]
-    return " ".join(s.strip() for s in kept) if kept and len(kept) < len(sentences) else text
+    kept = [s for s in parts if not is_courtesy(s)]
+    return " ".join(kept) if kept and len(kept) < len(parts) else text
 
 
-_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (a semicolon ends one too), stripped, none empty."""
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;。！？；])\s*")

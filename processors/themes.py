@@ -43,7 +43,6 @@ then reports, on its rule:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -52,7 +51,15 @@ import msgspec
 import numpy as np
 
 from processors.embedders import Embedder
-from processors.evidence import Statement, is_cjk, is_courtesy, reads_as_imperative, requests_in, statement_of
+from processors.evidence import (
+    Statement,
+    is_cjk,
+    is_courtesy,
+    reads_as_imperative,
+    requests_in,
+    sentences,
+    statement_of,
+)
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe
 from uno_models import ClusterKnowledge, FeedbackKind, LogRecord, Provenance, Rule, RuleStatus, Settings, satisfaction
 from uno_models.knowledge import (
@@ -303,10 +310,10 @@ class ThemeBook:
 
 def _candidates(text: str, sign: int) -> list[str]:
     """A statement, and each of its sentences that is a request of the same polarity on its own."""
-    sentences = [p.strip() for p in re.split(r"(?<=[.!?;。！？；])\s*", text) if p.strip()]
+    parts = sentences(text)
     out = [text]
-    if len(sentences) > 1:
-        for sentence in sentences:
+    if len(parts) > 1:
+        for sentence in parts:
             statement = statement_of(sentence)
             if statement.directive and statement.sign == sign and (len(sentence.split()) >= 3 or is_cjk(sentence)):
                 out.append(sentence)
