@@ -909,6 +909,89 @@ COURTESY_HELD_OUT: dict[str, dict[str, list[str]]] = {
 }
 
 
+# Typed as people type in a chat box (2026-12-02, seventh session): lower case, no full stop, "pls", "u",
+# "dont", questions and wishes for what is missing. Both sets written before either was run; rules are
+# tuned on ``casual``; ``casual_held_out`` is scored once after them.
+CASUAL: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "shorter plz",
+            "could u add an example",
+            "too wordy",
+            "wish u cited sources",
+            "it'd be better with a table",
+            "why so long",
+            "answer first then explain",
+            "more examples pls",
+            "tl;dr pls",
+            "simpler words pls",
+            "needs headings",
+            "make it formal",
+        ],
+        "negated": [
+            "dont use bullet points",
+            "no tables pls",
+            "stop repeating urself",
+            "no disclaimers",
+            "pls dont guess",
+            "dont start with a summary",
+        ],
+        "chatter": ["haha", "ty", "k", "gr8", "app is slow today", "my teacher said the same", "wow", "hmm"],
+    },
+    "zh": {
+        "request": ["太啰嗦了", "能不能举个例子", "先说结论呗", "有出处吗", "简单点说"],
+        "negated": ["别用表格", "别啰嗦", "不要列表了"],
+        "chatter": ["嘿嘿", "多谢", "卡死了", "好的"],
+    },
+}
+
+CASUAL_HELD_OUT: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "shorter pls",
+            "can u make it shorter",
+            "way too long tbh",
+            "i wish it had examples",
+            "would be nice to see the sources",
+            "why no sources??",
+            "needs a summary at the end",
+            "more detail on step 2 plz",
+            "put the answer first not at the end",
+            "use bullet points next time",
+            "gimme the short version",
+            "tldr at the top pls",
+            "explain it like im 5",
+            "is there a shorter version",
+        ],
+        "negated": [
+            "dont use tables",
+            "no bullet points pls",
+            "stop apologizing",
+            "pls dont repeat my question back",
+            "no emojis",
+            "quit adding disclaimers",
+            "never guess dates",
+        ],
+        "chatter": [
+            "lol",
+            "thx!!",
+            "ok",
+            "cool cool",
+            "site keeps crashing",
+            "my boss will love this",
+            "nice one 👍",
+            "first time using this",
+            "brb",
+        ],
+    },
+    "zh": {
+        "request": ["太长了吧", "能不能短点", "说重点", "给个例子呗", "要是有出处就好了", "结论放前面", "来个总结"],
+        "negated": ["别整表格", "不要废话", "别老道歉"],
+        "chatter": ["哈哈", "谢啦", "网站好卡", "收到", "还行吧"],
+    },
+}
+
+
 def right(statement, kind: str) -> bool:
     if kind == "request":
         return statement.directive and statement.sign > 0
@@ -974,6 +1057,8 @@ def main() -> None:
         "hedged_eu_held_out": HEDGED_EU_HELD_OUT,
         "courtesy": COURTESY,
         "courtesy_held_out": COURTESY_HELD_OUT,
+        "casual": CASUAL,
+        "casual_held_out": CASUAL_HELD_OUT,
     }
     emit(
         {
