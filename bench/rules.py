@@ -8,6 +8,7 @@
     python -m bench.rules --split dev --compound 0.3   # 30% of requests ask for both of a topic's preferences
     python -m bench.rules --split dev --verbose 0.3    # 30% of requests come with a sentence of context
     python -m bench.rules --split dev --courtesy 0.8   # satisfied users praise the answer in words
+    python -m bench.rules --split dev --casual 0.5     # half the users type as in a chat box
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -77,6 +78,7 @@ def run(
     verbose_share: float = 0.0,
     courtesy_share: float = 0.0,
     approving_share: float = 0.0,
+    casual_share: float = 0.0,
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -95,6 +97,7 @@ def run(
         verbose_share=verbose_share,
         courtesy_share=courtesy_share,
         approving_share=approving_share,
+        casual_share=casual_share,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -249,6 +252,9 @@ def main() -> None:
         default=0.0,
         help="share of requests made beside a thumbs up or a copy (the answer approved, a change asked)",
     )
+    parser.add_argument(
+        "--casual", type=float, default=0.0, help="share of users who type as in a chat box (lower case, pls, u)"
+    )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
@@ -285,6 +291,7 @@ def main() -> None:
                     verbose_share=args.verbose,
                     courtesy_share=args.courtesy,
                     approving_share=args.approving,
+                    casual_share=args.casual,
                 )
                 for seed in range(args.seeds)
             ]
@@ -300,6 +307,7 @@ def main() -> None:
                     "verbose": args.verbose,
                     "courtesy": args.courtesy,
                     "approving": args.approving,
+                    "casual": args.casual,
                     "summary": summary(runs),
                 }
                 | {"runs": runs}

@@ -53,6 +53,9 @@ def simulate(
     approving: Annotated[
         float, typer.Option(help="share of requests made beside a thumbs up or a copy (a change asked all the same)")
     ] = 0.0,
+    casual: Annotated[
+        float, typer.Option(help="share of users who type as in a chat box (lower case, no full stop, pls, u)")
+    ] = 0.0,
     namespace: Annotated[str, typer.Option(help="namespace of the events")] = "demo",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same stream)")] = 0,
 ) -> None:
@@ -90,6 +93,7 @@ def simulate(
             verbose_share=verbose,
             courtesy_share=courtesy,
             approving_share=approving,
+            casual_share=casual,
             pool=language or split,
             seed=seed,
         )

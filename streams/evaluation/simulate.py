@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -969,6 +970,7 @@ def simulate(
     verbose_share: float = 0.0,
     courtesy_share: float = 0.0,
     approving_share: float = 0.0,
+    casual_share: float = 0.0,
     pool: str = "dev",
     seed: int = 0,
     out_of_range: int = 4,
@@ -999,6 +1001,9 @@ def simulate(
         users = [f"sim-{_slug(topic)}-{u}" for u in range(users_per_topic)]
         noisy = set(rng.sample(users, round(noisy_share * users_per_topic)))
         noisy_users |= noisy
+        # users who type as in a chat box; their own generator, so the stream is otherwise the same
+        casual_rng = random.Random(f"{seed}:casual:{topic}")
+        casual = set(casual_rng.sample(users, round(casual_share * users_per_topic))) if casual_share else set()
         for q in pool_q[:per_topic]:
             user = rng.choice(users)
             feedback = _feedback(
@@ -1012,6 +1017,8 @@ def simulate(
                 courtesy_share,
                 approving_share,
             )
+            if user in casual:
+                feedback = [dict(f, text=typed_casually(f["text"], casual_rng)) if f["kind"] == "text" else f for f in feedback]
             plan.append((topic, q, user, feedback))
     adversary, adv_topic = "sim-adversary", names[0]
     for _ in range(adversarial_events):
@@ -1242,6 +1249,33 @@ def _feedback(
     if style < 0.85:
         return [{"kind": "regenerate"}, {"kind": "text", "text": text}]
     return [{"kind": "correction", "text": f"{STAND_IN_ANSWER} (Rewritten so that it follows this: {rule})"}]
+
+
+# How a user who types as in a chat box writes ("--casual"): lower case, no closing full stop, "pls", "u",
+# apostrophes dropped; in Chinese no closing "。" and often no "请". Applied to every text such a user writes, so
+# it reaches held-out phrasings too (no phrasing is rewritten by hand).
+_CASUAL_WORDS = (
+    (r"\bplease\b", ("pls", "plz", "please")),
+    (r"\byou\b", ("u", "you")),
+    (r"\byour\b", ("ur", "your")),
+    (r"\bdon't\b", ("dont",)),
+    (r"\bit's\b", ("its",)),
+    (r"\bi'm\b", ("im",)),
+    (r"\bdoesn't\b", ("doesnt",)),
+    (r"\bcan't\b", ("cant",)),
+)
+
+
+def typed_casually(text: str, rng: random.Random) -> str:
+    if is_cjk(text):
+        text = text.rstrip("。！")
+        return text.removeprefix("请") if rng.random() < 0.5 else text
+    text = text.lower()
+    for pattern, choices in _CASUAL_WORDS:
+        text = re.sub(pattern, lambda _: rng.choice(choices), text)
+    if rng.random() < 0.5:
+        text = text.replace(",", "")
+    return text.rstrip(".! ") or text
 
 
 def _sentence(text: str) -> str:
