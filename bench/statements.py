@@ -991,6 +991,40 @@ CASUAL_HELD_OUT: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Written after the reading was changed for ``casual`` (whose held-out misses had been seen), before any run
+# of it: the clean held-out measure of that change.
+CASUAL_HELD_OUT_2: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "request": [
+            "shorter next time pls",
+            "can u add the source",
+            "bit too long ngl",
+            "i wish u had used a table",
+            "would be nice with an example",
+            "why so many bullet points",
+            "needs a conclusion",
+            "more concise plz",
+            "give me the gist first",
+            "explain the terms pls",
+            "this is hard to follow",
+            "a summary would help",
+        ],
+        "negated": [
+            "dont add disclaimers",
+            "no jargon pls",
+            "stop using bullet points",
+            "pls dont make it so long",
+            "no intro needed",
+        ],
+        "chatter": ["omg", "ty so much", "kk", "internet is down again", "ill try later", "interesting", "yep"],
+    },
+    "zh": {
+        "request": ["能再短点吗", "给点例子", "来个表格", "讲简单点", "把结论写在前面", "有参考资料吗", "详细点"],
+        "negated": ["别用列表", "不要这么长", "别写废话"],
+        "chatter": ["嗯嗯", "谢了", "好卡啊", "明白了", "厉害"],
+    },
+}
+
 
 def right(statement, kind: str) -> bool:
     if kind == "request":
@@ -1059,6 +1093,7 @@ def main() -> None:
         "courtesy_held_out": COURTESY_HELD_OUT,
         "casual": CASUAL,
         "casual_held_out": CASUAL_HELD_OUT,
+        "casual_held_out_2": CASUAL_HELD_OUT_2,
     }
     emit(
         {
