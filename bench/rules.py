@@ -33,7 +33,6 @@ from collections import Counter
 from bench.common import REPLAY, CachedEmbedder, emit
 from processors.clustering import resolve_alias
 from processors.embedders import make_embedder
-from processors.evidence import normalise
 from processors.pii import Pseudonymiser
 from processors.refresh import ClusterRefresh
 from processors.replay import BatchReplay
@@ -43,6 +42,7 @@ from streams.evaluation.evaluate import (
     cluster_topics,
     clustering_scores,
     evidence_scores,
+    phrasing_key,
     preference_of_phrasing,
     pseudonymised,
     routing_scores,
@@ -170,8 +170,8 @@ def _courtesy(rules: list[dict]) -> int:
     """Rules most of whose evidence is the simulated users' praise or thanks: a remark, not a request."""
     praise = [*COURTESY, *COURTESY_TEST, *(t for texts in LANGUAGE_COURTESY.values() for t in texts)]
     thanks = [t for _, texts in LANGUAGE_CHATTER.values() for t in texts]
-    said = {normalise(t) for t in (*praise, *thanks, "thanks", "great, thanks", "谢谢")}
-    return sum(1 for r in rules if 2 * sum(normalise(e) in said for e in r["evidence"]) > len(r["evidence"]))
+    said = {phrasing_key(t) for t in (*praise, *thanks, "thanks", "great, thanks", "谢谢")}
+    return sum(1 for r in rules if 2 * sum(phrasing_key(e) in said for e in r["evidence"]) > len(r["evidence"]))
 
 
 def _purity(knowledge, published: set) -> float | None:
@@ -186,7 +186,7 @@ def _purity(knowledge, published: set) -> float | None:
                 continue
             said = Counter()
             for e in theme.exemplars:
-                if (pref := phrasing.get(normalise(e.text))) is not None:
+                if (pref := phrasing.get(phrasing_key(e.text))) is not None:
                     said[pref] += e.count
             if said:
                 main += said.most_common(1)[0][1]

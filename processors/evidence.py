@@ -423,6 +423,12 @@ _DO_THIS = re.compile(r"^(?:do\s+)?(?:this|that|it)\s*[:,-]\s*", re.I)  # "Don't
 _EXCESS = re.compile(r"^(?:be\s+)?(?:too|so|overly)\b|^太", re.I)
 _LEADING_PLEASE = re.compile(r"^(?:please|pls|plz|kindly)(?:[,\s]+|$)|^请", re.I)
 # A clause that replaces the negated request before it: "No lists, just prose", "别分点，而是写成一段话".
+# The same inside a clause, when the comma before it was not typed: a word that only ever introduces the
+# replacement ("just" and "only" qualify the negated request itself as often: "don't use just bullets").
+_ALTERNATIVE_INLINE = re.compile(
+    r"(?<=\s)(?:rather(?!\s+than)|instead(?!\s+of)|sondern|lieber|plutôt|piuttosto|invece|而是)\s|(?<=[\u4e00-\u9fff])而是",
+    re.I,
+)
 _ALTERNATIVE = re.compile(
     r"^(?:just|only|rather|solo|sólo|sino|juste|seulement|nur|sondern|soltanto|só|apenas|только|лучше)\b"
     r"|\b(?:instead|plutôt|invece|piuttosto|stattdessen|lieber|en\s+su\s+lugar|à\s+la\s+place|em\s+vez\s+disso"
@@ -542,9 +548,18 @@ _CHATTER_WORDS = frozenset(
 _EN_CUES = re.compile(
     r"\b(?:please|pls|should|must|need|needs|want|wanted|prefer|would\s+like|could\s+you|can\s+you|too|more|less"
     r"|fewer|shorter|longer|instead|rather|better|only|always|max|maximum|at\s+most"
-    r"|at\s+least|no\s+more)\b",
+    r"|at\s+least|no\s+more"
+    # as typed in a chat box: a wish ("i wish it had examples"), a complaint as a question ("why so long",
+    # "why no sources??", "why is it so long"), what is missing or hard to follow ("sources are missing")
+    r"|wish(?!\s+(?:you|u)\s+(?:a|an|all|luck)\b|\s+me\b)|why\s+(?:so|no|not)|why\s+(?:is|are)\s+(?:it|this|that|there|the\s+\w+)\s+(?:so|no|not)"
+    r"|missing|lacks|lacking|unclear|confusing|hard\s+to\s+(?:read|follow|understand)"
+    # "an example would help add one", "a table would be clearer": the comma before the request left out
+    r"|would\s+help|would\s+be\s+(?:\w+er|nice|good|great|helpful|useful))\b",
     re.I,
 )
+# A clause whose second word is a copula describes its first ("app is slow today", "site was down"): a remark,
+# unless a cue above makes it a request ("answer is too long", "sources are missing").
+_COPULAS = frozenset(["is", "was", "are", "were", "isn't", "wasn't", "aren't", "weren't", "seems", "looks", "feels"])
 # Words that open a statement about something (not a request) in English.
 _EN_NOT_IMPERATIVE = frozenset(
     [
@@ -662,6 +677,12 @@ _KO_CUES = re.compile(
 _ZH_CUES = re.compile(
     r"请|应该|应当|需要|希望|要求|能不能|可不可以|麻烦|最好|先|再|多|少|更|太|别|不要|不用|避免|直接|改成|换成|用|给出|加上|列出|写|说明|解释|注明|引用|分点|简短|简洁|详细"
     r"|請|應該|應當|麻煩|別|改為|換成|給出|寫|說明|解釋|註明|分點|條列|簡短|簡潔|詳細|舉|以内|以內|控制在|不超过|不超過"
+    # as typed in a chat box, with no 请: "说重点", "给个例子呗", "来个总结", "总结一下", "简单点说", "结论放前面",
+    # a wish ("要是有出处就好了"), a question for what is missing ("有出处吗", "有没有例子")
+    r"|(?:^|[，,。！!？?\s])(?:[说講讲](?![得实實真了过過])|把)|给个|给我|給個|給我|来个|来点|來個|來點"
+    r"|(?:总结|總結|解释|解釋|说明|說明|改|优化|優化|整理|精简|精簡|概括|展开|展開|补充|補充|润色|潤色|调整|調整|简化|簡化|讲|講|说|說)一下"
+    r"|[短长長简簡细細浅淺深快慢]一?[点點]|(?:简单|簡單|通俗|具体|具體|清楚|直白|正式|专业|專業|易懂|明白|口语|口語)一?[点點]"
+    r"|放(?:在)?(?:前面|最前|开头|開頭|后面|後面|最后|最後|结尾|結尾)|就好了|就更好了|有(?:没有|沒有)?(?![人用空意事问問])[^，。！？]{1,8}[吗嗎么]"
 )
 # Arabic request cues ("please", "should", "I want", "more / less", "only", "first", "briefly")
 _AR_CUES = re.compile(r"من\s+فضلك|لو\s+سمحت|رجاء|أرجو|يرجى|يجب|ينبغي|أريد|نريد|أفضل|أكثر|أقل|فقط|دائما|أولا|باختصار")
@@ -868,10 +889,13 @@ def _opener(text: str) -> bool:
 def _alternative(after: str) -> str | None:
     """The request that replaces a negated one, in the clauses after it ("No lists, just prose" asks for
     prose: it supports a prose theme, it does not oppose one), or None."""
-    for clause in re.split(r"[,，;；.。!！?？:：\n]+", after)[1:]:
+    clauses = re.split(r"[,，;；.。!！?？:：\n]+", after)
+    for clause in clauses[1:]:
         clause = _LEADING_PLEASE.sub("", clause.strip()).strip()
         if clause and _ALTERNATIVE.search(clause):
             return clause
+    if len(clauses) == 1 and (m := _ALTERNATIVE_INLINE.search(after)):  # "no lists just prose": no comma typed
+        return after[m.start() :].strip()
     return None
 
 
@@ -964,7 +988,7 @@ def is_directive(text: str) -> bool:
         elif turkish:
             if _TR_IMPERATIVE.fullmatch(words[-1]):
                 return True
-        elif len(words) >= 2:
+        elif len(words) >= 2 and words[1] not in _COPULAS:
             return True
     return False
 
@@ -1053,7 +1077,9 @@ def statement_of(text: str) -> Statement:
     if (m := _BARE_NO_NEED.match(text)) is not None and not is_directive(text[m.end() :]):
         return Statement(text, text, 1, False, promotes(text))
     sign, core = polarity(_without_courtesy(text))
-    return Statement(text, core, sign, sign < 0 or is_directive(text), promotes(text))
+    # "no lists rather prose": the replacement is the request, though the text opens with "no"
+    directive = sign < 0 or is_directive(text) or (core != text and is_directive(core))
+    return Statement(text, core, sign, directive, promotes(text))
 
 
 def _without_courtesy(text: str) -> str:

@@ -43,6 +43,7 @@ then reports, on its rule:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -331,20 +332,44 @@ def verbal_texts(log: LogRecord) -> list[str]:
 
 
 def tidy(text: str) -> str:
-    """A user statement as rule text: no leading "please", a capital letter, closing punctuation."""
+    """A user statement as rule text: no "please", a capital letter, closing punctuation, and English typed as
+    in a chat box spelled out ("shorter paragraphs plz" -> "Shorter paragraphs.", "state how confident u are"
+    -> "State how confident you are.")."""
     text = text.strip()
+    if not is_cjk(text) and _ENGLISH.search(text):
+        text = _CHAT_SPELLING.sub(lambda m: _SPELLED[m.group().lower()], text)
     for prefix in ("please ", "pls ", "plz ", "kindly "):
         if text.lower().startswith(prefix):
             text = text[len(prefix) :]
     text = text.strip(" ,")
-    if text.lower().rstrip(".!").endswith((" please", ",please")):  # "Sound more professional please."
-        text = text[: text.lower().rindex("please")].rstrip(" ,")
+    if text.lower().rstrip(".!").endswith((" please", ",please", " pls", " plz")):  # "Sound more professional please."
+        text = text[: text.lower().rstrip(".!").rindex(" ")].rstrip(" ,")
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    if text[-1] not in ".!?。！？" and not is_cjk(text):
-        text += "."
+    if text[-1] not in ".!?。！？":
+        text += "。" if _HAN_OR_KANA.search(text[-1]) else "."
     return text
+
+
+# English chat spellings, spelled out in rule text when the statement reads as English (an English function
+# word: "u" is a pronoun in Dutch, "im" a preposition in German).
+_SPELLED = {
+    "u": "you",
+    "ur": "your",
+    "pls": "please",
+    "plz": "please",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "cant": "can't",
+    "im": "I'm",
+    "i": "I",
+    "english": "English",
+    "chinese": "Chinese",
+}
+_CHAT_SPELLING = re.compile(r"(?<![\w.'-])(?:" + "|".join(_SPELLED) + r")(?![\w'-]|\.\w)", re.I)  # not "U.S."
+_ENGLISH = re.compile(r"\b(?:the|an|to|it|me|my|and|of|with|is|are|this|that|for|your?|what|how|pls|plz|dont)\b", re.I)
+_HAN_OR_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray, max_exemplars: int) -> None:

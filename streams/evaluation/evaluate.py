@@ -22,6 +22,7 @@ ingested and every refresh is done, the report scores:
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections import Counter, defaultdict
@@ -172,11 +173,24 @@ def pseudonymised(truth: Truth, pseudonym: Callable[[str], str]) -> Truth:
 
 
 def preference_of_phrasing() -> dict[str, str]:
-    """Each simulated phrasing (normalised as statements are), and each request of it when it holds several
+    """Each simulated phrasing (by `phrasing_key`), and each request of it when it holds several
     (`processors.evidence.requests_in`: the parts are statements of their own) -> the preference it phrases."""
     return {
-        part: pref for pref, texts in PREFERENCES for text in texts for part in {normalise(text), *requests_in(text)}
+        phrasing_key(part): pref
+        for pref, texts in PREFERENCES
+        for text in texts
+        for part in {normalise(text), *requests_in(text)}
     }
+
+
+_CASUAL_BACK = {"pls": "please", "plz": "please", "u": "you", "ur": "your"}
+
+
+def phrasing_key(text: str) -> str:
+    """A statement as the simulator's phrasing it came from, whoever typed it: normalised as statements are,
+    case, punctuation and a Chinese "请" left out, the casual spellings of `simulate.typed_casually` undone."""
+    words = re.sub(r"[^\w\s]", "", normalise(text).lower().replace("请", "")).split()
+    return " ".join(_CASUAL_BACK.get(w, w) for w in words)
 
 
 def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -> dict:
@@ -187,7 +201,7 @@ def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -
     own = {(t.topic, p) for t in truth.topics for p in t.preferences}
     found, correct, stated = set(), 0, Counter()
     for rule in rules:
-        prefs = Counter(phrasing.get(normalise(e)) for e in rule.get("evidence", []))
+        prefs = Counter(phrasing.get(phrasing_key(e)) for e in rule.get("evidence", []))
         pref, _ = prefs.most_common(1)[0] if prefs else (None, 0)
         topic = topic_of.get(rule["cluster_id"])
         if pref is not None:

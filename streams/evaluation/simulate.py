@@ -1018,7 +1018,9 @@ def simulate(
                 approving_share,
             )
             if user in casual:
-                feedback = [dict(f, text=typed_casually(f["text"], casual_rng)) if f["kind"] == "text" else f for f in feedback]
+                feedback = [
+                    dict(f, text=typed_casually(f["text"], casual_rng)) if f["kind"] == "text" else f for f in feedback
+                ]
             plan.append((topic, q, user, feedback))
     adversary, adv_topic = "sim-adversary", names[0]
     for _ in range(adversarial_events):
@@ -1272,7 +1274,7 @@ def typed_casually(text: str, rng: random.Random) -> str:
         return text.removeprefix("请") if rng.random() < 0.5 else text
     text = text.lower()
     for pattern, choices in _CASUAL_WORDS:
-        text = re.sub(pattern, lambda _: rng.choice(choices), text)
+        text = re.sub(pattern, lambda _, choices=choices: rng.choice(choices), text)
     if rng.random() < 0.5:
         text = text.replace(",", "")
     return text.rstrip(".! ") or text

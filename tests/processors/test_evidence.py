@@ -592,3 +592,28 @@ def test_praise_and_courtesy_are_chatter_and_praise_before_a_request_is_a_reques
 )
 def test_a_sentence_of_thanks_or_praise_is_no_part_of_the_requests_core(text, core):
     assert statement_of(text).core == core
+
+
+@pytest.mark.parametrize(
+    ("text", "asks", "sign"),
+    [
+        ("why so long", True, 1),  # a complaint as a question
+        ("wish u cited sources", True, 1),
+        ("有出处吗", True, 1),  # a question for what is missing
+        ("简单点说", True, 1),
+        ("先说结论呗", True, 1),
+        ("把依据的原文引出来", True, 1),  # 把 opens an instruction
+        ("an example would help add one", True, 1),  # the comma before "add one" not typed
+        ("dont use bullet points", True, -1),
+        ("no lists rather prose", True, 1),  # the replacement, with no comma before it
+        ("Don't use prose instead of bullet points", True, -1),  # "instead of" replaces nothing
+        ("app is slow today", False, 1),  # a copula after the first word: a remark
+        ("sources are missing", True, 1),  # ... unless it says what the answer lacks
+        ("说实话还不错", False, 1),  # "to be honest, not bad"
+        ("我看一下", False, 1),  # "let me have a look"
+        ("I wish you a nice day", False, 1),
+    ],
+)
+def test_feedback_typed_as_in_a_chat_box_is_read_as_written(text, asks, sign):
+    statement = statement_of(text)
+    assert (statement.directive, statement.sign) == (asks, sign)

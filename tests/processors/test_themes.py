@@ -665,3 +665,19 @@ def test_a_cluster_past_every_cap_still_decodes():
 )
 def test_a_statement_becomes_rule_text_without_its_please(text, rule):
     assert tidy(text) == rule
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("shorter paragraphs plz", "Shorter paragraphs."),
+        ("state how confident u are", "State how confident you are."),
+        ("pls dont guess", "Don't guess."),
+        ("say what the technical words mean in plain english", "Say what the technical words mean in plain English."),
+        ("用通俗的话解释专业术语", "用通俗的话解释专业术语。"),
+        ("Kunt u het korter maken", "Kunt u het korter maken."),  # Dutch "u" stays: no English word around it
+        ("Cite U.S. law first", "Cite U.S. law first."),
+    ],
+)
+def test_chat_spellings_are_spelled_out_in_rule_text(text, rule):
+    assert tidy(text) == rule

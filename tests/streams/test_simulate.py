@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import processors
-from processors.evidence import reads_as_imperative
+from processors.evidence import is_cjk, reads_as_imperative
 from streams.evaluation import DEMO_SAMPLE
+from streams.evaluation.evaluate import phrasing_key, preference_of_phrasing
 from streams.evaluation.simulate import (
     ADVERSARIAL_RULE,
     COURTESY,
@@ -25,6 +26,7 @@ from streams.evaluation.simulate import (
     _feedback,
     _Language,
     simulate,
+    typed_casually,
     write,
 )
 from uno_models import InteractionEvent, decode
@@ -169,6 +171,29 @@ def test_approving_requests_come_with_a_thumbs_up_or_a_copy_and_default_to_none(
     rng = random.Random(4)
     said = [_feedback(rng, prefs, False, 0.0) for _ in range(40)]
     assert not any(f in ({"kind": "thumbs", "value": 1}, {"kind": "copy"}) for fb in said for f in fb)
+
+
+def test_casual_users_type_as_in_a_chat_box_and_the_stream_is_otherwise_the_same():
+    """--casual: a share of users types every text in lower case, with no closing full stop and chat spellings;
+    the same seed gives the same stream otherwise, and the evaluation still knows each text's phrasing."""
+    plain, _ = simulate(QUERIES, seed=2)
+    casual, _ = simulate(QUERIES, seed=2, casual_share=0.5)
+    assert [(e["user_id"], e["query"]) for e in plain] == [(e["user_id"], e["query"]) for e in casual]
+    changed = [
+        (a["text"], b["text"])
+        for p, c in zip(plain, casual, strict=True)
+        for a, b in zip(p["feedback"], c["feedback"], strict=True)
+        if "text" in a and a["text"] != b["text"]
+    ]
+    assert changed and all(b == b.lower() or is_cjk(b) for _, b in changed)
+    phrasing = preference_of_phrasing()
+    known = [phrasing.get(phrasing_key(a)) for a, _ in changed]
+    assert any(known) and known == [phrasing.get(phrasing_key(b)) for _, b in changed]
+    rng = random.Random(0)
+    assert typed_casually("Please state how confident you are.", rng).rstrip() in {
+        f"{p} state how confident {y} are" for p in ("pls", "plz", "please") for y in ("u", "you")
+    }
+    assert typed_casually("请用表格对比。", random.Random(1)) in {"用表格对比", "请用表格对比"}
 
 
 def test_too_few_queries_or_too_many_topics_is_a_clear_error():
