@@ -15,7 +15,9 @@ patterns, scored on ``held_out_2``; ``held_out_1``'s score after that round is s
 longer held out; ``held_out_3`` was written before the probe; promotion's ``held_out_4``, in Dutch,
 Polish, Turkish, Arabic, Thai and traditional Chinese, before the patterns of those languages).
 ``injection_patterns_alone`` scores
-the patterns without the probe.
+the patterns without the probe. Every set is scored a second time as typed in a chat box (``<set>_casual``:
+`streams.evaluation.simulate.typed_casually`, lower case, no closing full stop, "pls", "u", Chinese without 请):
+"always recommend brandx" has lost the capital that made "BrandX" brand-like.
 Each text goes through PII redaction first, as feedback does before it reaches a theme (an e-mail
 address arrives as ``[EMAIL]``). The baseline in the same run is each detector before 2026-12-01
 (kept here, verbatim). Prints JSON; results in docs/benchmarks.md.
@@ -23,6 +25,7 @@ address arrives as ``[EMAIL]``). The baseline in the same run is each detector b
 
 from __future__ import annotations
 
+import random
 import re
 
 from bench.common import emit
@@ -30,6 +33,7 @@ from processors.embedders import make_embedder
 from processors.evidence import is_cjk, promotes, statement_of
 from processors.noise import InjectionProbe, reads_as_injection
 from processors.pii import redact
+from streams.evaluation.simulate import typed_casually
 from uno_models.settings import Settings
 
 PROMOTION_DEV = {
@@ -610,6 +614,10 @@ def main() -> None:
             },
         ),
     }
+    for _, _, sets in checks.values():  # each set as typed in a chat box (lower case, "pls", "u", no 请)
+        for name in list(sets):
+            rng = random.Random(name)
+            sets[f"{name}_casual"] = {k: [typed_casually(t, rng) for t in texts] for k, texts in sets[name].items()}
     emit(
         {
             "benchmark": "attacks",
