@@ -1013,8 +1013,39 @@ def reads_as_imperative(text: str) -> bool:
     return bool(words) and words[0] not in _NOT_IMPERATIVE and words[0] not in _COMPLAINT_OPENERS
 
 
+# English chat spellings (`spell_out`), spelled out when the statement reads as English (an English function
+# word: "u" is a pronoun in Dutch, "im" a preposition in German).
+_SPELLED = {
+    "u": "you",
+    "ur": "your",
+    "pls": "please",
+    "plz": "please",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "cant": "can't",
+    "im": "I'm",
+    "i": "I",
+}
+_CHAT_SPELLING = re.compile(r"(?<![\w.'-])(?:" + "|".join(_SPELLED) + r")(?![\w'-]|\.\w)", re.I)  # not "U.S."
+_ENGLISH = re.compile(r"\b(?:the|an|to|it|me|my|and|of|with|is|are|this|that|for|your?|what|how|pls|plz|dont)\b", re.I)
+
+
+def spell_out(text: str) -> str:
+    """English typed as in a chat box, spelled out ("tell me ur sources pls" -> "tell me your sources please"),
+    when the text reads as English: rule text reads so, and the promotion and injection patterns, written for
+    words, see them."""
+    if is_cjk(text) or not _ENGLISH.search(text):
+        return text
+    return _CHAT_SPELLING.sub(lambda m: _SPELLED[m.group().lower()], text)
+
+
 def promotes(text: str) -> bool:
     """True when the text pushes a third party: a link, a contact, a product or brand to recommend."""
+    spelled = spell_out(text)
+    return _promotes(text) or (spelled != text and _promotes(spelled))
+
+
+def _promotes(text: str) -> bool:
     if _URL.search(text) or _CONTACT.search(text) or _MARKS.search(text) or _BEST.search(text) or _CODE.search(text):
         return True
     own = _OWN.search(text) is not None

@@ -59,6 +59,7 @@ from processors.evidence import (
     reads_as_imperative,
     requests_in,
     sentences,
+    spell_out,
     statement_of,
 )
 from processors.noise import INJECTION_SIMILARITY, InjectionProbe
@@ -336,8 +337,7 @@ def tidy(text: str) -> str:
     in a chat box spelled out ("shorter paragraphs plz" -> "Shorter paragraphs.", "state how confident u are"
     -> "State how confident you are.")."""
     text = text.strip()
-    if not is_cjk(text) and _ENGLISH.search(text):
-        text = _CHAT_SPELLING.sub(lambda m: _SPELLED[m.group().lower()], text)
+    text = spell_out(text)
     for prefix in ("please ", "pls ", "plz ", "kindly "):
         if text.lower().startswith(prefix):
             text = text[len(prefix) :]
@@ -352,23 +352,6 @@ def tidy(text: str) -> str:
     return text
 
 
-# English chat spellings, spelled out in rule text when the statement reads as English (an English function
-# word: "u" is a pronoun in Dutch, "im" a preposition in German).
-_SPELLED = {
-    "u": "you",
-    "ur": "your",
-    "pls": "please",
-    "plz": "please",
-    "dont": "don't",
-    "doesnt": "doesn't",
-    "cant": "can't",
-    "im": "I'm",
-    "i": "I",
-    "english": "English",
-    "chinese": "Chinese",
-}
-_CHAT_SPELLING = re.compile(r"(?<![\w.'-])(?:" + "|".join(_SPELLED) + r")(?![\w'-]|\.\w)", re.I)  # not "U.S."
-_ENGLISH = re.compile(r"\b(?:the|an|to|it|me|my|and|of|with|is|are|this|that|for|your?|what|how|pls|plz|dont)\b", re.I)
 _HAN_OR_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -386,7 +369,10 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
     theme.directive += 1
     theme.promotion += int(statement.promotion)
     theme.injection += int(statement.injection)
-    theme.approved += int((satisfaction(log.feedback) or 0.0) > 0.5)
+    # the log's satisfaction is its whole feedback's: a late comment carries only itself, but was made beside
+    # the thumbs up that came before it
+    whole = log.satisfaction if log.satisfaction is not None else satisfaction(log.feedback)
+    theme.approved += int((whole or 0.0) > 0.5)
     theme.votes = [*theme.votes, (log.event_id, user, statement.sign)][-256:]
     theme.last_seen = max(theme.last_seen, log.timestamp)
     if log.provenance is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import msgspec
+
 from bench.memory import RocksTable
 from processors.embedders.hashing import HashingEmbedder
 from processors.refresh import ClusterRefresh
@@ -13,7 +15,7 @@ from processors.store import ModuleStore
 from streams.worker.app import rocksdb_options
 from streams.worker.rocks import SharedOptions
 from tests.streams.sample import interactions
-from uno_models import Settings, decode_interaction
+from uno_models import FeedbackEvent, Settings, decode_interaction
 
 
 def _replay(table=None) -> BatchReplay:
@@ -36,3 +38,23 @@ def test_a_replay_on_a_rocksdb_table_keeps_the_same_state_as_on_a_dict(tmp_path)
     assert len(table) == len(state) and all(k in table for k in state) and "nothing" not in table
     assert on_disk.outcomes == in_memory.outcomes and on_disk.knowledge == in_memory.knowledge
     db.close()
+
+
+def test_praise_that_arrives_after_its_thumbs_up_is_still_made_beside_it():
+    """A user rates the answer (a thumbs up), the log is refreshed, then a comment arrives as a feedback event
+    of its own: the late log carries only the comment, yet it was made beside the thumbs up. Its theme counts
+    it as approving the answer (`approved_share`), as when both come in one event."""
+    settings, embedder = Settings(refresh_min_logs=2), HashingEmbedder(64)
+    replay = BatchReplay(settings, embedder, ClusterRefresh(None, embedder, ModuleStore(embedder.id, embedder.dim)))
+    question = "Can my landlord evict me without notice?"
+    for i in range(6):
+        event = {"event_id": f"p{i}", "timestamp": 1.7e9 + i, "user_id": f"u{i}", "query": question}
+        replay.interaction(decode_interaction(json.dumps(event | {"feedback": [{"kind": "thumbs", "value": 1}]})))
+    replay.flush()
+    for i in range(6):
+        late = {"event_id": f"p{i}", "kind": "text", "text": "Chef's kiss.", "user_id": f"u{i}"}
+        replay.feedback(msgspec.json.decode(json.dumps(late), type=FeedbackEvent))
+    replay.flush()
+    (knowledge,) = replay.knowledge.values()
+    (rule,) = knowledge.rules
+    assert rule.support == 6 and rule.approved_share == 1.0

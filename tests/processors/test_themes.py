@@ -673,7 +673,7 @@ def test_a_statement_becomes_rule_text_without_its_please(text, rule):
         ("shorter paragraphs plz", "Shorter paragraphs."),
         ("state how confident u are", "State how confident you are."),
         ("pls dont guess", "Don't guess."),
-        ("say what the technical words mean in plain english", "Say what the technical words mean in plain English."),
+        ("tell me ur confidence in this answer", "Tell me your confidence in this answer."),
         ("用通俗的话解释专业术语", "用通俗的话解释专业术语。"),
         ("Kunt u het korter maken", "Kunt u het korter maken."),  # Dutch "u" stays: no English word around it
         ("Cite U.S. law first", "Cite U.S. law first."),
