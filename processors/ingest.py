@@ -615,7 +615,10 @@ class Ingest:
             return None
         log = stored.log
         if stored.refreshed:
-            log = msgspec.structs.replace(log, feedback=log.feedback[stored.refreshed :], late=True)
+            earlier = satisfaction(log.feedback[: stored.refreshed])
+            log = msgspec.structs.replace(
+                log, feedback=log.feedback[stored.refreshed :], late=True, earlier_satisfaction=earlier
+            )
         self.logs.put(key(ns, event_id), msgspec.structs.replace(stored, refreshed=len(stored.log.feedback)))
         return log
 

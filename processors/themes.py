@@ -180,6 +180,8 @@ class ThemeBook:
                 applied["chatter"] += 1
                 if (record := knowledge.users.get(user)) is not None:
                     record.chatter += 1
+            if log.late:
+                _reapprove(knowledge, log)
         # feedback repeats itself: embed each text once
         cores = list(dict.fromkeys(c for _, s, parts in fresh for c in (s.core, *(p.core for p in parts))))
         vectors = self.embedder.embed(cores) if cores else np.zeros((0, self.embedder.dim), np.float32)
@@ -369,10 +371,7 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
     theme.directive += 1
     theme.promotion += int(statement.promotion)
     theme.injection += int(statement.injection)
-    # the log's satisfaction is its whole feedback's: a late comment carries only itself, but was made beside
-    # the thumbs up that came before it
-    whole = log.satisfaction if log.satisfaction is not None else satisfaction(log.feedback)
-    theme.approved += int((whole or 0.0) > 0.5)
+    theme.approved += int(_approves(log))
     theme.votes = [*theme.votes, (log.event_id, user, statement.sign)][-256:]
     theme.last_seen = max(theme.last_seen, log.timestamp)
     if log.provenance is not None:
@@ -397,6 +396,24 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
         weakest = min(range(len(theme.exemplars)), key=lambda i: theme.exemplars[i].count)
         if theme.exemplars[weakest].count <= 1:
             theme.exemplars[weakest] = exemplar
+
+
+def _approves(log: LogRecord) -> bool:
+    """Whether the log's feedback, all of it, approved the answer (a thumbs up, a copy): a late comment carries
+    only itself, but was made beside the thumbs up that came before it."""
+    whole = log.satisfaction if log.satisfaction is not None else satisfaction(log.feedback)
+    return (whole or 0.0) > 0.5
+
+
+def _reapprove(knowledge: ClusterKnowledge, log: LogRecord) -> None:
+    """A late signal that turns the log's feedback approving (a thumbs up after the comment) or not (a thumbs
+    down after the thumbs up): the themes its statements joined before count them so from now on."""
+    before, now = (log.earlier_satisfaction or 0.0) > 0.5, _approves(log)
+    if before == now:
+        return
+    for theme in knowledge.themes:
+        if any(v[0] == log.event_id for v in theme.votes):
+            theme.approved = max(0, theme.approved + (1 if now else -1))
 
 
 def _follow(merged_into: dict[str, str], theme_id: str) -> str:

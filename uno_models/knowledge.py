@@ -202,8 +202,10 @@ class LogRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     feedback: Annotated[list[Feedback], Meta(max_length=MAX_FEEDBACK_ITEMS)] = []
     satisfaction: Annotated[float, Meta(ge=0.0, le=1.0)] | None = None
     provenance: Provenance | None = None
-    # Already refreshed once: ``feedback`` holds only what arrived since, and the log is not counted again.
+    # Already refreshed once: ``feedback`` holds only what arrived since, and the log is not counted again;
+    # ``earlier_satisfaction`` is the satisfaction of the feedback refreshed before (``satisfaction``: all of it).
     late: bool = False
+    earlier_satisfaction: Annotated[float, Meta(ge=0.0, le=1.0)] | None = None
 
 
 class ClusterKnowledge(msgspec.Struct, kw_only=True, omit_defaults=True):

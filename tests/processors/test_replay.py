@@ -58,3 +58,37 @@ def test_praise_that_arrives_after_its_thumbs_up_is_still_made_beside_it():
     (knowledge,) = replay.knowledge.values()
     (rule,) = knowledge.rules
     assert rule.support == 6 and rule.approved_share == 1.0
+
+
+def test_a_thumbs_up_after_the_comment_makes_it_approving_and_a_thumbs_down_after_that_undoes_it():
+    """The other order: the comments come first and are refreshed, the thumbs up arrives as a feedback event of
+    its own; the theme then counts them as made beside it. A thumbs down after that turns them back."""
+    settings, embedder = Settings(refresh_min_logs=2), HashingEmbedder(64)
+    replay = BatchReplay(settings, embedder, ClusterRefresh(None, embedder, ModuleStore(embedder.id, embedder.dim)))
+    question = "Can my landlord evict me without notice?"
+    for i in range(6):
+        event = {"event_id": f"p{i}", "timestamp": 1.7e9 + i, "user_id": f"u{i}", "query": question}
+        replay.interaction(
+            decode_interaction(json.dumps(event | {"feedback": [{"kind": "text", "text": "Chef's kiss."}]}))
+        )
+    replay.flush()
+
+    def share() -> float:
+        (knowledge,) = replay.knowledge.values()
+        (rule,) = knowledge.rules
+        assert rule.support == 6
+        return rule.approved_share
+
+    assert share() == 0.0
+    for value, approved in ((1, 1.0), (-1, 0.0)):
+        for i in range(6):
+            late = {
+                "event_id": f"p{i}",
+                "kind": "thumbs",
+                "value": value,
+                "user_id": f"u{i}",
+                "feedback_id": f"f{value}{i}",
+            }
+            replay.feedback(msgspec.json.decode(json.dumps(late), type=FeedbackEvent))
+        replay.flush()
+        assert share() == approved
