@@ -1133,6 +1133,35 @@ VERBOSE_CONTEXT_TEST = {
     ),
 }
 
+# A second held-out set (2026-12-03), written before any run of it, after VERBOSE_CONTEXT_TEST had been looked at:
+# what the test split's streams use with ``verbose_contexts="held_out_2"`` (`bench.rules --verbose-contexts`).
+VERBOSE_CONTEXT_HELD_OUT_2 = {
+    "en": (
+        [
+            "Our office handles a lot of tenancy disputes, so I see these questions every day.",
+            "I'm reading this between two client calls.",
+            "Yesterday you gave me almost the same answer and it did not help.",
+            "Honestly the content seems right to me.",
+            "My boss asked me to summarise this for the team by noon.",
+            "English is my second language, so keep that in mind.",
+            "Just to give you some background, I'm a paralegal.",
+            "I printed your last answer and it ran to four pages.",
+        ],
+        ["Appreciate it.", "Hope you can fix that.", "Many thanks in advance."],
+    ),
+    "zh": (
+        [
+            "我们办公室每天都会遇到这类租赁纠纷。",
+            "我是在两个客户电话之间抽空看的。",
+            "昨天你给了我差不多一样的回答，没什么用。",
+            "说实话内容本身我觉得没问题。",
+            "老板让我中午前把这个整理给团队。",
+            "我上次把你的回答打印出来，足足四页。",
+        ],
+        ["多谢啦！", "希望能改进一下。"],
+    ),
+}
+
 
 # What a satisfied user writes beside a thumbs up or a copy when it is more than "thanks" ("--courtesy"):
 # praise and courtesies, which read like remarks about the answer. The dev split's streams use COURTESY;
