@@ -7,6 +7,7 @@
     python -m bench.rules --split dev --sybil-spread   # the ring's ids post apart, between other users' logs
     python -m bench.rules --split dev --compound 0.3   # 30% of requests ask for both of a topic's preferences
     python -m bench.rules --split dev --verbose 0.3    # 30% of requests come with a sentence of context
+    python -m bench.rules --split test --verbose 0.3 --verbose-contexts held_out_2   # contexts written apart
     python -m bench.rules --split dev --courtesy 0.8   # satisfied users praise the answer in words
     python -m bench.rules --split dev --casual 0.5     # half the users type as in a chat box
 
@@ -43,6 +44,7 @@ from streams.evaluation.evaluate import (
     clustering_scores,
     evidence_scores,
     phrasing_key,
+    preference_of,
     preference_of_phrasing,
     pseudonymised,
     routing_scores,
@@ -55,6 +57,7 @@ from streams.evaluation.simulate import (
     LANGUAGE_CHATTER,
     LANGUAGE_COURTESY,
     LANGUAGE_POOLS,
+    VERBOSE_CONTEXT_SETS,
     load_queries,
     simulate,
 )
@@ -79,6 +82,7 @@ def run(
     courtesy_share: float = 0.0,
     approving_share: float = 0.0,
     casual_share: float = 0.0,
+    verbose_contexts: str = "",
 ) -> dict:
     queries = {t: q for t, q in load_queries(REPLAY).items() if t in DATASET_SPLITS[split]}
     topics = DATASET_SPLITS[split][:3]
@@ -98,6 +102,7 @@ def run(
         courtesy_share=courtesy_share,
         approving_share=approving_share,
         casual_share=casual_share,
+        verbose_contexts=verbose_contexts,
     )
     store = ModuleStore(embedder.id, embedder.dim)
     refresh: ClusterRefresh = make_refresh(settings, "", embedder, store, Metrics())
@@ -186,7 +191,7 @@ def _purity(knowledge, published: set) -> float | None:
                 continue
             said = Counter()
             for e in theme.exemplars:
-                if (pref := phrasing.get(phrasing_key(e.text))) is not None:
+                if (pref := preference_of(e.text, phrasing)) is not None:
                     said[pref] += e.count
             if said:
                 main += said.most_common(1)[0][1]
@@ -244,6 +249,12 @@ def main() -> None:
         "--verbose", type=float, default=0.0, help="share of requests said among other sentences (en and zh pools)"
     )
     parser.add_argument(
+        "--verbose-contexts",
+        choices=sorted(VERBOSE_CONTEXT_SETS),
+        default="",
+        help="what verbose requests are said among (default: the split's own; held_out_2: written apart)",
+    )
+    parser.add_argument(
         "--courtesy", type=float, default=0.0, help="share of satisfied users' feedback with praise (every pool)"
     )
     parser.add_argument(
@@ -292,6 +303,7 @@ def main() -> None:
                     courtesy_share=args.courtesy,
                     approving_share=args.approving,
                     casual_share=args.casual,
+                    verbose_contexts=args.verbose_contexts,
                 )
                 for seed in range(args.seeds)
             ]
@@ -305,6 +317,7 @@ def main() -> None:
                     "sybil_spread": args.sybil_spread,
                     "compound": args.compound,
                     "verbose": args.verbose,
+                    "verbose_contexts": args.verbose_contexts or None,
                     "courtesy": args.courtesy,
                     "approving": args.approving,
                     "casual": args.casual,

@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from processors.clustering import resolve_alias
-from processors.evidence import normalise, requests_in
+from processors.evidence import normalise, requests_in, sentences
 from processors.ingest import state_views
 from processors.llm import ChatLLM, LLMError
 from processors.llm.prompts import ab_order
@@ -193,6 +193,14 @@ def phrasing_key(text: str) -> str:
     return " ".join(_CASUAL_BACK.get(w, w) for w in words)
 
 
+def preference_of(text: str, phrasing: dict[str, str]) -> str | None:
+    """The preference a statement phrases (``phrasing``: `preference_of_phrasing`), also when the phrasing was
+    said among other sentences ("I read your answers on my phone. Keep it under 100 words.": `--verbose`)."""
+    if (pref := phrasing.get(phrasing_key(text))) is not None:
+        return pref
+    return next((p for s in sentences(normalise(text)) if (p := phrasing.get(phrasing_key(s))) is not None), None)
+
+
 def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -> dict:
     """Rules scored by their evidence instead of by cosine: a rule *states* a hidden preference when most
     of the users' statements behind it are phrasings of that preference (the simulator knows which).
@@ -201,7 +209,7 @@ def evidence_scores(rules: list[dict], truth: Truth, topic_of: dict[int, str]) -
     own = {(t.topic, p) for t in truth.topics for p in t.preferences}
     found, correct, stated = set(), 0, Counter()
     for rule in rules:
-        prefs = Counter(phrasing.get(phrasing_key(e)) for e in rule.get("evidence", []))
+        prefs = Counter(preference_of(e, phrasing) for e in rule.get("evidence", []))
         pref, _ = prefs.most_common(1)[0] if prefs else (None, 0)
         topic = topic_of.get(rule["cluster_id"])
         if pref is not None:

@@ -972,6 +972,7 @@ def simulate(
     approving_share: float = 0.0,
     casual_share: float = 0.0,
     pool: str = "dev",
+    verbose_contexts: str = "",
     seed: int = 0,
     out_of_range: int = 4,
     t0: float = 1.767e9,
@@ -984,6 +985,10 @@ def simulate(
         raise ValueError(f"unknown preference pool {pool!r}: one of {sorted(SPLITS) + sorted(LANGUAGE_POOLS)}")
     prefs_pool = SPLITS[pool] if pool in SPLITS else [(rule, texts) for rule, texts, _ in LANGUAGE_POOLS[pool]]
     language = _Language.of(pool)
+    if verbose_contexts:  # another set of what verbose requests are said among (held out)
+        if verbose_contexts not in VERBOSE_CONTEXT_SETS:
+            raise ValueError(f"unknown verbose contexts {verbose_contexts!r}: one of {sorted(VERBOSE_CONTEXT_SETS)}")
+        language = language._replace(contexts=VERBOSE_CONTEXT_SETS[verbose_contexts])
     if 2 * len(names) > len(prefs_pool):
         raise ValueError(f"at most {len(prefs_pool) // 2} topics: each gets two preferences of its own")
     chosen = rng.sample(prefs_pool, 2 * len(names))
@@ -1161,6 +1166,7 @@ VERBOSE_CONTEXT_HELD_OUT_2 = {
         ["多谢啦！", "希望能改进一下。"],
     ),
 }
+VERBOSE_CONTEXT_SETS = {"dev": VERBOSE_CONTEXT, "test": VERBOSE_CONTEXT_TEST, "held_out_2": VERBOSE_CONTEXT_HELD_OUT_2}
 
 
 # What a satisfied user writes beside a thumbs up or a copy when it is more than "thanks" ("--courtesy"):
