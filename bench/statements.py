@@ -1026,6 +1026,141 @@ CASUAL_HELD_OUT_2: dict[str, dict[str, list[str]]] = {
 }
 
 
+# Requests with no cue word (2026-12-03, eighth session): a Chinese clause that opens with its verb ("加一个例子",
+# "告诉我接下来该怎么做"), a Japanese te-form ("結論を最初に書いて。"), a Russian request with no verb ("Нужен пример.",
+# "Сразу к делу."), "first X, then Y" and "can you ...?" in the European languages. Some dev phrasings are the
+# simulator's dev pool's; both sets were written before any rule for them, the held-out one apart.
+PLAIN: dict[str, dict[str, list[str]]] = {
+    "zh": {
+        "request": [
+            "加一个实际的例子。",
+            "也要提到可能的风险。",
+            "告诉我接下来该怎么做。",
+            "列出所有相关条款。",
+            "标出重点。",
+            "附上法条原文。",
+            "提一下例外情况。",
+            "举个例子。",
+            "补一段总结。",
+            "配一张表格。",
+            "强调一下风险。",
+        ],
+        "negated": ["别加例子。", "不要提到价格。"],
+        "chatter": ["加油！", "写得真好。", "用不了了。", "网站加载好慢。", "分不清楚。"],
+    },
+    "ja": {
+        "request": [
+            "結論を最初に書いて。",
+            "リスト形式でまとめて。",
+            "もう少し短くして。",
+            "例を挙げて。",
+            "表にして。",
+        ],
+        "chatter": ["なるほどね。", "サイトが重い。"],
+    },
+    "ru": {
+        "request": [
+            "Нужен практический пример.",
+            "Максимум сто слов.",
+            "Сначала суть, потом подробности.",
+            "Сразу к делу.",
+            "Обращайся ко мне на вы.",
+            "Нужна таблица.",
+            "Нужны источники.",
+        ],
+        "chatter": ["Сайт тормозит.", "Ну ладно.", "Понятно."],
+    },
+    "fr": {
+        "request": [
+            "La réponse d'abord, les détails ensuite.",
+            "Tu peux montrer un exemple ?",
+            "Vous pouvez citer la source ?",
+            "D'abord la conclusion.",
+        ],
+        "chatter": ["Le site rame."],
+    },
+    "es": {
+        "request": [
+            "Ve al grano desde la primera frase.",
+            "¿Puedes poner un ejemplo?",
+            "Primero la conclusión, luego los detalles.",
+        ],
+        "chatter": ["La página va lenta."],
+    },
+    "de": {
+        "request": ["Du kannst mich duzen.", "Kannst du ein Beispiel geben?", "Zuerst das Ergebnis, dann die Details."],
+        "chatter": ["Die Seite lädt ewig."],
+    },
+    "it": {
+        "request": ["La conclusione va all'inizio.", "Puoi fare un esempio?", "Prima la conclusione, poi i dettagli."],
+        "chatter": ["Il sito è lento."],
+    },
+}
+PLAIN_HELD_OUT: dict[str, dict[str, list[str]]] = {
+    "zh": {
+        "request": [
+            "增加几个案例。",
+            "提及相关的司法解释。",
+            "告知办理流程。",
+            "分条列出注意事项。",
+            "标注每条的出处。",
+            "附一个模板。",
+            "要有结论。",
+            "先讲结论再讲理由。",
+            "对比一下两种方案。",
+        ],
+        "negated": ["别附链接。", "不要提及具体金额。"],
+        "chatter": ["加载不出来。", "写得挺清楚的。", "分享给朋友了。", "告辞。"],
+    },
+    "ja": {
+        "request": [
+            "もっと具体的に書いて。",
+            "要点だけ教えて。",
+            "表でまとめて。",
+            "先に結論を言って。",
+            "敬語を使って。",
+        ],
+        "chatter": ["今日は忙しい。", "了解です。", "画面が固まった。"],
+    },
+    "ru": {
+        "request": [
+            "Нужно больше примеров.",
+            "Нужен вывод в конце.",
+            "Не более пяти пунктов.",
+            "Коротко и по делу.",
+            "Сначала вывод, потом аргументы.",
+            "Пиши проще.",
+        ],
+        "chatter": ["Интернет опять пропал.", "Ясно.", "Бывает."],
+    },
+    "fr": {
+        "request": [
+            "Tu peux faire plus court ?",
+            "Vous pourriez ajouter un tableau ?",
+            "D'abord le résumé, ensuite l'analyse.",
+            "Un exemple concret serait le bienvenu.",
+        ],
+        "chatter": ["Le serveur plante encore.", "Bon, tant pis."],
+    },
+    "es": {
+        "request": ["¿Puedes resumirlo?", "Primero el resumen, después el análisis.", "Hazlo más corto."],
+        "chatter": ["Se me cayó la conexión.", "Bueno, ya veremos."],
+    },
+    "de": {
+        "request": [
+            "Könntest du eine Tabelle machen?",
+            "Erst das Fazit, dann die Begründung.",
+            "Du kannst ruhig kürzer schreiben.",
+        ],
+        "chatter": ["Mein Internet spinnt.", "Na gut."],
+    },
+    "it": {
+        "request": ["Puoi aggiungere le fonti?", "Prima il riassunto, poi l'analisi.", "Il riassunto va in cima."],
+        "chatter": ["La connessione è caduta.", "Va be'."],
+    },
+}
+
+
 def right(statement, kind: str) -> bool:
     if kind == "request":
         return statement.directive and statement.sign > 0
@@ -1094,6 +1229,8 @@ def main() -> None:
         "casual": CASUAL,
         "casual_held_out": CASUAL_HELD_OUT,
         "casual_held_out_2": CASUAL_HELD_OUT_2,
+        "plain": PLAIN,
+        "plain_held_out": PLAIN_HELD_OUT,
     }
     emit(
         {
