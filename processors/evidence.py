@@ -614,6 +614,20 @@ _EN_NOT_IMPERATIVE = frozenset(
         "that's",
         "thats",
         "not",
+        # connectives that open a remark, not an instruction: "Otherwise I can't use the answer."
+        "otherwise",
+        "because",
+        "since",
+        "although",
+        "though",
+        # a remark whose "I" or "it" is left out: "Hope that makes sense.", "Sounds good."
+        "hope",
+        "hoping",
+        "guess",
+        "seems",
+        "sounds",
+        "looks",
+        "feels",
     ]
 )
 # The same for Spanish, French, German, Italian and Portuguese (articles, pronouns, copulas, thanks and
@@ -935,7 +949,7 @@ def _praise_or(other: re.Pattern, text: str) -> bool:
 
 
 _THANKS = re.compile(
-    r"^(?:thanks?(?:\s+you)?|thx|ty|谢谢|多谢|謝謝|多謝|감사합니다|고마워요?|ありがとう(?:ございます)?|gracias|merci|danke"
+    r"^(?:thanks?(?:\s+you)?|thx|ty|谢谢|多谢|辛苦(?:你|您)?了|謝謝|多謝|감사합니다|고마워요?|ありがとう(?:ございます)?|gracias|merci|danke"
     r"|grazie|obrigad[oa]|спасибо|bedankt|dank\s*je(?:wel)?|dzięki|dziękuję|teşekkürler|شكرا|ขอบคุณ\S*)"
     r"(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance|muchas|mil|beaucoup|schön|sehr|mille|muito|большое|you))*$",
     re.I,
@@ -1010,6 +1024,8 @@ def reads_as_imperative(text: str) -> bool:
     if is_cjk(body):
         return _ZH_NOT_IMPERATIVE.search(body) is None and is_directive(text)
     words = _WORD.findall(body.lower())
+    if any(re.fullmatch(r"\w+['’]s", w) and w not in ("let's", "let’s") for w in words[:2]):
+        return False  # a possessive opens a statement about something: "Last week's answer was fine."
     return bool(words) and words[0] not in _NOT_IMPERATIVE and words[0] not in _COMPLAINT_OPENERS
 
 
@@ -1115,12 +1131,58 @@ def statement_of(text: str) -> Statement:
 
 def _without_courtesy(text: str) -> str:
     """The text without its sentences of thanks or praise ("Keep it short. Thanks in advance!"), which ask for
-    nothing and, embedded with the request, move its core away from the same request said plainly."""
+    nothing and, embedded with the request, move its core away from the same request said plainly; and, when
+    some of its sentences are plain instructions that stand alone, without the others: "I read your answers on
+    my phone. Keep it under 100 words." asks for what "Keep it under 100 words." asks, and the situation
+    embedded with it weighs as much as the request. An instruction that points back to the sentence before it
+    ("An example would help. Add one.", "예시가 있으면 이해하기 쉬워요. 하나 들어 주세요.") keeps it."""
     parts = sentences(text)
     if len(parts) < 2:
         return text
     kept = [s for s in parts if not is_courtesy(s)]
+    asks = [s for s in kept if reads_as_imperative(s)]
+    if asks and len(asks) < len(kept) and all(map(_stands_alone, asks)):
+        kept = asks
     return " ".join(kept) if kept and len(kept) < len(parts) else text
+
+
+# An instruction that needs the sentence before it: its object is a pronoun or "one" ("Cite it.", "Mention
+# them.", "Say so.", "Add one."), or it is a bare verb ("Укажи.", "명시해 주세요", "明記してください").
+_ANAPHOR_END = re.compile(
+    r"\b(?:it|them|one|so|that|this|these|those|there|es|sie|das|dies|ihn)\W*$"  # "Cite it.", "Sag es."
+    r"|-(?:le|la|les|lo|los|las|a|o|as|os|lhe|lui|li|ne)\W*$"  # "Cite-le.", "Cite-a.", "Mets-la en premier."
+    r"|-(?:le|la|les|lo|a|o)\s"
+    r"|一つ|一个|一個|하나|それ|これ|그것|이것|它|这个|那个",
+    re.I,
+)
+_PLEASE_WORDS = frozenset(
+    [
+        "please",
+        "pls",
+        "plz",
+        "kindly",
+        "bitte",
+        "favor",
+        "por",
+        "favore",
+        "per",
+        "plaît",
+        "plait",
+        "vous",
+        "s'il",
+        "svp",
+        "пожалуйста",
+    ]
+)
+_POLITE = re.compile(r"ください|下さい|お願いします|お願い|주세요|부탁합니다|부탁해요|请|一下|吧|[\s.!。！]")
+
+
+def _stands_alone(sentence: str) -> bool:
+    if _ANAPHOR_END.search(sentence):
+        return False
+    if is_cjk(sentence):
+        return len(_POLITE.sub("", sentence)) > 5
+    return sum(w.lower() not in _PLEASE_WORDS for w in _WORD.findall(sentence)) > 1  # not "Bitte erwähnen."
 
 
 def sentences(text: str) -> list[str]:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from processors.evidence import is_courtesy, normalise, promotes, requests_in, spell_out, statement_of
+from processors.evidence import (
+    is_courtesy,
+    normalise,
+    promotes,
+    reads_as_imperative,
+    requests_in,
+    spell_out,
+    statement_of,
+)
 from processors.noise import reads_as_injection
 from processors.pii import redact
 from processors.rephrase import already_plain
@@ -593,6 +601,42 @@ def test_praise_and_courtesy_are_chatter_and_praise_before_a_request_is_a_reques
 )
 def test_a_sentence_of_thanks_or_praise_is_no_part_of_the_requests_core(text, core):
     assert statement_of(text).core == core
+
+
+@pytest.mark.parametrize(
+    ("text", "core"),
+    [
+        # the situation around a plain instruction is left out of what is embedded
+        ("I read your answers on my phone during my commute. Keep it under 100 words.", "Keep it under 100 words"),
+        ("My manager only skims the first lines. Give the answer first. Thanks in advance!", "Give the answer first"),
+        ("Too long. Keep it under 100 words.", "Keep it under 100 words"),
+        ("我一般是在上班路上用手机看回答的。请控制在一百字以内。", "控制在一百字以内"),
+        ("長すぎます。もっと短くしてください。", "もっと短くしてください"),
+        # an instruction that points back to the sentence before it keeps it
+        ("What are the risks? Mention them.", "What are the risks? Mention them"),
+        ("How sure are you? Say so.", "How sure are you? Say so"),
+        ("Quel article exactement ? Cite-le.", "Quel article exactement ? Cite-le"),
+        ("Wie sicher bist du? Sag es.", "Wie sicher bist du? Sag es"),
+        ("Welche Risiken gibt es? Bitte erwähnen.", "Welche Risiken gibt es? Bitte erwähnen"),
+        ("例があると分かりやすいです。一つ挙げてください。", "例があると分かりやすいです。一つ挙げてください"),
+        ("예시가 있으면 이해하기 쉬워요. 하나 들어 주세요.", "예시가 있으면 이해하기 쉬워요. 하나 들어 주세요"),
+        ("どの法律の何条ですか？明記してください。", "どの法律の何条ですか?明記してください"),
+        # no plain instruction among the sentences: the whole
+        ("I asked a simple question. Could you keep it short?", "I asked a simple question. Could you keep it short"),
+    ],
+)
+def test_a_plain_instruction_among_other_sentences_is_the_core_unless_it_points_back(text, core):
+    assert statement_of(text).core == core
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Last week's answer was fine, this one less so.", "Hope that makes sense.", "Otherwise I can't use the answer."],
+)
+def test_remarks_that_open_like_an_instruction_are_no_plain_instruction(text):
+    assert not reads_as_imperative(text)
+    assert reads_as_imperative("Let's keep it short.")
+    assert is_courtesy("辛苦了！")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 import processors
 from processors.evidence import is_cjk, reads_as_imperative
 from streams.evaluation import DEMO_SAMPLE
-from streams.evaluation.evaluate import phrasing_key, preference_of_phrasing
+from streams.evaluation.evaluate import phrasing_key, preference_of, preference_of_phrasing
 from streams.evaluation.simulate import (
     ADVERSARIAL_RULE,
     COURTESY,
@@ -208,3 +208,12 @@ def test_the_bundled_demo_sample_is_labelled_simulated_and_valid():
     lines = DEMO_SAMPLE.read_text().splitlines()
     assert truth.simulated and len(lines) == truth.events
     assert all(decode(line, InteractionEvent).metadata["simulated"] == "true" for line in lines)
+
+
+def test_a_phrasing_said_among_other_sentences_is_scored_as_that_phrasing():
+    phrasing = preference_of_phrasing()
+    rule, texts = POOL[0]
+    plain = next(t for t in texts if reads_as_imperative(t))
+    assert preference_of(plain, phrasing) == rule
+    assert preference_of(f"{VERBOSE_CONTEXT['en'][0][0]} {plain} Thanks in advance!", phrasing) == rule
+    assert preference_of(VERBOSE_CONTEXT["en"][0][0], phrasing) is None
