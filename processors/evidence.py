@@ -242,7 +242,13 @@ _NEGATIONS: list[tuple[re.Pattern, str]] = [
     ),
     (re.compile(_CLAUSE_START + r"vermijd\w*\s+", re.I), " gebruik "),  # nl
     (re.compile(_CLAUSE_START + r"(?:proszę\s+)?unikaj\w*\s+", re.I), " używaj "),  # pl
-    (re.compile(_CLAUSE_START + r"(?:не\s+|никогда\s+не\s+|избегай\w*\s+)", re.I), " "),  # ru
+    # ru; not a limit ("Не более ста слов", "Не больше трёх пунктов")
+    (
+        re.compile(
+            _CLAUSE_START + r"(?:не\s+(?!(?:более|больше|менее|меньше|длиннее)\b)|никогда\s+не\s+|избегай\w*\s+)", re.I
+        ),
+        " ",
+    ),
     # ar: the prohibitive "لا" before a second-person verb ("لا تستخدم"; not "لا أفهم", I don't understand),
     # "no need for", "without", "avoid"
     (
@@ -451,6 +457,8 @@ _CHATTER = re.compile(
     r"|(?:y\s+)?qu[ée]\s+m[áa]s\s+da|(?:me\s+)?da\s+igual|lo\s+que\s+sea|peu\s+importe|(?:c'est\s+)?pas\s+grave"
     r"|(?:ist\s+(?:mir\s+)?)?egal|(?:mi\s+)?non\s+importa|fa\s+lo\s+stesso|tanto\s+faz|tanto\s+fa|вс[её]\s+равно"
     r"|без\s+разницы"
+    # resignation: "oh well", "too bad" ("Bon, tant pis.", "Na gut.", "Va be'.", "Ну ладно.")
+    r"|(?:bon|bueno|eh\s+bien)?[\s,]*tant\s+pis|na\s+(?:gut|ja|schön)|va\s+be(?:ne)?'?|(?:ну\s+)?ладно|ni\s+modo"
     # declining to say something: "I'd rather not say"
     r"|(?:i'?d|i\s+would)\s+(?:rather|prefer)\s+not\s+(?:to\s+)?(?:say|share|tell|comment|answer|talk)(?:\s+(?:that|it))?)"
     r"[\s!.?~。！？]*$",
@@ -669,11 +677,23 @@ _EU_CUES = re.compile(
     # asking with a condition: "Je préférerais...", "Tu pourrais...", "Ich würde mir...", "Mi piacerebbe..."
     r"|je\s+pr[ée]f[ée]rerais|j'aimerais|tu\s+pourrais|vous\s+pourriez|pourriez-vous|pourrais-tu|peux-tu|pouvez-vous"
     r"|ich\s+w[üu]rde|ich\s+w[üu]nsche|k[öo]nntest|mi\s+piacerebbe|potresti|preferirei|podr[ií]as|poderia"
-    r"|предпоч\w+|можешь|можете|могли\s+бы|мог\s+бы|хотел(?:а|ось)?\s+бы)\b",
+    r"|предпоч\w+|можешь|можете|могли\s+бы|мог\s+бы|хотел(?:а|ось)?\s+бы"
+    # can you, in the present ("Tu peux montrer un exemple ?", "Du kannst mich duzen."); what is needed, a limit, a
+    # place ("Нужен пример.", "Максимум сто слов.", "Сразу к делу.", "La conclusione va all'inizio.")
+    r"|tu\s+peux|vous\s+pouvez|puedes|kannst\s+du|du\s+kannst|k[öo]nnen\s+sie|puoi|voc[êe]\s+pode|podes"
+    r"|нужен|нужна|нужны|максимум|минимум|не\s+(?:более|больше)|хотя\s+бы|сразу\s+к"
+    r"|va\s+(?:all'inizio|alla\s+fine|al\s+principio|al\s+final|au\s+d[ée]but|à\s+la\s+fin))\b",
     re.I,
 )
+# An order asked for, with no verb: "La réponse d'abord, les détails ensuite.", "Сначала суть, потом подробности."
+_ORDER = re.compile(
+    r"(?:\b|(?<=d'))(?:abord|primero|zuerst|erst|prima|primeiro|сначала)\b.*?\b(?:ensuite|puis|luego|despu[ée]s|dann"
+    r"|poi|depois|потом|затем)\b",
+    re.I,
+)
+_FIRST_PERSON = re.compile(r"\b(?:je|j'|yo|ich|io|eu|я|mi|me|mich|mir)\b", re.I)
 # A Russian imperative ends so ("пиши", "будь", "используй", "ответьте"); "спасибо", "сайт тормозит" do not.
-_RU_IMPERATIVE = re.compile(r"^[а-яё]+(?:й|йте|и|ите|ь|ьте)$")
+_RU_IMPERATIVE = re.compile(r"^[а-яё]+(?:й|йте|и|ите|ь|ьте)(?:сь|ся)?$")  # "обращайся", "обращайтесь"
 _RU_COMPARATIVE = re.compile(r"^[а-яё]+(?:ее|ей|че|ще|ше|же)$")  # "короче", "подробнее", "проще"
 _CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
 _NOT_LATIN_LETTER = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
@@ -684,19 +704,25 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # Japanese and Korean request cues (polite and plain imperatives, wishes, "more/less", "first").
 _JA_CUES = re.compile(
     r"ください|下さい|てほしい|て欲しい|してほしい|お願い|べき|ように|しないで|ないで|してくれ|して|にして|もっと|より|短く|簡潔|詳しく|先に|まず"
+    r"|[てで](?=[。！!]|\s*$)"  # a te-form that ends its clause asks: "結論を最初に書いて。", "例を挙げて。"
 )
 _KO_CUES = re.compile(
     r"주세요|주십시오|줘|줄래|주실래요|부탁|하세요|하십시오|마세요|마십시오|바랍니다|좋겠|했으면|해야|하지\s*마|먼저|더\s|덜\s|짧게|간단히|자세히"
 )
 _ZH_CUES = re.compile(
-    r"请|应该|应当|需要|希望|要求|能不能|可不可以|麻烦|最好|先|再|多|少|更|太|别|不要|不用|避免|直接|改成|换成|用|给出|加上|列出|写|说明|解释|注明|引用|分点|简短|简洁|详细"
-    r"|請|應該|應當|麻煩|別|改為|換成|給出|寫|說明|解釋|註明|分點|條列|簡短|簡潔|詳細|舉|以内|以內|控制在|不超过|不超過"
+    r"请|应该|应当|需要|希望|要求|能不能|可不可以|麻烦|最好|先|再|多|少|更|太|别|不要|不用|避免|直接|改成|换成|用(?![不了户戶过過处處途得])|给出|加上|列出|写(?!得)|说明|解释|注明|引用|分点|简短|简洁|详细"
+    r"|請|應該|應當|麻煩|別|改為|換成|給出|寫(?!得)|說明|解釋|註明|分點|條列|簡短|簡潔|詳細|舉|以内|以內|控制在|不超过|不超過"
     # as typed in a chat box, with no 请: "说重点", "给个例子呗", "来个总结", "总结一下", "简单点说", "结论放前面",
     # a wish ("要是有出处就好了"), a question for what is missing ("有出处吗", "有没有例子")
     r"|(?:^|[，,。！!？?\s])(?:[说講讲](?![得实實真了过過])|把)|给个|给我|給個|給我|来个|来点|來個|來點"
     r"|(?:总结|總結|解释|解釋|说明|說明|改|优化|優化|整理|精简|精簡|概括|展开|展開|补充|補充|润色|潤色|调整|調整|简化|簡化|讲|講|说|說)一下"
     r"|[短长長简簡细細浅淺深快慢]一?[点點]|(?:简单|簡單|通俗|具体|具體|清楚|直白|正式|专业|專業|易懂|明白|口语|口語)一?[点點]"
     r"|放(?:在)?(?:前面|最前|开头|開頭|后面|後面|最后|最後|结尾|結尾)|就好了|就更好了|有(?:没有|沒有)?(?![人用空意事问問])[^，。！？]{1,8}[吗嗎么]"
+    # a clause that opens with the verb of a request, no 请: "加一个例子", "也要提到风险", "告诉我该怎么做", "标出重点"
+    r"|(?:^|[，,。！!？?；;\s])(?:也|还|還|都|再|另外)?(?:要(?![是不么麼])|加(?![油班载載密盟速])|添加|增加|补(?![偿償贴貼习習])"
+    r"|補(?![償貼習])|附|列(?:出|举|舉|个|個|一)|标(?:出|注|明|上)|標(?:出|註|明|上)|提到|提及|提一下|提供|告诉|告訴|告知"
+    r"|举|配(?:上|一|个|個|张|張|图|圖)|强调|強調|突出|指出|对比|對比|比较|比較|区分|區分|分(?:步骤|步驟|步|段|条|條|开|開|成)"
+    r"|编号|編號|删|刪|去掉|省略)"
 )
 # Arabic request cues ("please", "should", "I want", "more / less", "only", "first", "briefly")
 _AR_CUES = re.compile(r"من\s+فضلك|لو\s+سمحت|رجاء|أرجو|يرجى|يجب|ينبغي|أريد|نريد|أفضل|أكثر|أقل|فقط|دائما|أولا|باختصار")
@@ -713,7 +739,8 @@ _THAI = re.compile(r"[\u0e00-\u0e7f]")
 # noun ("Strona się ładuje"); a Turkish request ends with one ("Önce sonucu yaz", "Kaynakları belirtin").
 _POLISH = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]|(?i:\b(?:się|jest|proszę|że|czy|bardzo)\b)")
 _PL_IMPERATIVE = re.compile(r"(?:j|ń|ć|ż|sz|rz|cz|w|b|dź|ś|cie)$")
-_TURKISH = re.compile(r"[ğışĞŞİ]|(?i:\b(?:bir|ve|bu|çok|daha|lütfen|için|ile|gibi|değil)\b)")  # not re.I: "ı" ~ "i"
+# not re.I: "ı" ~ "i"; "ve" ("and") not first: Spanish "Ve al grano" ("go straight to the point")
+_TURKISH = re.compile(r"[ğışĞŞİ]|(?i:\b(?:bir|bu|çok|daha|lütfen|için|ile|gibi|değil)\b|(?<=\s)ve\b)")
 _TR_IMPERATIVE = re.compile(r"(?:" + _TR_VERBS + r")(?:y?[ıiuü]n(?:[ıiuü]z)?)?|\w+y?[ıiuü]n[ıiuü]z")
 
 # Promotion of a third party: links, contacts, trademarks alone; a push ("recommend", "buy", "推荐")
@@ -974,6 +1001,8 @@ def is_directive(text: str) -> bool:
     if _THAI.search(text):
         return bool(_TH_CUES.search(text))
     if _EN_CUES.search(text) or _EU_CUES.search(text) or _AR_CUES.search(text):
+        return True
+    if _ORDER.search(text) and not _FIRST_PERSON.search(text):  # not "Zuerst habe ich gelesen, dann..."
         return True
     cyrillic = _CYRILLIC_LETTER.search(text) is not None
     arabic = _ARABIC.search(text) is not None
