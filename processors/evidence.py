@@ -1169,12 +1169,22 @@ def _without_courtesy(text: str) -> str:
     if len(parts) < 2:
         return text
     kept = [s for s in parts if not is_courtesy(s)]
-    asks = [s for s in kept if reads_as_imperative(s)]
+    asks = [s for s in kept if reads_as_imperative(s) or _ASKS.match(s)]
     if asks and len(asks) < len(kept) and all(map(_stands_alone, asks)):
         kept = asks
     return " ".join(kept) if kept and len(kept) < len(parts) else text
 
 
+# A sentence that asks in so many words ("Could you keep it short?", "I'd like a table.", "能不能短一点？"); not
+# "I need this for a meeting." (a situation as often as a request)
+_ASKS = re.compile(
+    r"(?:please\s+)?(?:(?:could|can|would|will)\s+you|(?:could|can|may)\s+i\s+(?:get|have)|i'?d\s+like|i\s+would\s+like)\b"
+    r"|请问?(?:能不能|能否|可不可以|可以)|能不能|能否|可不可以|麻烦你"
+    r"|(?:pourriez|pouvez)-vous|(?:tu\s+pourrais|vous\s+pourriez|peux-tu|tu\s+peux)\b|(?:¿\s*)?(?:puedes|podr[ií]as)\b"
+    r"|(?:kannst|k[öo]nntest)\s+du\b|(?:k[öo]nnen|k[öo]nnten)\s+sie\b|(?:puoi|potresti)\b|(?:voc[êe]\s+pode|poderia)\b"
+    r"|(?:можешь|можете|не\s+могли\s+бы)\b",
+    re.I,
+)
 # An instruction that needs the sentence before it: its object is a pronoun or "one" ("Cite it.", "Mention
 # them.", "Say so.", "Add one."), or it is a bare verb ("Укажи.", "명시해 주세요", "明記してください").
 _ANAPHOR_END = re.compile(

@@ -621,8 +621,13 @@ def test_a_sentence_of_thanks_or_praise_is_no_part_of_the_requests_core(text, co
         ("例があると分かりやすいです。一つ挙げてください。", "例があると分かりやすいです。一つ挙げてください"),
         ("예시가 있으면 이해하기 쉬워요. 하나 들어 주세요.", "예시가 있으면 이해하기 쉬워요. 하나 들어 주세요"),
         ("どの法律の何条ですか？明記してください。", "どの法律の何条ですか?明記してください"),
-        # no plain instruction among the sentences: the whole
-        ("I asked a simple question. Could you keep it short?", "I asked a simple question. Could you keep it short"),
+        # a request in so many words counts as one ("could you", "I'd like", "能不能", "tu peux"), a need does not
+        ("I asked a simple question. Could you keep it short?", "Could you keep it short"),
+        ("我一般在手机上看。能不能短一点？", "能不能短一点"),
+        ("Je lis sur mon téléphone. Tu peux faire plus court ?", "Tu peux faire plus court"),
+        ("What are the risks? Could you mention them?", "What are the risks? Could you mention them"),
+        # no request in so many words among the sentences: the whole
+        ("I need this for a meeting. Too long.", "I need this for a meeting. Too long"),
     ],
 )
 def test_a_plain_instruction_among_other_sentences_is_the_core_unless_it_points_back(text, core):
