@@ -1075,11 +1075,16 @@ _CHAT_SPELLING = re.compile(r"(?<![\w.'-])(?:" + "|".join(_SPELLED) + r")(?![\w'
 _ENGLISH = re.compile(r"\b(?:the|an|to|it|me|my|and|of|with|is|are|this|that|for|your?|what|how|pls|plz|dont)\b", re.I)
 
 
+def reads_as_english(text: str) -> bool:
+    """Whether the text has an English function word (and is not Chinese, Japanese or Korean)."""
+    return not is_cjk(text) and _ENGLISH.search(text) is not None
+
+
 def spell_out(text: str) -> str:
     """English typed as in a chat box, spelled out ("tell me ur sources pls" -> "tell me your sources please"),
     when the text reads as English: rule text reads so, and the promotion and injection patterns, written for
     words, see them."""
-    if is_cjk(text) or not _ENGLISH.search(text):
+    if not reads_as_english(text):
         return text
     return _CHAT_SPELLING.sub(lambda m: _SPELLED[m.group().lower()], text)
 

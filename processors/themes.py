@@ -56,6 +56,7 @@ from processors.evidence import (
     Statement,
     is_cjk,
     is_courtesy,
+    reads_as_english,
     reads_as_imperative,
     requests_in,
     sentences,
@@ -339,6 +340,7 @@ def tidy(text: str) -> str:
     in a chat box spelled out ("shorter paragraphs plz" -> "Shorter paragraphs.", "state how confident u are"
     -> "State how confident you are.")."""
     text = text.strip()
+    english = reads_as_english(text)
     text = spell_out(text)
     for prefix in ("please ", "pls ", "plz ", "kindly "):
         if text.lower().startswith(prefix):
@@ -349,11 +351,17 @@ def tidy(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
+    if english:  # typed in lower case: "in plain english" -> "in plain English"
+        text = _LANGUAGE_NAME.sub(lambda m: m.group().capitalize(), text)
     if text[-1] not in ".!?。！？":
         text += "。" if _HAN_OR_KANA.search(text[-1]) else "."
     return text
 
 
+_LANGUAGE_NAME = re.compile(
+    r"\b(?:english|chinese|mandarin|cantonese|japanese|korean|french|spanish|german|italian|portuguese|russian"
+    r"|arabic|dutch|polish|turkish|thai|hindi)\b"
+)
 _HAN_OR_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 

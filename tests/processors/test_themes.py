@@ -677,6 +677,9 @@ def test_a_statement_becomes_rule_text_without_its_please(text, rule):
         ("用通俗的话解释专业术语", "用通俗的话解释专业术语。"),
         ("Kunt u het korter maken", "Kunt u het korter maken."),  # Dutch "u" stays: no English word around it
         ("Cite U.S. law first", "Cite U.S. law first."),
+        ("say what the technical words mean in plain english", "Say what the technical words mean in plain English."),
+        ("answer in chinese pls", "Answer in Chinese."),
+        ("réponds en français", "Réponds en français."),  # not English: left as typed
     ],
 )
 def test_chat_spellings_are_spelled_out_in_rule_text(text, rule):
