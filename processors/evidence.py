@@ -719,9 +719,9 @@ _ZH_CUES = re.compile(
     r"|[短长長简簡细細浅淺深快慢]一?[点點]|(?:简单|簡單|通俗|具体|具體|清楚|直白|正式|专业|專業|易懂|明白|口语|口語)一?[点點]"
     r"|放(?:在)?(?:前面|最前|开头|開頭|后面|後面|最后|最後|结尾|結尾)|就好了|就更好了|有(?:没有|沒有)?(?![人用空意事问問])[^，。！？]{1,8}[吗嗎么]"
     # a clause that opens with the verb of a request, no 请: "加一个例子", "也要提到风险", "告诉我该怎么做", "标出重点"
-    r"|(?:^|[，,。！!？?；;\s])(?:也|还|還|都|再|另外)?(?:要(?![是不么麼])|加(?![油班载載密盟速])|添加|增加|补(?![偿償贴貼习習])"
-    r"|補(?![償貼習])|附|列(?:出|举|舉|个|個|一)|标(?:出|注|明|上)|標(?:出|註|明|上)|提到|提及|提一下|提供|告诉|告訴|告知"
-    r"|举|配(?:上|一|个|個|张|張|图|圖)|强调|強調|突出|指出|对比|對比|比较|比較|区分|區分|分(?:步骤|步驟|步|段|条|條|开|開|成)"
+    r"|(?:^|[，,。！!？?；;\s])(?:也|还|還|都|再|另外)?(?:要(?![是不么麼])|加(?![油班载載密盟速拿])|添加|增加|补(?![偿償贴貼习習])"
+    r"|補(?![償貼習])|附(?![近和属屬件])|列(?:出|举|舉|个|個|一)|标(?:出|注|明|上)|標(?:出|註|明|上)|提到|提及|提一下|提供(?!的)|告诉|告訴|告知"
+    r"|举(?![报報办辦行])|配(?:上|一|个|個|张|張|图|圖)|强调|強調|突出|指出|对比|對比|区分|區分|分(?:步骤|步驟|步|段|条|條|开|開|成)"
     r"|编号|編號|删|刪|去掉|省略)"
 )
 # Arabic request cues ("please", "should", "I want", "more / less", "only", "first", "briefly")
@@ -1157,13 +1157,13 @@ def statement_of(text: str) -> Statement:
     text = normalise(text)
     if (m := _BARE_NO_NEED.match(text)) is not None and not is_directive(text[m.end() :]):
         return Statement(text, text, 1, False, promotes(text))
-    sign, core = polarity(_without_courtesy(text))
+    sign, core = polarity(_request_sentences(text))
     # "no lists rather prose": the replacement is the request, though the text opens with "no"
     directive = sign < 0 or is_directive(text) or (core != text and is_directive(core))
     return Statement(text, core, sign, directive, promotes(text))
 
 
-def _without_courtesy(text: str) -> str:
+def _request_sentences(text: str) -> str:
     """The text without its sentences of thanks or praise ("Keep it short. Thanks in advance!"), which ask for
     nothing and, embedded with the request, move its core away from the same request said plainly; and, when
     some of its sentences are plain instructions that stand alone, without the others: "I read your answers on
