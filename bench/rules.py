@@ -77,6 +77,7 @@ def run(
     pool: str | None = None,
     users_per_topic: int = 10,
     sybil_spread: bool = False,
+    sybil_history: int = 0,
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
     courtesy_share: float = 0.0,
@@ -97,6 +98,7 @@ def run(
         sybil_users=sybil_users,
         users_per_topic=users_per_topic,
         sybil_spread=sybil_spread,
+        sybil_history=sybil_history,
         compound_share=compound_share,
         verbose_share=verbose_share,
         courtesy_share=courtesy_share,
@@ -266,6 +268,9 @@ def main() -> None:
     parser.add_argument(
         "--casual", type=float, default=0.0, help="share of users who type as in a chat box (lower case, pls, u)"
     )
+    parser.add_argument(
+        "--sybil-history", type=int, default=0, help="thumbs up each ring id gives first, early and apart"
+    )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
@@ -298,6 +303,7 @@ def main() -> None:
                     pool=args.pool,
                     users_per_topic=args.users_per_topic,
                     sybil_spread=args.sybil_spread,
+                    sybil_history=args.sybil_history,
                     compound_share=args.compound,
                     verbose_share=args.verbose,
                     courtesy_share=args.courtesy,
@@ -315,6 +321,7 @@ def main() -> None:
                 | {"users_per_topic": args.users_per_topic, "sybil_users": args.sybil_users}
                 | {
                     "sybil_spread": args.sybil_spread,
+                    "sybil_history": args.sybil_history,
                     "compound": args.compound,
                     "verbose": args.verbose,
                     "verbose_contexts": args.verbose_contexts or None,

@@ -202,10 +202,12 @@ class NoiseFilter:
         many distinct supporters publish anyway; 0 (the default): never. At 5, a ring of 6 fresh ids
         arriving together published its rule in most simulated streams (docs/benchmarks.md).
     fresh_quorum
-        Independent supporters a rule needs when none of them is established, only fresh voices; 0: as
-        many as ``min_users``. The worker's default, 4, keeps a ring of 3 fresh ids posting apart from
-        publishing (it did in 40-52% of simulated streams), at a cost in streams of one-time commenters,
-        whose requests wait for a fourth voice (docs/benchmarks.md, "A ring that posts apart").
+        Independent supporters a rule needs when none of them is established by a request others share
+        (fresh voices, or users whose only other feedback is plain signals: a ring can give a few thumbs up
+        before it pushes its rule); 0: as many as ``min_users``. The worker's default, 4, keeps a ring of 3
+        fresh ids posting apart from publishing (it did in 40-52% of simulated streams), and one that first
+        gives thumbs up (71%), at a cost in streams of one-time commenters, whose requests wait for a fourth
+        voice (docs/benchmarks.md, "A ring that posts apart", "A ring that builds a history").
     regulars_alpha
         A rule none of whose supporters is established waits while ``Rule.regulars_silent_odds`` (the
         odds that none of the cluster's regulars would ask for it, were it asked as often by them as by

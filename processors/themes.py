@@ -564,7 +564,7 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
     users_for, users_against = _sides(theme)
     side, other = (users_for, users_against) if sign > 0 else (users_against, users_for)
     pro, con = _weight(side, weights), _weight(other, weights)
-    established, voices = independence.supporters(side, theme)
+    established, voices, by_request = independence.support(side, theme)
     logs_side, logs_other = (theme.logs_for, theme.logs_against) if sign > 0 else (theme.logs_against, theme.logs_for)
     evidence = [e.text for e in sorted(theme.exemplars, key=lambda e: -e.count) if e.sign == sign][:3]
     return Rule(
@@ -584,7 +584,7 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
         opposing_users=len(other),
         reliable_users=round(pro, 4),
         independent_users=len(established | voices),
-        established_users=len(established),
+        established_users=len(by_request),
         regulars_silent_odds=1.0 if established else independence.silent_odds(len(voices)),
         approved_share=round(min(1.0, theme.approved / theme.weight), 4) if theme.weight else 0.0,
         directive=theme.directive * 2 >= theme.weight,
@@ -629,6 +629,10 @@ class _Independence:
             self.settled = grown
 
     def supporters(self, side, theme: Theme) -> tuple[set[str], set[str]]:
+        established, voices, _ = self.support(side, theme)
+        return established, voices
+
+    def support(self, side, theme: Theme) -> tuple[set[str], set[str], set[str]]:
         """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices).
 
         Established: users with feedback beyond this theme: a plain signal, or a request in another theme
@@ -654,7 +658,12 @@ class _Independence:
         }
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
         runs = self._runs(side, theme.id, established)
-        return established, {u for users in runs.values() if len(users) == 1 for u in users}
+        # Established by a request, not by plain signals alone, which cost nothing (a ring can give a few thumbs
+        # up before it pushes its rule): shared as above, or, for a user with plain signals (who is in no burst),
+        # a request in another theme that users outside this one make too. The third set returned.
+        asked = {u for t, m in self.members.items() if t != theme.id and m - mine for u in m & side}
+        by_request = established & (shared | (asked & self.signalled))
+        return established, {u for users in runs.values() if len(users) == 1 for u in users}, by_request
 
     def _runs(self, side, theme_id: str, established: set[str]) -> dict[int, set[str]]:
         """First log of each burst -> the fresh supporters on ``side`` that wrote in it."""

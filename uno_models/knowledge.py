@@ -78,7 +78,9 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     opposing_users: Count = 0  # distinct users asking for the opposite
     reliable_users: Annotated[float, Meta(ge=0.0)] = 0.0  # summed reliability of its supporters
     independent_users: Count = 0  # supporters with feedback in the cluster beyond this rule
-    established_users: Count = 0  # of those, the ones not fresh: a plain signal, or a request others share
+    # of those, the ones established by a request others share (plain signals alone, which cost nothing, count
+    # in ``independent_users`` but not here: a rule with none needs ``fresh_quorum`` supporters)
+    established_users: Count = 0
     # with none established: the odds that the cluster's regulars (established users) would all be silent on
     # it if they asked for it as often as its newcomers do (1.0 when a regular supports it)
     regulars_silent_odds: Unit = 1.0

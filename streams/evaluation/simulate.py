@@ -965,6 +965,7 @@ def simulate(
     sybil_users: int = 3,
     sybil_events: int = 2,
     sybil_spread: bool = False,
+    sybil_history: int = 0,
     satisfied_share: float = 0.15,
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
@@ -1051,6 +1052,15 @@ def simulate(
             plan.insert(rng.randrange(len(plan) // 2, len(plan) + 1), item)
     else:
         plan[at:at] = attack
+    if sybil_history:  # first, each id builds a history: thumbs up on other answers, apart, in the first half
+        history = [
+            (ring_topic, rng.choice(streamed[ring_topic]), user, [{"kind": "thumbs", "value": 1}])
+            for user in ring
+            for _ in range(sybil_history)
+        ]
+        first = min(i for i, (_, _, u, _) in enumerate(plan) if u in ring)
+        for item in history:
+            plan.insert(rng.randrange(0, max(1, first // 2)), item)
     events, labels = [], {}
     for n, (topic, q, user, feedback) in enumerate(plan):
         digest = hashlib.sha1(f"{seed}:{n}:{q}".encode()).hexdigest()[:12]

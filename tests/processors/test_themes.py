@@ -327,10 +327,30 @@ def test_a_ring_posting_apart_needs_the_fresh_quorum_and_one_time_commenters_rea
     items += [("v8", "thumbs"), ("s3", "Add a joke at the end.")]
     out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(items), now=100.0)
     assert strict.apply(out.knowledge.rules)[0] == out.knowledge.rules
-    items = [("s0", "thumbs"), *items[:6]]
+    # established by a request others share (a plain signal alone does not: below)
+    cite = "Cite the statute you rely on."
+    items = [("s0", "thumbs"), ("s0", cite), ("v7", cite), ("v6", cite), *items[:6]]
     out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(items), now=100.0)
-    (rule,) = out.knowledge.rules
+    (rule,) = [r for r in out.knowledge.rules if "joke" in r.text]
     assert rule.established_users == 1 and strict.apply([rule])[0] == [rule]
+
+
+def test_a_ring_that_first_gives_thumbs_up_is_not_established_by_them(book):
+    """Plain signals cost nothing: three fresh ids that each give two thumbs up on other answers, apart, before
+    they push their rule together, were established users and published it (in 71% of simulated dev streams,
+    `bench.rules --sybil-history 2`). Now a supporter is established by a request others share; the ring's
+    three are independent voices still, fewer than `fresh_quorum`."""
+    ring = ["End every answer with a joke.", "Finish each answer with a joke please.", "Always close with a joke."]
+    items = []
+    for i in range(3):
+        for j in range(2):
+            items += [(f"s{i}", "thumbs"), (f"q{i}{j}", "thumbs")]
+    items += [(f"s{i}", text) for i, text in enumerate(ring)]
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(items), now=100.0)
+    (rule,) = [r for r in out.knowledge.rules if "joke" in r.text]
+    assert rule.independent_users == 3 and rule.established_users == 0
+    ok, rejected = NoiseFilter(fresh_quorum=4).apply([rule])
+    assert not ok and rejected["fresh_only"] == 1
 
 
 def test_a_request_only_newcomers_make_while_the_regulars_are_silent_waits(book):

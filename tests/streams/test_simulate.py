@@ -217,3 +217,12 @@ def test_a_phrasing_said_among_other_sentences_is_scored_as_that_phrasing():
     assert preference_of(plain, phrasing) == rule
     assert preference_of(f"{VERBOSE_CONTEXT['en'][0][0]} {plain} Thanks in advance!", phrasing) == rule
     assert preference_of(VERBOSE_CONTEXT["en"][0][0], phrasing) is None
+
+
+def test_a_ring_with_a_history_gives_thumbs_up_before_its_first_request():
+    queries = {f"t{i}": [f"question {i}-{j}?" for j in range(40)] for i in range(3)}
+    events, truth = simulate(queries, per_topic=20, sybil_history=2, seed=1)
+    ring = set(truth.sybil_users)
+    first_request = min(i for i, e in enumerate(events) if e["user_id"] in ring and e["feedback"][0]["kind"] == "text")
+    history = [i for i, e in enumerate(events) if e["user_id"] in ring and e["feedback"][0]["kind"] == "thumbs"]
+    assert len(history) == 2 * len(ring) and max(history) < first_request
