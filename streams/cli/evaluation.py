@@ -40,6 +40,9 @@ def simulate(
     sybil_spread: Annotated[
         bool, typer.Option(help="the ring's ids post apart, between other users' logs, not together")
     ] = False,
+    sybil_history: Annotated[
+        int, typer.Option(help="thumbs up each of the ring's ids gives first, early and apart (a history)")
+    ] = 0,
     compound: Annotated[
         float, typer.Option(help="share of requests that ask for both of their topic's preferences in one text")
     ] = 0.0,
@@ -89,6 +92,7 @@ def simulate(
             adversarial_events=adversarial_events,
             sybil_users=sybil_users,
             sybil_spread=sybil_spread,
+            sybil_history=sybil_history,
             compound_share=compound,
             verbose_share=verbose,
             courtesy_share=courtesy,
