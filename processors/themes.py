@@ -633,7 +633,8 @@ class _Independence:
         return established, voices
 
     def support(self, side, theme: Theme) -> tuple[set[str], set[str], set[str]]:
-        """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices).
+        """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices,
+        the established users whom a request establishes, not plain signals alone: `Rule.established_users`).
 
         Established: users with feedback beyond this theme: a plain signal, or a request in another theme
         that users outside this theme, and outside the burst it was made in, share, made in a burst of its
@@ -660,7 +661,7 @@ class _Independence:
         runs = self._runs(side, theme.id, established)
         # Established by a request, not by plain signals alone, which cost nothing (a ring can give a few thumbs
         # up before it pushes its rule): shared as above, or, for a user with plain signals (who is in no burst),
-        # a request in another theme that users outside this one make too. The third set returned.
+        # a request in another theme that users outside this one make too.
         asked = {u for t, m in self.members.items() if t != theme.id and m - mine for u in m & side}
         by_request = established & (shared | (asked & self.signalled))
         return established, {u for users in runs.values() if len(users) == 1 for u in users}, by_request
