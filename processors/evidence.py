@@ -662,9 +662,11 @@ _EU_OPENERS = (
 _EU_NOT_IMPERATIVE = frozenset(_EU_OPENERS.split())
 _NOT_IMPERATIVE = _EN_NOT_IMPERATIVE | _EU_NOT_IMPERATIVE
 # Request cues of those languages and Russian: please, I would like, should, too / more / less, always / only.
+_EU_PLEASE = r"por\s+favor|porfa|s'il\s+(?:vous|te)\s+pla[iî]t|svp|stp|bitte|per\s+favore|пожалуйста"
 _EU_CUES = re.compile(
-    r"\b(?:por\s+favor|porfa|s'il\s+(?:vous|te)\s+pla[iî]t|svp|stp|bitte|per\s+favore|пожалуйста"
-    r"|quiero|quisiera|me\s+gustar[ií]a|prefiero|necesito|deber[ií]a\w*|je\s+veux|je\s+voudrais|je\s+pr[ée]f[èe]re"
+    r"\b(?:"
+    + _EU_PLEASE
+    + r"|quiero|quisiera|me\s+gustar[ií]a|prefiero|necesito|deber[ií]a\w*|je\s+veux|je\s+voudrais|je\s+pr[ée]f[èe]re"
     r"|il\s+faut|devrait|ich\s+m[öo]chte|ich\s+will|ich\s+h[äa]tte\s+gerne?|ich\s+bevorzuge|sollte\w*|vorrei|voglio"
     r"|preferisco|dovrebbe|quero|queria|gostaria|prefiro|deveria|хочу|хотелось\s+бы|предпочитаю|нужно|надо"
     r"|demasiado|m[áa]s|menos|trop|plus|moins|zu|mehr|weniger|troppo|pi[ùu]|meno|demais|слишком|больше|меньше"
@@ -1199,25 +1201,8 @@ _ANAPHOR_END = re.compile(
     r"|一つ|一个|一個|하나|それ|これ|그것|이것|它|这个|那个",
     re.I,
 )
-_PLEASE_WORDS = frozenset(
-    [
-        "please",
-        "pls",
-        "plz",
-        "kindly",
-        "bitte",
-        "favor",
-        "por",
-        "favore",
-        "per",
-        "plaît",
-        "plait",
-        "vous",
-        "s'il",
-        "svp",
-        "пожалуйста",
-    ]
-)
+# "please" in any of the languages read here: "Bitte erwähnen." is a bare verb
+_ANY_PLEASE = re.compile(r"\b(?:please|pls|plz|kindly|" + _EU_PLEASE + r")\b", re.I)
 _POLITE = re.compile(r"ください|下さい|お願いします|お願い|주세요|부탁합니다|부탁해요|请|一下|吧|[\s.!。！]")
 
 
@@ -1226,7 +1211,7 @@ def _stands_alone(sentence: str) -> bool:
         return False
     if is_cjk(sentence):
         return len(_POLITE.sub("", sentence)) > 5
-    return sum(w.lower() not in _PLEASE_WORDS for w in _WORD.findall(sentence)) > 1  # not "Bitte erwähnen."
+    return len(_WORD.findall(_ANY_PLEASE.sub(" ", sentence))) > 1
 
 
 def sentences(text: str) -> list[str]:
