@@ -37,6 +37,7 @@ from processors.embedders import make_embedder
 from processors.embedders.process import ProcessEmbedder
 from streams.devstack.launcher import LocalStack
 from streams.devstack.workerproc import WorkerProc
+from streams.evaluation.simulate import PREFERENCES
 from streams.kafka import make_producer, produce
 from streams.worker.app import local_embedder
 from streams.worker.ingest import IngestHandler, Record, Source
@@ -46,10 +47,15 @@ from uno_models import Settings
 FEEDBACK = "Please answer more concisely and cite your sources."
 
 
-def events(rows: list[dict], n: int) -> list[tuple[bytes, str]]:
+def events(rows: list[dict], n: int, distinct_feedback: bool = False) -> list[tuple[bytes, str]]:
+    """``distinct_feedback``: each event's feedback is one of the simulator's phrasings with its number,
+    so no two share a text (the worst case for what is read once per text: the parse cache of
+    `processors.evidence`); otherwise all carry `FEEDBACK`."""
+    phrasings = [p for _, ps in PREFERENCES for p in ps]
     out = []
     for i in range(n):
         row = rows[i % len(rows)]
+        feedback = f"{phrasings[i % len(phrasings)]} (#{i})" if distinct_feedback else FEEDBACK
         event = {
             "event_id": f"bench-{i}",
             "namespace": "bench",
@@ -57,7 +63,7 @@ def events(rows: list[dict], n: int) -> list[tuple[bytes, str]]:
             "user_id": f"u{i % 50}",
             "query": row["query"][:2000],  # the worker embeds only the head (embed_max_chars)
             "response": row["response"][:2000],
-            "feedback": [{"kind": "text", "text": FEEDBACK}],
+            "feedback": [{"kind": "text", "text": feedback}],
         }
         out.append((json.dumps(event).encode(), "bench"))
     return out
@@ -113,12 +119,16 @@ def through_worker(
         worker = psutil.Process(w.proc.pid)
         producer = make_producer(service.url)
         producer.list_topics(timeout=30)  # connected before the clock starts: a cold producer took ~0.5-1 s
-        cpu = [cpu_seconds(worker), cpu_seconds(broker)]
+        cpu = [cpu_seconds(worker), cpu_seconds(broker), cpu_seconds(worker, children=False)]
         start = time.perf_counter()
         produce(producer, w.topic("interactions"), records)
         w.wait_for(done, 1800, "every event ingested", poll_s=0.1)
         elapsed = time.perf_counter() - start
-        cpu = [round(cpu_seconds(worker) - cpu[0], 1), round(cpu_seconds(broker) - cpu[1], 1)]
+        cpu = [
+            round(cpu_seconds(worker) - cpu[0], 1),
+            round(cpu_seconds(broker) - cpu[1], 1),
+            round(cpu_seconds(worker, children=False) - cpu[2], 1),
+        ]
         lag = loop_lag_p99(w.client.metrics_text()) if bare_writes is None else None
     finally:
         w.stop()
@@ -126,7 +136,7 @@ def through_worker(
     return rate(len(records), batch, elapsed) | {
         "embed_chunk": chunk,
         "loop_lag_p99_s": lag,
-        "cpu_s": {"worker": cpu[0], "broker": cpu[1]},
+        "cpu_s": {"worker": cpu[0], "broker": cpu[1], "worker_main_process": cpu[2]},
     }
 
 
@@ -182,15 +192,25 @@ def loop_lag_p99(exposition: str) -> float | None:
     return next(le for le, count in buckets if count >= 0.99 * total)
 
 
+def batches_of_texts(records: list[tuple[bytes, str]], batch: int) -> list[list[str]]:
+    """What the worker embeds per batch: each distinct query and feedback text once (the query's head:
+    the embedders cut it at ``embed_max_chars`` themselves)."""
+    out = []
+    for i in range(0, len(records), batch):
+        decoded = [json.loads(value) for value, _ in records[i : i + batch]]
+        texts = [e["query"] for e in decoded] + [fb["text"] for e in decoded for fb in e["feedback"]]
+        out.append(list(dict.fromkeys(texts)))
+    return out
+
+
 def embedder_alone(embedder, records: list[tuple[bytes, str]], batch: int) -> dict:
-    texts = [json.loads(value)["query"] for value, _ in records]
+    batches = batches_of_texts(records, batch)
     me = psutil.Process()
     cpu, start = cpu_seconds(me, children=False), time.perf_counter()  # the embedder runs in this process
-    for i in range(0, len(texts), batch):
-        chunk = texts[i : i + batch]
-        embedder.embed([*chunk, FEEDBACK])  # the worker embeds each distinct text once per batch
+    for texts in batches:
+        embedder.embed(texts)
     elapsed = time.perf_counter() - start
-    return rate(len(texts), batch, elapsed) | {"cpu_s": round(cpu_seconds(me, children=False) - cpu, 1)}
+    return rate(len(records), batch, elapsed) | {"cpu_s": round(cpu_seconds(me, children=False) - cpu, 1)}
 
 
 def children_alone(records: list[tuple[bytes, str]], batch: int) -> dict:
@@ -199,32 +219,35 @@ def children_alone(records: list[tuple[bytes, str]], batch: int) -> dict:
     settings = Settings()
     embedder = local_embedder(settings)
     assert isinstance(embedder, ProcessEmbedder)
-    texts = [json.loads(value)["query"] for value, _ in records]
     chunk = settings.ingest_embed_chunk
     try:
         embedder.embed(["warm-up"] * embedder.parallel)  # the weights load in the children's background
         with ThreadPoolExecutor(embedder.parallel) as threads:
             start = time.perf_counter()
-            for i in range(0, len(texts), batch):
-                batch_texts = [*texts[i : i + batch], FEEDBACK]
+            for batch_texts in batches_of_texts(records, batch):
                 list(
                     threads.map(embedder.embed, [batch_texts[j : j + chunk] for j in range(0, len(batch_texts), chunk)])
                 )
             elapsed = time.perf_counter() - start
     finally:
         embedder.close()
-    return rate(len(texts), batch, elapsed) | {"processes": embedder.parallel}
+    return rate(len(records), batch, elapsed) | {"processes": embedder.parallel}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--null-events", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=None, help="records per batch (default: ingest_batch_max)")
+    parser.add_argument(
+        "--distinct-feedback", action="store_true", help="no two events share a feedback text (default: all the same)"
+    )
     parser.add_argument("--only", default="", help="a comma-separated subset of the rows (default: all)")
     args = parser.parse_args()
     rows = load_replay()
-    records, null_records = events(rows, args.events), events(rows, args.null_events)
-    batch = Settings().ingest_batch_max
+    records = events(rows, args.events, args.distinct_feedback)
+    null_records = events(rows, args.null_events, args.distinct_feedback)
+    batch = args.batch or Settings().ingest_batch_max
     usem3 = make_embedder(Settings())  # the default: USE-m3 on the first embed_max_chars characters
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -265,6 +288,7 @@ def main() -> None:
                 "null_events": args.null_events,
                 "embedder": usem3.id,
                 "texts": "replay queries + one simulated feedback",
+                "distinct_feedback": args.distinct_feedback,
             },
             "results": results,
             "ratios": {

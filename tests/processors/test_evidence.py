@@ -561,7 +561,7 @@ def test_promotion_in_more_languages(text, promotion):
     ],
 )
 def test_a_statement_with_several_requests_gives_each_of_them(text, parts):
-    assert requests_in(text) == parts
+    assert requests_in(text) == tuple(parts)
 
 
 @pytest.mark.parametrize(
