@@ -619,6 +619,7 @@ class _Independence:
         while True:
             # per theme, the groups of its fresh members that wrote in it in one burst
             self.together = {t: list(self._runs(m, t, m & self.signalled).values()) for t, m in self.members.items()}
+            self._known: dict = {}  # (theme id, side) -> `support`, while the settled users stay the same
             grown = set(self.settled)
             for theme in knowledge.themes:
                 members = self.members[theme.id]
@@ -628,11 +629,11 @@ class _Independence:
                 break
             self.settled = grown
 
-    def supporters(self, side, theme: Theme) -> tuple[set[str], set[str]]:
+    def supporters(self, side, theme: Theme) -> tuple[frozenset[str], frozenset[str]]:
         established, voices, _ = self.support(side, theme)
         return established, voices
 
-    def support(self, side, theme: Theme) -> tuple[set[str], set[str], set[str]]:
+    def support(self, side, theme: Theme) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices,
         the established users whom a request establishes, not plain signals alone: `Rule.established_users`).
 
@@ -646,8 +647,14 @@ class _Independence:
         appears at once and pushes one rule, in however many phrasings and even when some of them land in a
         theme of their own, is one burst; one-time commenters of a busy cluster are not, because the logs
         of users asking for other things, or giving plain signals, fall between them."""
-        mine = self.members.get(theme.id, set())
         side = set(side)
+        key = (theme.id, frozenset(side))
+        if (known := self._known.get(key)) is None:
+            known = self._known[key] = self._support(side, theme)
+        return known
+
+    def _support(self, side: set[str], theme: Theme) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        mine = self.members.get(theme.id, set())
         # a request in another theme that others share, made apart from this side's other supporters, and
         # shared by someone outside the burst it was made in (ring-mates do not vouch for each other)
         shared = {
@@ -664,7 +671,8 @@ class _Independence:
         # a request in another theme that users outside this one make too.
         asked = {u for t, m in self.members.items() if t != theme.id and m - mine for u in m & side}
         by_request = established & (shared | (asked & self.signalled))
-        return established, {u for users in runs.values() if len(users) == 1 for u in users}, by_request
+        voices = frozenset(u for users in runs.values() if len(users) == 1 for u in users)
+        return frozenset(established), voices, frozenset(by_request)  # remembered: shared by every caller
 
     def _runs(self, side, theme_id: str, established: set[str]) -> dict[int, set[str]]:
         """First log of each burst -> the fresh supporters on ``side`` that wrote in it."""
