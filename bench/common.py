@@ -40,18 +40,3 @@ def replay_embeddings(rows: list[dict], embedder) -> np.ndarray:
 def emit(result: dict) -> None:
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
-
-
-class CachedEmbedder:
-    """An embedder that remembers every text it embedded (sweeps embed the same texts many times)."""
-
-    def __init__(self, embedder):
-        self.inner = embedder
-        self.id, self.dim = embedder.id, embedder.dim
-        self._cache: dict[str, np.ndarray] = {}
-
-    def embed(self, texts):
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            self._cache.update(zip(missing, self.inner.embed(missing), strict=True))
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), dtype=np.float32)

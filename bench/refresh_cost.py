@@ -17,8 +17,9 @@ import argparse
 import json
 import time
 
-from bench.common import REPLAY, CachedEmbedder, emit
+from bench.common import REPLAY, emit
 from processors.embedders import make_embedder
+from processors.embedders.base import Remembering
 from processors.replay import BatchReplay
 from processors.store import ModuleStore
 from streams.devstack.launcher import LLM_ALIAS, LocalStack
@@ -82,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     events = stream(args.split, args.logs)
     settings = Settings()
-    embedder = CachedEmbedder(make_embedder(Settings()))  # the default embedder
+    embedder = Remembering(make_embedder(Settings()), size=None)  # the default embedder
     llm_url = LocalStack(".uno").up(["llm"])["llm"].url
     with_llm = run(settings, embedder, events, llm_url)
     without = run(settings, embedder, events, "")

@@ -31,9 +31,10 @@ import statistics
 import time
 from collections import Counter
 
-from bench.common import REPLAY, CachedEmbedder, emit
+from bench.common import REPLAY, emit
 from processors.clustering import resolve_alias
 from processors.embedders import make_embedder
+from processors.embedders.base import Remembering
 from processors.pii import Pseudonymiser
 from processors.refresh import ClusterRefresh
 from processors.replay import BatchReplay
@@ -285,7 +286,7 @@ def main() -> None:
     if args.sweep:
         name, values = args.sweep.split("=", 1)
         variants = [{name: v} for v in values.split(",")]
-    embedder = CachedEmbedder(make_embedder(Settings()))  # the default embedder
+    embedder = Remembering(make_embedder(Settings()), size=None)  # the default embedder
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     results = []
     for variant in variants:

@@ -24,7 +24,7 @@ from faust.streams import _current_event
 
 from processors.builder import ModuleBuilder, WinRateVerifier
 from processors.embedders import Embedder, make_embedder
-from processors.embedders.base import Guarded
+from processors.embedders.base import Guarded, Remembering
 from processors.embedders.process import ProcessEmbedder, default_processes
 from processors.llm import ChatLLM, UsageLedger
 from processors.noise import NoiseFilter
@@ -111,6 +111,9 @@ def make_app(s: Settings, broker: str) -> faust.App:
     )
 
 
+REFRESH_EMBED_KEPT = 4_096  # texts whose vectors a worker's refreshes keep (2 KiB each with USE-m3)
+
+
 def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: ModuleStore, metrics: Metrics):
     """The refresh pipeline; without an LLM endpoint it is extractive (no prior, rephrasing or revisions)."""
     llm = None
@@ -135,7 +138,9 @@ def make_refresh(s: Settings, llm_base_url: str, embedder: Embedder, store: Modu
         regulars_alpha=s.regulars_alpha,
         max_approved_share=s.max_approved_share,
     )
-    embedder = Guarded(embedder)  # its failures retried by the refresher, never dead-lettered
+    # its failures retried by the refresher, never dead-lettered; a theme's statements are embedded once, not
+    # at every refresh that touches the theme
+    embedder = Guarded(Remembering(embedder, REFRESH_EMBED_KEPT))
     return ClusterRefresh(
         llm,
         embedder,

@@ -101,6 +101,38 @@ def test_hashing_embedder_is_deterministic_and_lexical():
     assert odd.shape == (4, 256) and np.isfinite(odd).all()
 
 
+def test_a_remembering_embedder_embeds_only_what_it_does_not_keep_and_forgets_the_oldest():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from processors.embedders.base import Remembering
+    from processors.embedders.hashing import HashingEmbedder
+
+    class Counting(HashingEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.calls: list[list[str]] = []
+
+        def embed(self, texts):
+            self.calls.append(list(texts))
+            return super().embed(texts)
+
+    inner = Counting()
+    kept = Remembering(inner, size=3)
+    texts = ["Shorter please.", "Cite the law.", "Shorter please.", "Use a table."]
+    assert np.array_equal(kept.embed(texts), HashingEmbedder().embed(texts))  # the same vectors, in order
+    assert inner.calls == [["Shorter please.", "Cite the law.", "Use a table."]]  # each text once
+    kept.embed(["Cite the law.", "Add an example."])  # one kept, one new: "Shorter please." is now the oldest
+    assert inner.calls[-1] == ["Add an example."]
+    kept.embed(["Shorter please.", "Use a table."])
+    assert inner.calls[-1] == ["Shorter please."]  # forgotten: three kept at most
+    assert kept.embed([]).shape == (0, kept.dim)
+    # from several threads at once (refreshes run concurrently): the same vectors as one at a time
+    many = [f"request {i % 50}" for i in range(400)]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda t: kept.embed([t])[0], many))
+    assert np.allclose(np.stack(got), HashingEmbedder().embed(many))
+
+
 def embedder_children(parent: psutil.Process) -> list[psutil.Process]:
     return [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
 
