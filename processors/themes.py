@@ -737,7 +737,9 @@ def copy_knowledge(knowledge: ClusterKnowledge) -> ClusterKnowledge:
 
 def _centres(themes: list[Theme]) -> np.ndarray:
     """The themes' centres, one unit vector per row."""
-    return np.stack([_unit(_vector(t)) for t in themes])
+    rows = np.stack([np.frombuffer(t.vector, dtype=np.float32) for t in themes]).astype(np.float64)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
 
 
 def _vector(theme: Theme) -> np.ndarray:
