@@ -1092,6 +1092,7 @@ def spell_out(text: str) -> str:
     return _CHAT_SPELLING.sub(lambda m: _SPELLED[m.group().lower()], text)
 
 
+@functools.lru_cache(maxsize=4096)  # the noise filter asks it of every rule at every refresh
 def promotes(text: str) -> bool:
     """True when the text pushes a third party: a link, a contact, a product or brand to recommend."""
     spelled = spell_out(text)
