@@ -612,13 +612,23 @@ class _Independence:
         self.tracked = set(users)
         # (cluster log count, user) of every log written by a user with no plain signal, in order
         self.quiet = sorted((p, u) for u, r in users.items() if r.signals == 0 for p in (r.at or [r.first_log]))
+        # the same as arrays for `_runs`: each log's position and writer (an index into `_writers`)
+        self._writers = sorted({u for _, u in self.quiet})
+        self._writer_at = {u: i for i, u in enumerate(self._writers)}
+        self._positions = np.array([p for p, _ in self.quiet], dtype=np.int64)
+        self._by = np.array([self._writer_at[u] for _, u in self.quiet], dtype=np.int64)
+        self._themes_of: dict[str, list[str]] = {}  # user -> the themes they wrote in
+        for t, m in self.members.items():
+            for u in m:
+                self._themes_of.setdefault(u, []).append(t)
         # Users whose logs end a burst: the members of every theme of SETTLED_THEME users or more that has two
         # independent supporters itself, counted with the users settled so far, until nothing changes. A ring
         # cannot settle itself with a second theme of its own ids: interleaved, its two themes are one burst.
-        self.settled: set[str] = set()
+        self._settle(set())
         while True:
             # per theme, the groups of its fresh members that wrote in it in one burst
             self.together = {t: list(self._runs(m, t, m & self.signalled).values()) for t, m in self.members.items()}
+            self._groups_of = {t: _index(groups) for t, groups in self.together.items()}  # theme -> user -> groups
             self._known: dict = {}  # (theme id, side) -> `support`, while the settled users stay the same
             grown = set(self.settled)
             for theme in knowledge.themes:
@@ -627,7 +637,17 @@ class _Independence:
                     grown |= members
             if grown == self.settled:
                 break
-            self.settled = grown
+            self._settle(grown)
+
+    def _settle(self, users: set[str]) -> None:
+        self.settled = users
+        self._settled_writers = self._writers_in(users)
+
+    def _writers_in(self, users) -> np.ndarray:
+        """Which of `_writers` are in ``users``, as a mask."""
+        mask = np.zeros(len(self._writers), dtype=bool)
+        mask[[i for u in users if (i := self._writer_at.get(u)) is not None]] = True
+        return mask
 
     def supporters(self, side, theme: Theme) -> tuple[frozenset[str], frozenset[str]]:
         established, voices, _ = self.support(side, theme)
@@ -657,36 +677,47 @@ class _Independence:
         mine = self.members.get(theme.id, set())
         # a request in another theme that others share, made apart from this side's other supporters, and
         # shared by someone outside the burst it was made in (ring-mates do not vouch for each other)
-        shared = {
-            u
-            for t, m in self.members.items()
-            if t != theme.id and m - mine
-            for u in m & side
-            if any(g & side == {u} and m - mine - g for g in self.together[t] if u in g)
-        }
+        # ``asked``: those with a request in another theme that users outside this one make too
+        shared, asked = set(), set()
+        others: dict[str, set[str]] = {}  # theme -> its members outside this theme
+        for u in side:
+            for t in self._themes_of.get(u, ()):
+                if t == theme.id:
+                    continue
+                if (rest := others.get(t)) is None:
+                    rest = others[t] = self.members[t] - mine
+                if not rest:
+                    continue
+                asked.add(u)
+                if any(g & side == {u} and rest - g for g in self._groups_of[t].get(u, ())):
+                    shared.add(u)
+                    break
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
         runs = self._runs(side, theme.id, established)
         # Established by a request, not by plain signals alone, which cost nothing (a ring can give a few thumbs
         # up before it pushes its rule): shared as above, or, for a user with plain signals (who is in no burst),
-        # a request in another theme that users outside this one make too.
-        asked = {u for t, m in self.members.items() if t != theme.id and m - mine for u in m & side}
+        # a request in another theme that users outside this one make too (``asked``).
         by_request = established & (shared | (asked & self.signalled))
         voices = frozenset(u for users in runs.values() if len(users) == 1 for u in users)
         return frozenset(established), voices, frozenset(by_request)  # remembered: shared by every caller
 
     def _runs(self, side, theme_id: str, established: set[str]) -> dict[int, set[str]]:
-        """First log of each burst -> the fresh supporters on ``side`` that wrote in it."""
-        mine = self.members.get(theme_id, set())
+        """First log of each burst -> the fresh supporters on ``side`` that wrote in it, in the order of the
+        bursts. A burst is a run of quiet logs at consecutive positions, the logs of settled users who are not in
+        this theme left out (at a position of their own, one ends the run it falls in)."""
+        fresh = self._writers_in(u for u in side if u not in established)
+        if not fresh.any():
+            return {}
+        kept = ~(self._settled_writers & ~self._writers_in(self.members.get(theme_id, ())))[self._by]
+        positions, by = self._positions[kept], self._by[kept]
+        starts = np.ones(len(positions), dtype=bool)  # a log whose position does not follow the one before
+        starts[1:] = positions[1:] != positions[:-1] + 1
+        wrote = fresh[by]
+        begun = positions[starts][np.cumsum(starts)[wrote] - 1]  # where the burst of each of their logs begins
+        starts_at, writers = np.divmod(np.unique(begun * len(self._writers) + by[wrote]), len(self._writers))
         runs: dict[int, set[str]] = {}
-        start = previous = -2
-        for position, user in self.quiet:
-            if user in self.settled and user not in mine:
-                continue
-            if position != previous + 1:
-                start = position
-            previous = position
-            if user in side and user not in established:
-                runs.setdefault(start, set()).add(user)
+        for start, writer in zip(starts_at.tolist(), writers.tolist(), strict=True):  # by burst, then writer
+            runs.setdefault(start, set()).add(self._writers[writer])
         return runs
 
     def silent_odds(self, voices: int) -> float:
@@ -712,6 +743,15 @@ class _Independence:
     def count(self, side, theme: Theme) -> int:
         established, voices = self.supporters(side, theme)
         return len(established | voices)
+
+
+def _index(groups: list[set[str]]) -> dict[str, list[set[str]]]:
+    """User -> the groups they are in."""
+    out: dict[str, list[set[str]]] = {}
+    for g in groups:
+        for u in g:
+            out.setdefault(u, []).append(g)
+    return out
 
 
 def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenance]:

@@ -704,3 +704,58 @@ def test_a_statement_becomes_rule_text_without_its_please(text, rule):
 )
 def test_chat_spellings_are_spelled_out_in_rule_text(text, rule):
     assert tidy(text) == rule
+
+
+def _runs_by_reading_every_log(independence, side, theme_id, established):
+    """`_Independence._runs` as first written: one pass over every quiet log."""
+    mine = independence.members.get(theme_id, set())
+    runs: dict[int, set[str]] = {}
+    start = previous = -2
+    for position, user in independence.quiet:
+        if user in independence.settled and user not in mine:
+            continue
+        if position != previous + 1:
+            start = position
+        previous = position
+        if user in side and user not in established:
+            runs.setdefault(start, set()).add(user)
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bursts_found_from_arrays_are_those_of_one_pass_over_the_logs(seed):
+    """The bursts of fresh ids (`_Independence._runs`, computed on arrays) against a plain pass over the logs,
+    on random clusters: users with and without plain signals, logs at gaps and at shared positions (merged
+    clusters), settled users inside and outside the theme."""
+    from processors.themes import _Independence
+    from uno_models.knowledge import Theme, UserRecord
+
+    rng = np.random.default_rng(seed)
+    users = [f"u{i}" for i in range(int(rng.integers(1, 30)))]
+    records = {}
+    for u in users:
+        at = sorted({int(p) for p in rng.integers(0, 60, size=int(rng.integers(0, 6)))})
+        records[u] = UserRecord(logs=len(at), signals=int(rng.random() < 0.3), first_log=at[0] if at else 0, at=at)
+    themes = [
+        Theme(
+            id=f"t{k}",
+            vector=b"",
+            first_seen=0,
+            last_seen=0,
+            users_for={u: 1 for u in users if rng.random() < 0.4},
+            users_against={u: 1 for u in users if rng.random() < 0.1},
+        )
+        for k in range(int(rng.integers(1, 6)))
+    ]
+    independence = _Independence(ClusterKnowledge(namespace="ns", cluster_id=0, users=records, themes=themes))
+    independence.settled = {u for u in users if rng.random() < 0.3}  # also where the settling loop stopped short
+    independence._settled_writers = independence._writers_in(independence.settled)
+    for theme in themes:
+        for side in (theme.users_for, theme.users_against, set(users)):
+            established = {u for u in side if rng.random() < 0.3}
+            assert independence._runs(side, theme.id, established) == _runs_by_reading_every_log(
+                independence, side, theme.id, established
+            )
+            assert list(independence._runs(side, theme.id, established)) == sorted(
+                independence._runs(side, theme.id, established)
+            )
