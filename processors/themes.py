@@ -188,19 +188,21 @@ class ThemeBook:
         vectors = self.embedder.embed(cores) if cores else np.zeros((0, self.embedder.dim), np.float32)
         by_core = dict(zip(cores, vectors, strict=True))
         injected = {c for c, flag in zip(cores, self.probe.flags(vectors), strict=True) if flag}
+        centres = _Centres(knowledge.themes)
         for log, whole, parts in fresh:
-            apart = bool(parts) and self._apart(knowledge, [by_core[p.core] for p in parts])
+            apart = bool(parts) and self._apart(centres.matrix, [by_core[p.core] for p in parts])
             for statement in parts if apart else [whole]:
                 vector = by_core[statement.core]
                 if statement.core in injected:
                     statement = statement._replace(injection=True)
                     applied["injection"] += 1
-                theme, opened = self._theme_for(knowledge, vector, now)
+                theme, opened = self._theme_for(knowledge, centres.matrix, vector, now)
                 if any(v[0] == log.event_id for v in theme.votes):
                     applied["duplicate"] += 1  # a log supports a theme once, also when late feedback re-sends it
                     continue
                 applied["opened" if opened else "joined"] += 1
                 _add(theme, log, statement, vector, self.max_exemplars)
+                centres.moved(theme)
                 log_rules.setdefault(log.event_id, []).append(theme.id)
         merged_into = _merge_close(knowledge.themes, self.merge_similarity, self.merge_linkage)
         if len(knowledge.themes) > self.max_themes:
@@ -216,15 +218,15 @@ class ThemeBook:
         _weigh(knowledge, self.rounds, independence)
         return ThemeOutcome(knowledge, {e: t for e, t in log_rules.items() if t}, applied, embedded)
 
-    def _apart(self, knowledge: ClusterKnowledge, parts: list[np.ndarray]) -> bool:
+    def _apart(self, centres: np.ndarray, parts: list[np.ndarray]) -> bool:
         """Whether the requests of one feedback text (`processors.evidence.requests_in`) go to themes apart:
         when each is one the cluster's users already ask for, each in a theme of its own ("Keep it under 100
         words. Also cite the article." where users ask for both separately: as one statement it joined one
         theme and the other request was lost). Else the text stays whole: "Too long. Keep it under 100
         words." asks for one thing, and "Use the present tense and more sensory detail" may be one request."""
-        if not knowledge.themes:
+        if not len(centres):
             return False
-        sims = np.stack(parts) @ _centres(knowledge.themes).T
+        sims = np.stack(parts) @ centres.T
         best = sims.argmax(axis=1)
         return bool((sims.max(axis=1) >= self.similarity).all()) and len(set(best.tolist())) == len(parts)
 
@@ -268,9 +270,10 @@ class ThemeBook:
 
     # ------------------------------------------------------------------ internals
 
-    def _theme_for(self, knowledge: ClusterKnowledge, vector: np.ndarray, now: float) -> tuple[Theme, bool]:
+    def _theme_for(
+        self, knowledge: ClusterKnowledge, centres: np.ndarray, vector: np.ndarray, now: float
+    ) -> tuple[Theme, bool]:
         if knowledge.themes:
-            centres = _centres(knowledge.themes)
             sims = centres @ vector
             best = int(np.argmax(sims))
             if sims[best] >= self.similarity:
@@ -441,7 +444,7 @@ def _merge_close(themes: list[Theme], similarity: float, linkage: float = 0.0) -
     while merged and len(themes) > 1:
         merged = False
         sums = np.stack([_vector(t) for t in themes])
-        centres = np.stack([_unit(v) for v in sums])
+        centres = _centres(themes)
         sims = centres @ centres.T
         if linkage:
             counts = np.array([max(1.0, t.weight) for t in themes])
@@ -773,6 +776,23 @@ def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenan
 def copy_knowledge(knowledge: ClusterKnowledge) -> ClusterKnowledge:
     """A deep copy: refresh steps work on copies so a failed refresh leaves the caller's state intact."""
     return msgspec.msgpack.decode(msgspec.msgpack.encode(knowledge), type=ClusterKnowledge)
+
+
+class _Centres:
+    """The centres of a list of themes (`_centres`) while statements join them: the row of the theme that
+    moved is computed again, not every row."""
+
+    def __init__(self, themes: list[Theme]):
+        self.matrix = _centres(themes) if themes else np.zeros((0, 0))
+        self._row = {t.id: i for i, t in enumerate(themes)}
+
+    def moved(self, theme: Theme) -> None:
+        row = _centres([theme])
+        if (i := self._row.get(theme.id)) is None:  # opened
+            self._row[theme.id] = len(self._row)
+            self.matrix = np.vstack([self.matrix, row]) if len(self.matrix) else row
+        else:
+            self.matrix[i] = row[0]
 
 
 def _centres(themes: list[Theme]) -> np.ndarray:
