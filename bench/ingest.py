@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import emit, load_replay
 from processors.embedders import make_embedder
@@ -130,13 +131,25 @@ def through_worker(
             round(cpu_seconds(worker, children=False) - cpu[2], 1),
         ]
         lag = loop_lag_p99(w.client.metrics_text()) if bare_writes is None else None
+        refreshes = refresh_requests(w.client.metrics_text()) if bare_writes is None else None
     finally:
         w.stop()
         stack.down()
     return rate(len(records), batch, elapsed) | {
         "embed_chunk": chunk,
         "loop_lag_p99_s": lag,
+        "refresh_requests": refreshes,  # by trigger, while the worker ingested
         "cpu_s": {"worker": cpu[0], "broker": cpu[1], "worker_main_process": cpu[2]},
+    }
+
+
+def refresh_requests(exposition: str) -> dict[str, float]:
+    """Refresh requests by trigger (``uno_refresh_requests_total``)."""
+    return {
+        sample.labels["reason"]: sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "uno_refresh_requests_total"
     }
 
 
