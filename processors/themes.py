@@ -444,7 +444,7 @@ def _merge_close(themes: list[Theme], similarity: float, linkage: float = 0.0) -
     while merged and len(themes) > 1:
         merged = False
         sums = np.stack([_vector(t) for t in themes])
-        centres = _centres(themes)
+        centres = _unit_rows(sums)
         sims = centres @ centres.T
         if linkage:
             counts = np.array([max(1.0, t.weight) for t in themes])
@@ -797,7 +797,10 @@ class _Centres:
 
 def _centres(themes: list[Theme]) -> np.ndarray:
     """The themes' centres, one unit vector per row."""
-    rows = np.stack([np.frombuffer(t.vector, dtype=np.float32) for t in themes]).astype(np.float64)
+    return _unit_rows(np.stack([_vector(t) for t in themes]))
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return rows / np.where(norms > 0, norms, 1.0)
 
