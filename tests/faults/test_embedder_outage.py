@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,7 +23,7 @@ from processors.embedders.process import default_processes
 from processors.embedders.usem3 import USEm3Embedder
 from streams.kafka import read_all
 from tests.processors.test_embedders import embedder_children
-from tests.streams.sample import interactions
+from tests.streams.sample import LEGAL_FEEDBACK, interactions
 from tests.streams.test_worker import logs_in_clusters, records
 
 pytestmark = [pytest.mark.infra, pytest.mark.faults]
@@ -190,3 +191,32 @@ def test_a_worker_starts_while_its_embeddings_endpoint_is_down_and_ingests_when_
         assert w.metric("uno_ingest_blocked", dependency="embedder") == 0
     finally:
         endpoint.close()
+
+
+def test_the_embedders_process_killed_during_a_refresh_retries_the_refresh_and_publishes(worker_factory, broker):
+    """A refresh embeds its statements with the same children as ingest. Here every child is stopped
+    (SIGSTOP) once ingest is done, so the refresh that the age trigger starts next is caught inside its
+    embedding call; the children are then killed (SIGKILL). The refresh fails as an embedder outage
+    (`uno_refresh_failures_total{reason="embedder"}`), is retried with new children, and publishes the
+    users' own words; the request is never dead-lettered."""
+    w = worker_factory("refresh", llm=None, refresh_min_logs=1000, refresh_max_age_s=6).start()
+    w.produce("interactions", records(interactions("legal", prefix="a", n_legal=12)))
+    w.wait_for(lambda: logs_in_clusters(w, "legal") == 12, 120, "the 12 events ingested")
+    children = embedder_children(psutil.Process(w.proc.pid))
+    for child in children:  # before the age trigger (6 s): whatever the refresh embeds waits on a stopped child
+        child.suspend()
+    w.wait_for(lambda: w.metric("uno_refreshes_running") == 1, 60, "a refresh in its embedding call")
+    time.sleep(2)
+    assert w.metric("uno_modules_published_total") == 0 and w.metric("uno_refresh_failures_total") == 0
+    for child in children:
+        child.kill()
+    w.wait_for(lambda: w.metric("uno_refreshes_total", outcome="published") >= 1, 180, "the refresh, retried")
+
+    assert w.metric("uno_refresh_failures_total", reason="embedder") >= 1
+    assert w.metric("uno_embedder_restarts") == len(children)
+    (module,) = w.get("/v1/modules?namespace=legal")["modules"]
+    said = " ".join(LEGAL_FEEDBACK).lower()  # a rule is a user's request, as said ("Please" aside)
+    assert module["rules"] and all(r["text"].lower() in said for r in module["rules"])
+    assert read_all(broker, w.topic("dlq")) == []
+    now = embedder_children(psutil.Process(w.proc.pid))
+    assert len(now) == len(children) and not {c.pid for c in children} & {c.pid for c in now}
