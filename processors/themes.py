@@ -692,7 +692,8 @@ class _Independence:
                 if not rest:
                     continue
                 asked.add(u)
-                if any(g & side == {u} and rest - g for g in self._groups_of[t].get(u, ())):
+                # alone of this side in the group (u is in both), and someone outside it shares the request
+                if any(not rest <= g and len(g & side) == 1 for g in self._groups_of[t].get(u, ())):
                     shared.add(u)
                     break
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
