@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psutil
