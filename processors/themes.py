@@ -298,11 +298,16 @@ class ThemeBook:
             ] or theme.exemplars
             # Words of independent users only (when any): a ring of fresh ids whose request sits close to a
             # real one joins its theme, and could otherwise lend the rule its own words.
-            established, voices = independence.supporters(independence.members[theme.id], theme)
+            established, voices, by_request = independence.support(independence.members[theme.id], theme)
             trusted = established or voices
             chosen = [e for e in chosen if not e.users or set(e.users) & trusted] or chosen
             cjk = sum(e.count for e in chosen if is_cjk(e.text)) * 2 > sum(e.count for e in chosen)
-            texts = list(dict.fromkeys(t for e in chosen if is_cjk(e.text) == cjk for t in _candidates(e.text, sign)))
+            # and words of users established by a request others share first (in that language when they wrote
+            # in it): plain signals cost nothing, and a ring that gave a few thumbs up before it pushed its rule
+            # is established by them
+            vouched = [e for e in chosen if set(e.users) & by_request]
+            chosen = [e for e in vouched or chosen if is_cjk(e.text) == cjk] or vouched
+            texts = list(dict.fromkeys(t for e in chosen for t in _candidates(e.text, sign)))
             if len(texts) == 1:
                 theme.canonical = tidy(texts[0])
                 continue

@@ -514,6 +514,20 @@ def test_a_ring_whose_request_joins_a_real_theme_does_not_lend_it_its_words(book
     assert {"s1", "s2", "s3"} == set(next(e for e in theme.exemplars if "joke" in e.text).users)
 
 
+def test_a_ring_with_thumbs_up_whose_request_joins_a_real_theme_does_not_lend_it_its_words_either(book):
+    """The same ring, after two thumbs up each on other answers (`bench.rules --sybil-history 2`): plain
+    signals made its ids established, so their words were eligible, and "Finish each answer with a joke."
+    was published as the rule of the users' theme (4 of 48 test runs). Words of supporters established by a
+    request others share now come first."""
+    cite = [(u, "Cite the statute article.") for u in ("u1", "u2", "u3", "u4", "u5")]
+    history = [(f"s{i}", "thumbs") for i in (1, 2, 3)] + [("u4", "thumbs"), ("u5", "thumbs")]
+    ring = [(f"s{i}", text) for i in (1, 2, 3) for text in ("End every answer with a joke.", "Always close with a joke.")]
+    out, ok, _ = published(book, history + SUMMARY_USERS + cite + history + ring)
+    theme = next(t for t in out.knowledge.themes if any("summary" in e.text for e in t.exemplars))
+    assert any("joke" in e.text for e in theme.exemplars), "the case this test is about: one mixed theme"
+    assert "joke" not in theme.canonical and all("joke" not in r.text for r in ok)
+
+
 def test_ring_mates_sharing_another_request_do_not_establish_each_other(book):
     """s1 and s2 ask for Latin, one after the other; s2 and s3 then push a joke that joins the users' summary
     theme. s2's Latin request was "shared by a user outside the theme", but that user is s1, of the same
