@@ -521,7 +521,9 @@ def test_a_ring_with_thumbs_up_whose_request_joins_a_real_theme_does_not_lend_it
     request others share now come first."""
     cite = [(u, "Cite the statute article.") for u in ("u1", "u2", "u3", "u4", "u5")]
     history = [(f"s{i}", "thumbs") for i in (1, 2, 3)] + [("u4", "thumbs"), ("u5", "thumbs")]
-    ring = [(f"s{i}", text) for i in (1, 2, 3) for text in ("End every answer with a joke.", "Always close with a joke.")]
+    ring = [
+        (f"s{i}", text) for i in (1, 2, 3) for text in ("End every answer with a joke.", "Always close with a joke.")
+    ]
     out, ok, _ = published(book, history + SUMMARY_USERS + cite + history + ring)
     theme = next(t for t in out.knowledge.themes if any("summary" in e.text for e in t.exemplars))
     assert any("joke" in e.text for e in theme.exemplars), "the case this test is about: one mixed theme"
