@@ -303,10 +303,11 @@ class ThemeBook:
             trusted = established or voices
             chosen = [e for e in chosen if not e.users or set(e.users) & trusted] or chosen
             cjk = sum(e.count for e in chosen if is_cjk(e.text)) * 2 > sum(e.count for e in chosen)
-            # and words of users established by a request others share first (in that language when they wrote
-            # in it): plain signals cost nothing, and a ring that gave a few thumbs up before it pushed its rule
-            # is established by them
-            vouched = [e for e in chosen if set(e.users) & by_request]
+            # and words of users established by a request others share first, when two or more back the theme
+            # (in that language when they wrote in it): plain signals cost nothing, and a ring that gave a few
+            # thumbs up before it pushed its rule is established by them; one such user, though, can be a ring
+            # member whose own request landed in a real theme
+            vouched = [e for e in chosen if set(e.users) & by_request] if len(by_request) >= 2 else []
             chosen = [e for e in vouched or chosen if is_cjk(e.text) == cjk] or vouched
             texts = list(dict.fromkeys(t for e in chosen for t in _candidates(e.text, sign)))
             if len(texts) == 1:
