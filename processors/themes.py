@@ -286,7 +286,7 @@ class ThemeBook:
     def _choose_texts(self, knowledge: ClusterKnowledge, touched: set[str], independence: _Independence) -> int:
         """Each touched theme's canonical text: of its majority-side statements (and their sentences, so
         that "Too long. Keep it under 100 words." can give "Keep it under 100 words.") by independent users,
-        those established by a request others share first, in the language most of them are written in, the
+        those established by a request others share first (two or more), in the language most of them write, the
         one closest to the theme's centre among those that read as a plain instruction
         (`processors.evidence.reads_as_imperative`), or among all when none does."""
         embedded = 0
