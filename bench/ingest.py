@@ -31,7 +31,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import emit, load_replay
 from processors.embedders import make_embedder
@@ -131,25 +130,17 @@ def through_worker(
             round(cpu_seconds(worker, children=False) - cpu[2], 1),
         ]
         lag = loop_lag_p99(w.client.metrics_text()) if bare_writes is None else None
-        refreshes = refresh_requests(w.client.metrics_text()) if bare_writes is None else None
+        refreshes = None  # by trigger, while the worker ingested
+        if bare_writes is None:
+            refreshes = {labels["reason"]: v for labels, v in w.samples("uno_refresh_requests_total")}
     finally:
         w.stop()
         stack.down()
     return rate(len(records), batch, elapsed) | {
         "embed_chunk": chunk,
         "loop_lag_p99_s": lag,
-        "refresh_requests": refreshes,  # by trigger, while the worker ingested
+        "refresh_requests": refreshes,
         "cpu_s": {"worker": cpu[0], "broker": cpu[1], "worker_main_process": cpu[2]},
-    }
-
-
-def refresh_requests(exposition: str) -> dict[str, float]:
-    """Refresh requests by trigger (``uno_refresh_requests_total``)."""
-    return {
-        sample.labels["reason"]: sample.value
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-        if sample.name == "uno_refresh_requests_total"
     }
 
 

@@ -99,13 +99,18 @@ class WorkerProc:
     def get(self, path: str):
         return self.client.get(path)
 
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
+        """The samples of one metric now, as (labels, value)."""
+        return [
+            (sample.labels, sample.value)
+            for family in text_string_to_metric_families(self.client.metrics_text())
+            for sample in family.samples
+            if sample.name == name
+        ]
+
     def metric(self, name: str, **labels) -> float:
-        total = 0.0
-        for family in text_string_to_metric_families(self.client.metrics_text()):
-            for sample in family.samples:
-                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                    total += sample.value
-        return total
+        """One metric's value, summed over the samples whose labels match ``labels``."""
+        return sum(v for have, v in self.samples(name) if all(have.get(k) == want for k, want in labels.items()))
 
     def wait_for(self, predicate, timeout: float = 120.0, what: str = "condition", poll_s: float = 0.5) -> None:
         deadline = time.monotonic() + timeout
