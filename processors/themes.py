@@ -627,18 +627,22 @@ class _Independence:
         self._writer_at = {u: i for i, u in enumerate(self._writers)}
         self._positions = np.array([p for p, _ in self.quiet], dtype=np.int64)
         self._by = np.array([self._writer_at[u] for _, u in self.quiet], dtype=np.int64)
-        self._themes_of: dict[str, list[str]] = {}  # user -> the themes they wrote in
+        # `_support` tests sets of users against each other many times: sets as rows of bits (`_bitrows`), one bit
+        # per user of some theme, and themes as rows of a matrix
+        self._users = list(dict.fromkeys(u for m in self.members.values() for u in m))
+        self._user_at = {u: i for i, u in enumerate(self._users)}
+        self._theme_at = {t: j for j, t in enumerate(self.members)}
+        self._member_bits = self._bitrows(self.members.values())  # theme -> its members
+        self._own_bit = self._bitrows([u] for u in self._users)  # user -> the user alone
+        self._belongs = np.zeros((len(self._users), len(self.members)), dtype=bool)  # user, theme: wrote in it
         for t, m in self.members.items():
-            for u in m:
-                self._themes_of.setdefault(u, []).append(t)
+            self._belongs[[self._user_at[u] for u in m], self._theme_at[t]] = True
         # Users whose logs end a burst: the members of every theme of SETTLED_THEME users or more that has two
         # independent supporters itself, counted with the users settled so far, until nothing changes. A ring
         # cannot settle itself with a second theme of its own ids: interleaved, its two themes are one burst.
         self._settle(set())
         while True:
-            # per theme, the groups of its fresh members that wrote in it in one burst
-            self.together = {t: list(self._runs(m, t, m & self.signalled).values()) for t, m in self.members.items()}
-            self._groups_of = {t: _index(groups) for t, groups in self.together.items()}  # theme -> user -> groups
+            self._group_bursts()
             self._known: dict = {}  # (theme id, side) -> `support`, while the settled users stay the same
             grown = set(self.settled)
             for theme in knowledge.themes:
@@ -652,6 +656,28 @@ class _Independence:
     def _settle(self, users: set[str]) -> None:
         self.settled = users
         self._settled_writers = self._writers_in(users)
+        self._burst_of: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # `_bursts`
+
+    def _bitrows(self, sets) -> np.ndarray:
+        """Sets of users (of some theme) as rows of bits, in 64-bit words."""
+        sets = list(sets)
+        mask = np.zeros((len(sets), -(-len(self._users) // 64) * 64), dtype=bool)
+        for row, users in enumerate(sets):
+            mask[row, [self._user_at[u] for u in users]] = True
+        return np.packbits(mask, axis=1, bitorder="little").view(np.uint64)
+
+    def _group_bursts(self) -> None:
+        """Per theme, the groups of its fresh members that wrote in it in one burst: one row per (user, theme,
+        distinct group the user is in), as the user's index (`_row_user`), the theme's (`_row_theme`) and the
+        group's bits (`_row_group`)."""
+        groups: dict[frozenset[str], int] = {}  # distinct group -> its index
+        rows: dict[tuple[int, int, int], None] = {}
+        for t, m in self.members.items():
+            for group in self._runs(m, t, m & self.signalled).values():
+                g = groups.setdefault(frozenset(group), len(groups))
+                rows.update(((self._user_at[u], self._theme_at[t], g), None) for u in group)
+        self._row_user, self._row_theme, row_group = np.array(list(rows), dtype=np.int64).reshape(-1, 3).T
+        self._row_group = self._bitrows(groups)[row_group]
 
     def _writers_in(self, users) -> np.ndarray:
         """Which of `_writers` are in ``users``, as a mask."""
@@ -684,25 +710,27 @@ class _Independence:
         return known
 
     def _support(self, side: set[str], theme: Theme) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-        mine = self.members.get(theme.id, set())
-        # a request in another theme that others share, made apart from this side's other supporters, and
-        # shared by someone outside the burst it was made in (ring-mates do not vouch for each other)
+        j = self._theme_at.get(theme.id)
+        mine = self._member_bits[j] if j is not None else np.uint64(0)
+        in_side = np.zeros(self._own_bit.shape[1] * 64, dtype=bool)
+        in_side[[i for u in side if (i := self._user_at.get(u)) is not None]] = True
+        side_bits = np.packbits(in_side, bitorder="little").view(np.uint64)
+        in_side = in_side[: len(self._users)]
         # ``asked``: those with a request in another theme that users outside this one make too
-        shared, asked = set(), set()
-        others: dict[str, set[str]] = {}  # theme -> its members outside this theme
-        for u in side:
-            for t in self._themes_of.get(u, ()):
-                if t == theme.id:
-                    continue
-                if (rest := others.get(t)) is None:
-                    rest = others[t] = self.members[t] - mine
-                if not rest:
-                    continue
-                asked.add(u)
-                # alone of this side in the group (u is in both), and someone outside it shares the request
-                if any(not rest <= g and len(g & side) == 1 for g in self._groups_of[t].get(u, ())):
-                    shared.add(u)
-                    break
+        rest = self._member_bits & ~mine  # per theme, its members outside this one
+        others = rest.any(axis=1)
+        if j is not None:
+            others[j] = False
+        asked = in_side & (self._belongs & others).any(axis=1)
+        # ``shared``: those with such a request made apart from this side's other supporters, and shared by
+        # someone outside the burst it was made in (ring-mates do not vouch for each other): alone of this side
+        # in a group of the other theme (the user is in both), with someone outside it in that theme
+        rows = in_side[self._row_user] & others[self._row_theme]
+        users, group = self._row_user[rows], self._row_group[rows]
+        alone = ((group & side_bits) == self._own_bit[users]).all(axis=1)
+        apart = (rest[self._row_theme[rows]] & ~group).any(axis=1)
+        shared = {self._users[i] for i in np.unique(users[alone & apart]).tolist()}
+        asked = {self._users[i] for i in np.flatnonzero(asked).tolist()}
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
         runs = self._runs(side, theme.id, established)
         # Established by a request, not by plain signals alone, which cost nothing (a ring can give a few thumbs
@@ -719,17 +747,25 @@ class _Independence:
         fresh = self._writers_in(u for u in side if u not in established)
         if not fresh.any():
             return {}
-        kept = ~(self._settled_writers & ~self._writers_in(self.members.get(theme_id, ())))[self._by]
-        positions, by = self._positions[kept], self._by[kept]
-        starts = np.ones(len(positions), dtype=bool)  # a log whose position does not follow the one before
-        starts[1:] = positions[1:] != positions[:-1] + 1
+        by, begun = self._bursts(theme_id)
         wrote = fresh[by]
-        begun = positions[starts][np.cumsum(starts)[wrote] - 1]  # where the burst of each of their logs begins
+        begun = begun[wrote]  # where the burst of each of their logs begins
         starts_at, writers = np.divmod(np.unique(begun * len(self._writers) + by[wrote]), len(self._writers))
         runs: dict[int, set[str]] = {}
         for start, writer in zip(starts_at.tolist(), writers.tolist(), strict=True):  # by burst, then writer
             runs.setdefault(start, set()).add(self._writers[writer])
         return runs
+
+    def _bursts(self, theme_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """The writer of each quiet log that counts for ``theme_id``, and the position where its burst begins
+        (`_runs`), remembered while the settled users stay the same."""
+        if (known := self._burst_of.get(theme_id)) is None:
+            kept = ~(self._settled_writers & ~self._writers_in(self.members.get(theme_id, ())))[self._by]
+            positions, by = self._positions[kept], self._by[kept]
+            starts = np.ones(len(positions), dtype=bool)  # a log whose position does not follow the one before
+            starts[1:] = positions[1:] != positions[:-1] + 1
+            known = self._burst_of[theme_id] = (by, positions[starts][np.cumsum(starts) - 1])
+        return known
 
     def silent_odds(self, voices: int) -> float:
         """The odds that none of the cluster's regulars would ask for a request that ``voices`` of its
@@ -754,15 +790,6 @@ class _Independence:
     def count(self, side, theme: Theme) -> int:
         established, voices = self.supporters(side, theme)
         return len(established | voices)
-
-
-def _index(groups: list[set[str]]) -> dict[str, list[set[str]]]:
-    """User -> the groups they are in."""
-    out: dict[str, list[set[str]]] = {}
-    for g in groups:
-        for u in g:
-            out.setdefault(u, []).append(g)
-    return out
 
 
 def merge_provenance(ranges: list[Provenance], new: Provenance) -> list[Provenance]:

@@ -764,8 +764,7 @@ def test_bursts_found_from_arrays_are_those_of_one_pass_over_the_logs(seed):
         for k in range(int(rng.integers(1, 6)))
     ]
     independence = _Independence(ClusterKnowledge(namespace="ns", cluster_id=0, users=records, themes=themes))
-    independence.settled = {u for u in users if rng.random() < 0.3}  # also where the settling loop stopped short
-    independence._settled_writers = independence._writers_in(independence.settled)
+    independence._settle({u for u in users if rng.random() < 0.3})  # also where the settling loop stopped short
     for theme in themes:
         for side in (theme.users_for, theme.users_against, set(users)):
             established = {u for u in side if rng.random() < 0.3}
@@ -775,3 +774,58 @@ def test_bursts_found_from_arrays_are_those_of_one_pass_over_the_logs(seed):
             assert list(independence._runs(side, theme.id, established)) == sorted(
                 independence._runs(side, theme.id, established)
             )
+
+
+def _shared_and_asked_by_sets(independence, side, theme):
+    """The users of ``side`` established by a request in another theme (``shared``) and those with a request in
+    another theme that users outside this one make (``asked``), as `_Independence._support` first computed
+    them: a loop over sets."""
+    mine = independence.members.get(theme.id, set())
+    groups = {
+        t: [set(g) for g in independence._runs(m, t, m & independence.signalled).values()]
+        for t, m in independence.members.items()
+    }
+    shared, asked = set(), set()
+    for u in side:
+        for t, m in independence.members.items():
+            rest = m - mine
+            if t == theme.id or u not in m or not rest:
+                continue
+            asked.add(u)
+            if any(u in g and not rest <= g and len(g & set(side)) == 1 for g in groups[t]):
+                shared.add(u)
+    return shared, asked
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_supporters_found_from_bits_are_those_of_sets(seed):
+    """`_Independence._support` tests sets of users as rows of bits; on random clusters (over 64 users too, so
+    more than one word per row) it finds the supporters that the loop over sets finds."""
+    from processors.themes import _Independence
+    from uno_models.knowledge import Theme, UserRecord
+
+    rng = np.random.default_rng(seed)
+    users = [f"u{i}" for i in range(int(rng.integers(1, 90)))]
+    records = {}
+    for u in users:
+        at = sorted({int(p) for p in rng.integers(0, 120, size=int(rng.integers(0, 6)))})
+        records[u] = UserRecord(logs=len(at), signals=int(rng.random() < 0.3), first_log=at[0] if at else 0, at=at)
+    themes = [
+        Theme(
+            id=f"t{k}",
+            vector=b"",
+            first_seen=0,
+            last_seen=0,
+            users_for={u: 1 for u in users if rng.random() < 0.3},
+            users_against={u: 1 for u in users if rng.random() < 0.1},
+        )
+        for k in range(int(rng.integers(1, 8)))
+    ]
+    independence = _Independence(ClusterKnowledge(namespace="ns", cluster_id=0, users=records, themes=themes))
+    for theme in themes:
+        for side in (theme.users_for, theme.users_against, set(users)):
+            shared, asked = _shared_and_asked_by_sets(independence, side, theme)
+            established, _, by_request = independence._support(set(side), theme)
+            tracked = independence.tracked
+            assert established == {u for u in side if u in tracked and (u in independence.signalled or u in shared)}
+            assert by_request == established & (shared | (asked & independence.signalled))
