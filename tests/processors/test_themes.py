@@ -722,6 +722,32 @@ def test_chat_spellings_are_spelled_out_in_rule_text(text, rule):
     assert tidy(text) == rule
 
 
+def _random_cluster(rng, users: int, positions: int, themes: int, joins: float):
+    """Up to ``users`` users with up to 5 logs each at random positions below ``positions`` (some with plain
+    signals), in up to ``themes`` themes, each user on a theme's side with odds ``joins`` (0.1 against)."""
+    from processors.themes import _Independence
+    from uno_models.knowledge import Theme, UserRecord
+
+    names = [f"u{i}" for i in range(int(rng.integers(1, users)))]
+    records = {}
+    for u in names:
+        at = sorted({int(p) for p in rng.integers(0, positions, size=int(rng.integers(0, 6)))})
+        records[u] = UserRecord(logs=len(at), signals=int(rng.random() < 0.3), first_log=at[0] if at else 0, at=at)
+    made = [
+        Theme(
+            id=f"t{k}",
+            vector=b"",
+            first_seen=0,
+            last_seen=0,
+            users_for={u: 1 for u in names if rng.random() < joins},
+            users_against={u: 1 for u in names if rng.random() < 0.1},
+        )
+        for k in range(int(rng.integers(1, themes)))
+    ]
+    knowledge = ClusterKnowledge(namespace="ns", cluster_id=0, users=records, themes=made)
+    return names, made, _Independence(knowledge)
+
+
 def _runs_by_reading_every_log(independence, side, theme_id, established):
     """`_Independence._runs` as first written: one pass over every quiet log."""
     mine = independence.members.get(theme_id, set())
@@ -743,27 +769,8 @@ def test_bursts_found_from_arrays_are_those_of_one_pass_over_the_logs(seed):
     """The bursts of fresh ids (`_Independence._runs`, computed on arrays) against a plain pass over the logs,
     on random clusters: users with and without plain signals, logs at gaps and at shared positions (merged
     clusters), settled users inside and outside the theme."""
-    from processors.themes import _Independence
-    from uno_models.knowledge import Theme, UserRecord
-
     rng = np.random.default_rng(seed)
-    users = [f"u{i}" for i in range(int(rng.integers(1, 30)))]
-    records = {}
-    for u in users:
-        at = sorted({int(p) for p in rng.integers(0, 60, size=int(rng.integers(0, 6)))})
-        records[u] = UserRecord(logs=len(at), signals=int(rng.random() < 0.3), first_log=at[0] if at else 0, at=at)
-    themes = [
-        Theme(
-            id=f"t{k}",
-            vector=b"",
-            first_seen=0,
-            last_seen=0,
-            users_for={u: 1 for u in users if rng.random() < 0.4},
-            users_against={u: 1 for u in users if rng.random() < 0.1},
-        )
-        for k in range(int(rng.integers(1, 6)))
-    ]
-    independence = _Independence(ClusterKnowledge(namespace="ns", cluster_id=0, users=records, themes=themes))
+    users, themes, independence = _random_cluster(rng, users=30, positions=60, themes=6, joins=0.4)
     independence._settle({u for u in users if rng.random() < 0.3})  # also where the settling loop stopped short
     for theme in themes:
         for side in (theme.users_for, theme.users_against, set(users)):
@@ -801,27 +808,8 @@ def _shared_and_asked_by_sets(independence, side, theme):
 def test_supporters_found_from_bits_are_those_of_sets(seed):
     """`_Independence._support` tests sets of users as rows of bits; on random clusters (over 64 users too, so
     more than one word per row) it finds the supporters that the loop over sets finds."""
-    from processors.themes import _Independence
-    from uno_models.knowledge import Theme, UserRecord
-
     rng = np.random.default_rng(seed)
-    users = [f"u{i}" for i in range(int(rng.integers(1, 90)))]
-    records = {}
-    for u in users:
-        at = sorted({int(p) for p in rng.integers(0, 120, size=int(rng.integers(0, 6)))})
-        records[u] = UserRecord(logs=len(at), signals=int(rng.random() < 0.3), first_log=at[0] if at else 0, at=at)
-    themes = [
-        Theme(
-            id=f"t{k}",
-            vector=b"",
-            first_seen=0,
-            last_seen=0,
-            users_for={u: 1 for u in users if rng.random() < 0.3},
-            users_against={u: 1 for u in users if rng.random() < 0.1},
-        )
-        for k in range(int(rng.integers(1, 8)))
-    ]
-    independence = _Independence(ClusterKnowledge(namespace="ns", cluster_id=0, users=records, themes=themes))
+    users, themes, independence = _random_cluster(rng, users=90, positions=120, themes=8, joins=0.3)
     for theme in themes:
         for side in (theme.users_for, theme.users_against, set(users)):
             shared, asked = _shared_and_asked_by_sets(independence, side, theme)
