@@ -721,7 +721,7 @@ class _Independence:
         others = rest.any(axis=1)
         if j is not None:
             others[j] = False
-        asked = in_side & (self._belongs & others).any(axis=1)
+        asking = in_side & (self._belongs & others).any(axis=1)
         # ``shared``: those with such a request made apart from this side's other supporters, and shared by
         # someone outside the burst it was made in (ring-mates do not vouch for each other): alone of this side
         # in a group of the other theme (the user is in both), with someone outside it in that theme
@@ -730,7 +730,7 @@ class _Independence:
         alone = ((group & side_bits) == self._own_bit[users]).all(axis=1)
         apart = (rest[self._row_theme[rows]] & ~group).any(axis=1)
         shared = {self._users[i] for i in np.unique(users[alone & apart]).tolist()}
-        asked = {self._users[i] for i in np.flatnonzero(asked).tolist()}
+        asked = {self._users[i] for i in np.flatnonzero(asking).tolist()}
         established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
         runs = self._runs(side, theme.id, established)
         # Established by a request, not by plain signals alone, which cost nothing (a ring can give a few thumbs
