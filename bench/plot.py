@@ -60,7 +60,7 @@ def memory(results: dict[str, dict], out: Path, title: str) -> None:
                 [p["rss_peak_mib"] for p in peaks],
                 "--",
                 color=line.get_color(),
-                label=f"{label}, peak between checkpoints",
+                label=f"{label}, peak",
             )
         rates = [
             (b["events"], (b["events"] - a["events"]) / (b["seconds"] - a["seconds"]))
@@ -69,10 +69,10 @@ def memory(results: dict[str, dict], out: Path, title: str) -> None:
         right.plot([e for e, _ in rates], [r for _, r in rates], "o-", label=label)
     left.set(xlabel="events processed", ylabel="RSS (MiB)", title=title)
     left.set_ylim(bottom=0)
-    left.legend()
+    left.legend(fontsize="small")
     right.set(xlabel="events processed", ylabel="events/s since the last sample", title="Ingest rate as state grows")
     right.set_ylim(bottom=0)
-    right.legend()
+    right.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -162,7 +162,11 @@ def main() -> None:
         (
             "memory.png",
             "Worker memory, default TTLs",
-            {"memory store (2026-11-29)": "memory.json", "RocksDB store (2026-12-01)": "memory-rocksdb.json"},
+            {
+                "memory store (11-29)": "memory.json",
+                "RocksDB (12-01)": "memory-rocksdb.json",
+                "RocksDB, heap trimmed (12-03)": "memory-rocksdb-trim.json",
+            },
         ),
         (
             "memory-inprocess.png",

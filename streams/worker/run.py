@@ -21,7 +21,7 @@ import faust
 from processors.embedders.process import ProcessEmbedder
 from streams.kafka import ensure_topics
 from streams.worker.app import Endpoints, build_worker, local_tables
-from streams.worker.malloc import bound_malloc
+from streams.worker.malloc import TRIM_EVERY_S, bound_malloc, keep_trimming
 from uno_models import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def run_worker(settings: Settings, endpoints: Endpoints, loglevel: str = "info")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per LLM request is noise
     if settings.bounded_malloc and bound_malloc():
         log.info("malloc: blocks of 128 KiB and more in mappings of their own (bounded_malloc)")
+    if settings.bounded_malloc and keep_trimming():
+        log.info("malloc: the heap's free pages given back every %.0f s (bounded_malloc)", TRIM_EVERY_S)
     created = ensure_topics(settings, endpoints.broker)
     log.info("broker %s; created topics: %s", endpoints.broker, created or "none")
     if settings.store == "rocksdb":
