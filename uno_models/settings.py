@@ -89,7 +89,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # RocksDB's memory for all the worker's tables together (one block cache, memtables charged to it)
     rocksdb_cache_mib: Annotated[int, Meta(ge=1, le=65_536)] = 64
     # glibc: allocations of 128 KiB and more get mappings of their own, returned when freed, instead of
-    # the heap whose high-water mark the consumer's fetch buffers would raise (streams/worker/malloc.py)
+    # the heap whose high-water mark the consumer's fetch buffers would raise; and the heap's free pages
+    # between the smaller blocks that live on are given back every 5 s (streams/worker/malloc.py)
     bounded_malloc: bool = True
 
     # --- ingest and clustering
