@@ -58,14 +58,14 @@ def keep_trimming(every_s: float = TRIM_EVERY_S) -> bool:
     ctypes call). Measured (RocksDB store, 30k events, two runs against three): mean RSS from 20k to 30k
     events 394-395 MiB against 421-442 without (docs/benchmarks.md, "Worker memory"). False where there is no
     ``malloc_trim``."""
-    if _libc_function("malloc_trim") is None:
+    if (trim := _libc_function("malloc_trim")) is None:
         return False
 
     def loop() -> None:
         while True:
             time.sleep(every_s)
             try:
-                trim_malloc()
+                trim(0)
             except Exception:  # never expected; memory stays as it is, the worker goes on
                 log.exception("malloc_trim failed; no longer trimming")
                 return
