@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import threading
@@ -16,6 +17,7 @@ TRIM_EVERY_S = 5.0
 log = logging.getLogger(__name__)
 
 
+@functools.cache
 def _libc_function(name: str):
     try:
         return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
@@ -58,14 +60,14 @@ def keep_trimming(every_s: float = TRIM_EVERY_S) -> bool:
     ctypes call). Measured (RocksDB store, 30k events, two runs against three): mean RSS from 20k to 30k
     events 394-395 MiB against 421-442 without (docs/benchmarks.md, "Worker memory"). False where there is no
     ``malloc_trim``."""
-    if (trim := _libc_function("malloc_trim")) is None:
+    if _libc_function("malloc_trim") is None:
         return False
 
     def loop() -> None:
         while True:
             time.sleep(every_s)
             try:
-                trim(0)
+                trim_malloc()
             except Exception:  # never expected; memory stays as it is, the worker goes on
                 log.exception("malloc_trim failed; no longer trimming")
                 return
