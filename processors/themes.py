@@ -589,7 +589,6 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
         last_seen=theme.last_seen,
         status=previous.status if previous is not None else RuleStatus.CANDIDATE,
         provenance=theme.provenance,
-        recent_logs=list(dict.fromkeys(v[0] for v in theme.votes)),
         against_share=round(con / (pro + con), 4) if pro + con else 0.0,
         opposing_users=len(other),
         reliable_users=round(pro, 4),

@@ -72,7 +72,6 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     last_seen: Timestamp = 0.0
     status: RuleStatus = RuleStatus.CANDIDATE
     provenance: Provenances = []
-    recent_logs: Annotated[list[Id], Meta(max_length=256)] = []  # logs already counted (late feedback re-sends a log)
     # What the theme behind the rule says about its evidence (processors.themes):
     against_share: Unit = 0.0  # reliability-weighted share of users asking for the opposite
     opposing_users: Count = 0  # distinct users asking for the opposite
@@ -98,7 +97,7 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     def public(self) -> Rule:
         """The rule as a module publishes it: counts, never (pseudonymous) user ids or event ids."""
-        return msgspec.structs.replace(self, user_support={}, recent_logs=[], users=self.distinct_users)
+        return msgspec.structs.replace(self, user_support={}, users=self.distinct_users)
 
     @property
     def top_user_share(self) -> float:

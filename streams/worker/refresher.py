@@ -101,7 +101,7 @@ class Refresher:
                 out.append(
                     {"cluster_id": record.knowledge.cluster_id, "status": rule.status.value}
                     | {"held_back": self.refresh.noise.reason(rule)}
-                    | msgspec.to_builtins(msgspec.structs.replace(rule, recent_logs=[]))
+                    | msgspec.to_builtins(rule)
                 )
         return out
 

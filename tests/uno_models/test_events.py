@@ -169,3 +169,25 @@ def test_satisfaction_ignores_unread_text_and_weights_implicit_signals():
     assert satisfaction([Feedback(kind=FeedbackKind.THUMBS, value=1)]) == 1.0
     mixed = satisfaction([Feedback(kind=FeedbackKind.THUMBS, value=-1), Feedback(kind=FeedbackKind.COPY)])
     assert 0.0 < mixed < 0.5
+
+
+def test_knowledge_stored_before_a_field_was_dropped_still_decodes():
+    """A worker upgraded over its table reads the records it wrote before: ``Rule.recent_logs`` (the event ids
+    behind a rule, a copy of its theme's votes) is no longer stored, and records that carry it decode."""
+    import msgspec
+
+    from uno_models.knowledge import RuleStatus
+    from uno_models.stream import KnowledgeRecord
+
+    old = {
+        "knowledge": {
+            "namespace": "ns",
+            "cluster_id": 3,
+            "rules": [{"id": "t1", "text": "Cite the article.", "support": 2, "recent_logs": ["e1", "e2"]}],
+        },
+        "applied_batches": ["b1"],
+    }
+    record = msgspec.msgpack.decode(msgspec.msgpack.encode(old), type=KnowledgeRecord)
+    rule = record.knowledge.rules[0]
+    assert (rule.text, rule.support, rule.status) == ("Cite the article.", 2, RuleStatus.CANDIDATE)
+    assert "recent_logs" not in msgspec.to_builtins(rule)
