@@ -163,9 +163,12 @@ class ThemeBook:
                 if record is not None:
                     record.logs += 1
                     # a plain signal: no words, or only thanks and praise (a thumbs up with "great, thanks")
-                    record.signals += int(all(is_courtesy(t) for t in verbal_texts(log)))
+                    plain = all(is_courtesy(t) for t in verbal_texts(log))
+                    record.signals += int(plain)
                     if len(record.at) < MAX_USER_POSITIONS:
                         record.at = [*record.at, knowledge.logs_seen]
+                        if plain:
+                            record.signal_at = [*record.signal_at, knowledge.logs_seen]
                 knowledge.logs_seen += 1
                 seen.add(log.event_id)
                 knowledge.recent_logs = [*knowledge.recent_logs, log.event_id][-1024:]
@@ -251,6 +254,7 @@ class ThemeBook:
             mine.chatter += record.chatter
             mine.first_log = min(mine.first_log, record.first_log)
             mine.at = sorted({*mine.at, *record.at})[:MAX_USER_POSITIONS]  # two clusters' counts: approximate
+            mine.signal_at = sorted({*mine.signal_at, *record.signal_at})[:MAX_USER_POSITIONS]
         knowledge.recent_logs = list(dict.fromkeys([*knowledge.recent_logs, *absorbed.recent_logs]))[-1024:]
         knowledge.logs_seen += sum(1 for e in absorbed.recent_logs if e not in counted)
         knowledge.gap_sum += absorbed.gap_sum
@@ -606,6 +610,9 @@ def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, indepe
 # A theme of this many users, itself independently supported, is someone's real request: its users' logs end
 # a burst of fresh ids.
 SETTLED_THEME = 3
+# A block of consecutive logs all written by one theme's supporters (`_Independence._ganged`) is a ring's
+# when fewer than this many blocks as long were expected by chance.
+GANG_ODDS = 0.01
 
 
 class _Independence:
@@ -618,9 +625,20 @@ class _Independence:
         self._population: tuple[int, int] | None = None  # (regulars, newcomers), when first asked
         users = {u: r for u, r in knowledge.users.items() if u != ANONYMOUS}
         self.signalled = {u for u, r in users.items() if r.signals > 0}
+        # users with plain signals whose signals' positions are known (records written before they were kept
+        # have none): a ring that gave thumbs up first and then pushes its rule together is still caught
+        # (`_ganged`)
+        self.placed = {u for u in self.signalled if users[u].signal_at}
         self.tracked = set(users)
+        self.logs_seen = knowledge.logs_seen
         # (cluster log count, user) of every log written by a user with no plain signal, in order
         self.quiet = sorted((p, u) for u, r in users.items() if r.signals == 0 for p in (r.at or [r.first_log]))
+        # where each user with no plain signal, or a placed one, wrote words (`_ganged`)
+        self._spoken = {
+            u: [p for p in (r.at or [r.first_log]) if p not in r.signal_at]
+            for u, r in users.items()
+            if r.signals == 0 or u in self.placed
+        }
         # the same as arrays for `_runs`: each log's position and writer (an index into `_writers`)
         self._writers = sorted({u for _, u in self.quiet})
         self._writer_at = {u: i for i, u in enumerate(self._writers)}
@@ -730,7 +748,14 @@ class _Independence:
         apart = (rest[self._row_theme[rows]] & ~group).any(axis=1)
         shared = {self._users[i] for i in np.unique(users[alone & apart]).tolist()}
         asked = {self._users[i] for i in np.flatnonzero(asking).tolist()}
-        established = {u for u in side if u in self.tracked and (u in self.signalled or u in shared)}
+        # Established by a shared request or by plain signals; but signals cost nothing (a ring can give a few thumbs
+        # up before it pushes its rule), so where no supporter has a request that others share, a user with signals
+        # whose words came in a ring's block of this side's logs is not
+        requested = any(u in shared or (u in asked and u in self.signalled) for u in side)
+        ganged = set() if requested else self._ganged(side)
+        established = {
+            u for u in side if u in self.tracked and u not in ganged and (u in self.signalled or u in shared)
+        }
         runs = self._runs(side, theme.id, established)
         # Established by a request, not by plain signals alone, which cost nothing (a ring can give a few thumbs
         # up before it pushes its rule): shared as above, or, for a user with plain signals (who is in no burst),
@@ -738,6 +763,27 @@ class _Independence:
         by_request = established & (shared | (asked & self.signalled))
         voices = frozenset(u for users in runs.values() if len(users) == 1 for u in users)
         return frozenset(established), voices, frozenset(by_request)  # remembered: shared by every caller
+
+    def _ganged(self, side) -> set[str]:
+        """This side's users with placed signals whose words were said in a ring's block: a run of the
+        cluster's consecutive logs, all written by this side's users (with words), of two users or more, and
+        longer than chance makes one. With a share ``s`` of the cluster's ``n`` logs theirs, about
+        ``n (1 - s) s^L`` runs of ``L`` or more are expected; a block is a ring's when that is under GANG_ODDS
+        (a ring of 6 that posts twice each: 12 logs in a row; real users' requests fall between others' logs)."""
+        mine = sorted((p, u) for u in side for p in self._spoken.get(u, ()))
+        logs = max(self.logs_seen, len(mine), 1)
+        share = len(mine) / logs
+        blocks: list[list[str]] = []
+        last = -2
+        for p, u in mine:
+            if p != last + 1:
+                blocks.append([])
+            blocks[-1].append(u)
+            last = p
+        chance = [logs * (1 - share) * share ** len(b) for b in blocks]
+        return {
+            u for b, odds in zip(blocks, chance, strict=True) if len(set(b)) > 1 and odds < GANG_ODDS for u in b
+        } & self.placed
 
     def _runs(self, side, theme_id: str, established: set[str]) -> dict[int, set[str]]:
         """First log of each burst -> the fresh supporters on ``side`` that wrote in it, in the order of the

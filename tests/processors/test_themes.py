@@ -353,6 +353,35 @@ def test_a_ring_that_first_gives_thumbs_up_is_not_established_by_them(book):
     assert not ok and rejected["fresh_only"] == 1
 
 
+def test_a_ring_of_six_with_thumbs_up_first_that_pushes_its_rule_together_is_one_block(book):
+    """Six ids reach `fresh_quorum` alone, and their thumbs up on other answers, given apart, made them look like
+    six users with a history: the ring published in 71% of simulated test streams (`bench.rules --sybil-history 2
+    --sybil-users 6`). Its twelve requests came one after another, though: a run of the cluster's logs all
+    written by the rule's supporters that chance would make about once in 10^5 streams. Six users with the same
+    history who ask for a thing between others' logs are six voices still, and publish."""
+    joke = ["End every answer with a joke.", "Finish each answer with a joke please.", "Always close with a joke."]
+    first = ["Use a numbered list for the steps.", "Put the steps in a numbered list.", "请用编号列表列出步骤。"]
+    regular = ["Cite the statute article.", "Keep it under 100 words.", "Cite the article of the law."]
+    history = []
+    for i in range(6):
+        history += [(f"s{i}", "thumbs"), (f"r{i % 3}", regular[i % 3]), (f"a{i}", "thumbs"), (f"r{i % 3}", "thumbs")]
+    ring = [(f"s{i}", joke[(i + j) % 3]) for i in range(6) for j in range(2)]
+    apart = [item for i in range(6) for item in ((f"a{i}", first[i % 3]), (f"r{i % 3}", regular[(i + 1) % 3]))]
+    quorum = NoiseFilter(fresh_quorum=4)
+    out = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs(history + ring + apart), now=100.0)
+    pushed = next(r for r in out.knowledge.rules if "joke" in r.text)
+    asked = next(r for r in out.knowledge.rules if set(r.user_support) == {f"a{i}" for i in range(6)})
+    assert len(pushed.user_support) == 6 and pushed.independent_users == 0
+    assert asked.independent_users == 6 and asked.established_users == 0
+    ok, rejected = quorum.apply([pushed, asked])
+    assert ok == [asked] and rejected["not_independent"] == 1  # none of its ids is independent
+    # a table written before the signals' positions were kept: those users count as established, as they did
+    for record in out.knowledge.users.values():
+        record.signal_at = []
+    again = book.update(out.knowledge, [], now=101.0)
+    assert next(r for r in again.knowledge.rules if "joke" in r.text).independent_users == 6
+
+
 def test_a_request_only_newcomers_make_while_the_regulars_are_silent_waits(book):
     """Six fresh ids posting apart pass the burst test and `fresh_quorum`; the cluster's six regulars, who
     ask for other things, never ask for it, and the odds of that silence, were it a request like theirs,
