@@ -43,6 +43,7 @@ then reports, on its rule:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -152,11 +153,12 @@ class ThemeBook:
         knowledge = copy_knowledge(knowledge)
         applied: Counter = Counter()
         log_rules: dict[str, list[str]] = {}
-        seen = set(knowledge.recent_logs)
+        seen = {_as_key(e) for e in knowledge.recent_logs}
         fresh: list[tuple[LogRecord, Statement]] = []
         for log in logs:
             user = log.user_id or ANONYMOUS
-            if log.event_id not in seen and not log.late:  # a user's feedback logs in the cluster, each once
+            key = vote_key(log.event_id)
+            if key not in seen and not log.late:  # a user's feedback logs in the cluster, each once
                 record = knowledge.users.get(user)
                 if record is None and len(knowledge.users) < MAX_TRACKED_USERS:
                     record = knowledge.users[user] = UserRecord(first_log=knowledge.logs_seen)
@@ -170,8 +172,8 @@ class ThemeBook:
                         if plain:
                             record.signal_at = [*record.signal_at, knowledge.logs_seen]
                 knowledge.logs_seen += 1
-                seen.add(log.event_id)
-                knowledge.recent_logs = [*knowledge.recent_logs, log.event_id][-1024:]
+                seen.add(key)
+                knowledge.recent_logs = [*knowledge.recent_logs, key][-1024:]
             for text in verbal_texts(log):
                 statement = statement_of(text)
                 if statement.directive:
@@ -200,7 +202,7 @@ class ThemeBook:
                     statement = statement._replace(injection=True)
                     applied["injection"] += 1
                 theme, opened = self._theme_for(knowledge, centres.matrix, vector, now)
-                if any(v[0] == log.event_id for v in theme.votes):
+                if _voted(theme, log.event_id):
                     applied["duplicate"] += 1  # a log supports a theme once, also when late feedback re-sends it
                     continue
                 applied["opened" if opened else "joined"] += 1
@@ -237,7 +239,7 @@ class ThemeBook:
         """The survivor's knowledge with the absorbed cluster's themes, users and gap evidence folded in:
         themes that mean the same merge, and a log counted in both counts once."""
         knowledge = copy_knowledge(survivor)
-        counted = set(knowledge.recent_logs)
+        counted = {_as_key(e) for e in knowledge.recent_logs}
         for theme in copy_knowledge(absorbed).themes:
             theme.id = f"t{knowledge.next_rule}"
             knowledge.next_rule += 1
@@ -255,8 +257,9 @@ class ThemeBook:
             mine.first_log = min(mine.first_log, record.first_log)
             mine.at = sorted({*mine.at, *record.at})[:MAX_USER_POSITIONS]  # two clusters' counts: approximate
             mine.signal_at = sorted({*mine.signal_at, *record.signal_at})[:MAX_USER_POSITIONS]
-        knowledge.recent_logs = list(dict.fromkeys([*knowledge.recent_logs, *absorbed.recent_logs]))[-1024:]
-        knowledge.logs_seen += sum(1 for e in absorbed.recent_logs if e not in counted)
+        theirs = [_as_key(e) for e in absorbed.recent_logs]
+        knowledge.recent_logs = list(dict.fromkeys([*map(_as_key, knowledge.recent_logs), *theirs]))[-1024:]
+        knowledge.logs_seen += sum(1 for e in theirs if e not in counted)
         knowledge.gap_sum += absorbed.gap_sum
         knowledge.gap_logs += absorbed.gap_logs
         _merge_close(knowledge.themes, self.merge_similarity, self.merge_linkage)
@@ -394,7 +397,7 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
     theme.promotion += int(statement.promotion)
     theme.injection += int(statement.injection)
     theme.approved += int(_approves(log))
-    theme.votes = [*theme.votes, (log.event_id, user, statement.sign)][-256:]
+    theme.votes = [*theme.votes, (vote_key(log.event_id), user, statement.sign)][-256:]
     theme.last_seen = max(theme.last_seen, log.timestamp)
     if log.provenance is not None:
         theme.provenance = merge_provenance(theme.provenance, log.provenance)
@@ -420,6 +423,22 @@ def _add(theme: Theme, log: LogRecord, statement: Statement, vector: np.ndarray,
             theme.exemplars[weakest] = exemplar
 
 
+def vote_key(event_id: str) -> int:
+    """A log as a theme's votes keep it: 8 bytes of its event id's BLAKE2b digest, not the id (a UUID is 36
+    characters, and a theme keeps 256 votes)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "little")
+
+
+def _as_key(log: str | int) -> int:
+    """A log as votes keep it, from a record written before they kept keys (an event id) or after."""
+    return log if isinstance(log, int) else vote_key(log)
+
+
+def _voted(theme: Theme, event_id: str) -> bool:
+    key = vote_key(event_id)
+    return any(_as_key(v[0]) == key for v in theme.votes)
+
+
 def _approves(log: LogRecord) -> bool:
     """Whether the log's feedback, all of it, approved the answer (a thumbs up, a copy): a late comment carries
     only itself, but was made beside the thumbs up that came before it."""
@@ -434,7 +453,7 @@ def _reapprove(knowledge: ClusterKnowledge, log: LogRecord) -> None:
     if before == now:
         return
     for theme in knowledge.themes:
-        if any(v[0] == log.event_id for v in theme.votes):
+        if _voted(theme, log.event_id):
             theme.approved = max(0, theme.approved + (1 if now else -1))
 
 
@@ -472,9 +491,9 @@ def _merge_close(themes: list[Theme], similarity: float, linkage: float = 0.0) -
 
 
 def _fold(into: Theme, other: Theme) -> None:
-    counted = {v[0] for v in into.votes}
-    for event_id, user, sign in other.votes:  # a log both themes counted supports the merged one once
-        if event_id in counted:
+    counted = {_as_key(v[0]) for v in into.votes}
+    for log, user, sign in other.votes:  # a log both themes counted supports the merged one once
+        if _as_key(log) in counted:
             side = other.users_for if sign > 0 else other.users_against
             if side.get(user, 0) > 1:
                 side[user] -= 1
@@ -496,7 +515,7 @@ def _fold(into: Theme, other: Theme) -> None:
     into.promotion += other.promotion
     into.injection += other.injection
     into.approved += other.approved
-    into.votes = [*into.votes, *(v for v in other.votes if v[0] not in counted)][-256:]
+    into.votes = [*into.votes, *(v for v in other.votes if _as_key(v[0]) not in counted)][-256:]
     into.first_seen = min(into.first_seen, other.first_seen)
     into.last_seen = max(into.last_seen, other.last_seen)
     for p in other.provenance:

@@ -142,7 +142,9 @@ class Theme(msgspec.Struct, kw_only=True, omit_defaults=True):
     injection: Count = 0
     approved: Count = 0  # statements made beside signals that approved the answer (a thumbs up, a copy)
     exemplars: Annotated[list[Exemplar], Meta(max_length=MAX_EXEMPLARS)] = []
-    votes: Annotated[list[tuple[Id, Id, int]], Meta(max_length=256)] = []  # (event id, user, sign) counted
+    # (log, user, sign) counted; the log as 8 bytes of its event id's digest (`processors.themes.vote_key`), or,
+    # in records written before, the event id itself
+    votes: Annotated[list[tuple[Id | int, Id, int]], Meta(max_length=256)] = []
     provenance: Provenances = []
     first_seen: Timestamp = 0.0
     last_seen: Timestamp = 0.0
@@ -233,7 +235,8 @@ class ClusterKnowledge(msgspec.Struct, kw_only=True, omit_defaults=True):
     themes: Annotated[list[Theme], Meta(max_length=MAX_THEMES)] = []
     users: Annotated[dict[Id, UserRecord], Meta(max_length=MAX_TRACKED_USERS)] = {}
     logs_seen: Count = 0
-    recent_logs: Annotated[list[Id], Meta(max_length=1_024)] = []  # feedback logs already counted per user
+    # feedback logs already counted per user (as `Theme.votes` keeps them: digests, or ids in older records)
+    recent_logs: Annotated[list[Id | int], Meta(max_length=1_024)] = []
 
     @property
     def gap_score(self) -> float | None:

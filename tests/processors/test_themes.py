@@ -689,6 +689,24 @@ def test_a_log_that_comes_back_with_late_feedback_supports_a_theme_once(book):
     assert again.knowledge.rules[0].support == 1 and again.applied["duplicate"] == 1
 
 
+def test_votes_keep_a_digest_of_the_log_and_records_with_event_ids_still_count_a_log_once(book):
+    """A theme's votes, and the cluster's logs counted, keep 8 bytes per log, not its event id (a UUID is 36
+    characters); a table written before, with event ids in them, still sees a re-sent log as counted."""
+    from uno_models.stream import KnowledgeRecord
+
+    first = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs([("u1", "Cite the statute article.")]), 1.0)
+    (vote,) = first.knowledge.themes[0].votes
+    assert isinstance(vote[0], int) and vote[0] < 2**64 and vote[1:] == ("u1", 1)
+    old = msgspec.msgpack.decode(msgspec.msgpack.encode(KnowledgeRecord(knowledge=first.knowledge)))
+    assert first.knowledge.recent_logs == [vote[0]]
+    old["knowledge"]["themes"][0]["votes"] = [["e0", "u1", 1]]  # as written before
+    old["knowledge"]["recent_logs"] = ["e0"]
+    before = msgspec.msgpack.decode(msgspec.msgpack.encode(old), type=KnowledgeRecord).knowledge
+    again = book.update(before, logs([("u1", "Cite the statute article.")]), 2.0)
+    assert again.knowledge.rules[0].support == 1 and again.applied["duplicate"] == 1
+    assert again.knowledge.users["u1"].logs == 1 and again.knowledge.logs_seen == 1
+
+
 def test_a_late_log_adds_its_new_feedback_without_counting_the_log_again(book):
     first = book.update(ClusterKnowledge(namespace="n", cluster_id=0), logs([("u1", "Cite the statute article.")]), 1.0)
     first.knowledge.recent_logs = []  # the de-duplication window has moved on (a busy cluster)
