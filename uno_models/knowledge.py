@@ -163,7 +163,7 @@ class UserRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     first_log: Count = 0  # how many logs the cluster had seen when the user first gave feedback
     # the cluster's log counts at the user's first logs (bursts of fresh ids: `processors.themes._independent`)
     at: Annotated[list[Count], Meta(max_length=MAX_USER_POSITIONS)] = []
-    # of those, the plain signals': the user's other logs take part in the burst test like a fresh user's
+    # of those, the plain signals' (a ring's block of logs: `processors.themes._Independence._ganged`)
     signal_at: Annotated[list[Count], Meta(max_length=MAX_USER_POSITIONS)] = []
 
 

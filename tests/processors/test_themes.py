@@ -357,8 +357,8 @@ def test_a_ring_of_six_with_thumbs_up_first_that_pushes_its_rule_together_is_one
     """Six ids reach `fresh_quorum` alone, and their thumbs up on other answers, given apart, made them look like
     six users with a history: the ring published in 71% of simulated test streams (`bench.rules --sybil-history 2
     --sybil-users 6`). Its twelve requests came one after another, though: a run of the cluster's logs all
-    written by the rule's supporters that chance would make about once in 10^5 streams. Six users with the same
-    history who ask for a thing between others' logs are six voices still, and publish."""
+    written by the rule's supporters, which chance makes about 2 x 10^-6 times in a stream like this one. Six
+    users with the same history who ask for a thing between others' logs are six voices still, and publish."""
     joke = ["End every answer with a joke.", "Finish each answer with a joke please.", "Always close with a joke."]
     first = ["Use a numbered list for the steps.", "Put the steps in a numbered list.", "请用编号列表列出步骤。"]
     regular = ["Cite the statute article.", "Keep it under 100 words.", "Cite the article of the law."]
