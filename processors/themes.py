@@ -650,14 +650,14 @@ class _Independence:
         self.placed = {u for u in self.signalled if users[u].signal_at}
         self.tracked = set(users)
         self.logs_seen = knowledge.logs_seen
-        # (cluster log count, user) of every log written by a user with no plain signal, in order
-        self.quiet = sorted((p, u) for u, r in users.items() if r.signals == 0 for p in (r.at or [r.first_log]))
         # where each user with no plain signal, or a placed one, wrote words (`_ganged`)
         self._spoken = {
             u: [p for p in (r.at or [r.first_log]) if p not in r.signal_at]
             for u, r in users.items()
             if r.signals == 0 or u in self.placed
         }
+        # (cluster log count, user) of every log written by a user with no plain signal, in order
+        self.quiet = sorted((p, u) for u, at in self._spoken.items() if u not in self.signalled for p in at)
         # the same as arrays for `_runs`: each log's position and writer (an index into `_writers`)
         self._writers = sorted({u for _, u in self.quiet})
         self._writer_at = {u: i for i, u in enumerate(self._writers)}
@@ -770,8 +770,8 @@ class _Independence:
         # Established by a shared request or by plain signals; but signals cost nothing (a ring can give a few thumbs
         # up before it pushes its rule), so where no supporter has a request that others share, a user with signals
         # whose words came in a ring's block of this side's logs is not
-        requested = any(u in shared or (u in asked and u in self.signalled) for u in side)
-        ganged = set() if requested else self._ganged(side)
+        requesting = shared | (asked & self.signalled)
+        ganged = set() if side & requesting else self._ganged(side)
         established = {
             u for u in side if u in self.tracked and u not in ganged and (u in self.signalled or u in shared)
         }
@@ -779,7 +779,7 @@ class _Independence:
         # Established by a request, not by plain signals alone, which cost nothing (a ring can give a few thumbs
         # up before it pushes its rule): shared as above, or, for a user with plain signals (who is in no burst),
         # a request in another theme that users outside this one make too (``asked``).
-        by_request = established & (shared | (asked & self.signalled))
+        by_request = established & requesting
         voices = frozenset(u for users in runs.values() if len(users) == 1 for u in users)
         return frozenset(established), voices, frozenset(by_request)  # remembered: shared by every caller
 
