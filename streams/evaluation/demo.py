@@ -59,16 +59,11 @@ def run_demo(console: Console, data_dir: Path, sample: Path, timeout_s: float = 
 
 def _show_modules(console: Console, w: WorkerProc, namespace: str) -> None:
     modules = {m.cluster_id: msgspec.to_builtins(m) for m in w.client.modules(namespace)}
-    table = Table(
-        "cluster",
-        "logs",
-        "module",
-        "version",
-        "gap",
-        "support (logs/users)",
-        "top rules",
-        title=f"clusters -> modules in namespace {namespace!r}",
-    )
+    table = Table(title=f"clusters -> modules in namespace {namespace!r}")
+    for name in ("cluster", "logs", "module", "ver.", "gap", "logs/users"):
+        table.add_column(name)
+    # a rule in Chinese has no spaces to wrap at: folded, never cut to "请用第二人称…"
+    table.add_column("top rules", overflow="fold", ratio=1)
     for c in sorted(w.client.clusters(namespace), key=lambda c: -c["logs"]):
         m = modules.get(c["cluster_id"])
         if m is None:
