@@ -10,6 +10,7 @@
     python -m bench.rules --split test --verbose 0.3 --verbose-contexts held_out_2   # contexts written apart
     python -m bench.rules --split dev --courtesy 0.8   # satisfied users praise the answer in words
     python -m bench.rules --split dev --casual 0.5     # half the users type as in a chat box
+    python -m bench.rules --split dev --rounds 6       # a longer stream: each query asked six times
 
 Each run simulates a stream (`streams.evaluation.simulate`: real uno-replay queries of the split's
 datasets, SIMULATED users: reliable and noisy ones, an adversary, a sybil ring, off-topic remarks,
@@ -74,6 +75,7 @@ def run(
     seed: int,
     per_topic: int,
     held_out: int,
+    rounds: int = 1,
     sybil_users: int = 3,
     pool: str | None = None,
     users_per_topic: int = 10,
@@ -93,6 +95,7 @@ def run(
         namespace="bench",
         topics=topics,
         per_topic=per_topic,
+        rounds=rounds,
         held_out=held_out,
         pool=pool or split,
         seed=seed,
@@ -238,6 +241,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--per-topic", type=int, default=34)
     parser.add_argument("--held-out", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1, help="each query of the stream asked this many times")
     parser.add_argument("--sybil-users", type=int, default=3, help="fresh ids in the sybil ring")
     parser.add_argument(
         "--sybil-spread", action="store_true", help="the ring's ids post apart, between other users' logs"
@@ -300,6 +304,7 @@ def main() -> None:
                     seed,
                     args.per_topic,
                     args.held_out,
+                    rounds=args.rounds,
                     sybil_users=args.sybil_users,
                     pool=args.pool,
                     users_per_topic=args.users_per_topic,

@@ -55,6 +55,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, NamedTuple
 
@@ -62,6 +63,7 @@ import numpy as np
 from river import base
 
 from uno_models import ClustererState, ClusterSnapshot
+from uno_models.clusters import MAX_RECENT_QUERIES
 
 
 class Assignment(NamedTuple):
@@ -151,12 +153,16 @@ class OnlineClusterer(base.Clusterer):
         opened = row is None
         if opened:
             row = self._open(x.shape[0], now)
-        else:  # how similar members are to the centre they join: the cluster's own routing radius
-            similarity = float(_unit(self._qsums[row]) @ q)
+        recent, digest = self._meta[self._ids[row]]["recent"], query_digest(q)
+        if not opened and digest not in recent:  # how similar members are to the centre they join: the
+            similarity = float(_unit(self._qsums[row]) @ q)  # cluster's own routing radius; a repeat is in it
             stats = self._meta[self._ids[row]]
             stats["sim_n"] += 1.0
             stats["sim_sum"] += similarity
             stats["sim_sq"] += similarity * similarity
+        if digest not in recent:
+            recent.append(digest)
+            del recent[:-MAX_RECENT_QUERIES]
         self._sums[row] += x
         self._qsums[row] += q
         self._weights[row] += 1.0
@@ -207,6 +213,7 @@ class OnlineClusterer(base.Clusterer):
             sim_n=meta["sim_n"],
             sim_sum=meta["sim_sum"],
             sim_sq=meta["sim_sq"],
+            recent_queries=list(meta["recent"]),
         )
 
     def retire_idle(self, now: float) -> list[int]:
@@ -252,6 +259,7 @@ class OnlineClusterer(base.Clusterer):
                     "sim_n": c.sim_n,
                     "sim_sum": c.sim_sum,
                     "sim_sq": c.sim_sq,
+                    "recent": list(c.recent_queries),
                 }
         return clusterer
 
@@ -275,7 +283,7 @@ class OnlineClusterer(base.Clusterer):
         self._qsums = np.vstack([self._qsums, np.zeros(dim)])
         self._weights = np.append(self._weights, 0.0)
         self._meta[cid] = {"logs": 0, "feedback_logs": 0, "satisfaction_sum": 0.0, "created_at": now, "last_seen": now}
-        self._meta[cid].update(sim_n=0.0, sim_sum=0.0, sim_sq=0.0)
+        self._meta[cid].update(sim_n=0.0, sim_sum=0.0, sim_sq=0.0, recent=[])
         return len(self._ids) - 1
 
     def _merge_around(self, cid: int) -> tuple[int, list[int]]:
@@ -315,6 +323,7 @@ class OnlineClusterer(base.Clusterer):
             km[key] += dm[key]
         km["created_at"] = min(km["created_at"], dm["created_at"])
         km["last_seen"] = max(km["last_seen"], dm["last_seen"])
+        km["recent"] = list(dict.fromkeys(km["recent"] + dm["recent"]))[-MAX_RECENT_QUERIES:]
         self.aliases[drop_id] = keep_id
         self._remove(drop)
         return keep_id, drop_id
@@ -370,6 +379,11 @@ def _ward(means: np.ndarray, weights: np.ndarray | float, mean: np.ndarray, weig
     w = np.asarray(weights, dtype=np.float64)
     out = np.sqrt(2.0 * w * weight / (w + weight) * np.einsum("ij,ij->i", diff, diff))
     return out if np.ndim(means) == 2 else out[0]
+
+
+def query_digest(query: np.ndarray) -> int:
+    """8 bytes of BLAKE2b over a unit query embedding in float32: the same text (or head) gives the same digest."""
+    return int.from_bytes(hashlib.blake2b(np.asarray(query, np.float32).tobytes(), digest_size=8).digest(), "big")
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from msgspec import Meta
 from uno_models.limits import MAX_VECTOR, Count, Name, Namespace, Timestamp
 
 Vector = Annotated[list[float], Meta(max_length=MAX_VECTOR)]
+MAX_RECENT_QUERIES = 64
 
 
 class ClusterSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -37,6 +38,9 @@ class ClusterSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     sim_n: float = 0.0
     sim_sum: float = 0.0
     sim_sq: float = 0.0
+    # 8-byte digests of the last distinct query embeddings that joined: a query asked again (or a templated
+    # prompt whose embedded head is the same) sits in the centre already and says nothing of the spread
+    recent_queries: Annotated[list[int], Meta(max_length=MAX_RECENT_QUERIES)] = []
 
 
 class ClustererState(msgspec.Struct, kw_only=True, omit_defaults=True):

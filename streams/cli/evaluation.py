@@ -32,6 +32,9 @@ def simulate(
         typer.Option(help="comma-separated topics (default: the first 3 replay datasets of the split)"),
     ] = None,
     per_topic: Annotated[int, typer.Option(help="interactions per topic")] = 20,
+    rounds: Annotated[
+        int, typer.Option(help="each query of the stream asked this many times, by users drawn afresh")
+    ] = 1,
     held_out: Annotated[int, typer.Option(help="queries per topic kept out of the stream, for routing scores")] = 2,
     users_per_topic: Annotated[int, typer.Option(help="simulated users per topic")] = 10,
     noisy_share: Annotated[float, typer.Option(help="share of users who are noisy for the whole stream")] = 0.3,
@@ -86,6 +89,7 @@ def simulate(
             namespace=namespace,
             topics=chosen,
             per_topic=per_topic,
+            rounds=rounds,
             held_out=held_out,
             users_per_topic=users_per_topic,
             noisy_share=noisy_share,

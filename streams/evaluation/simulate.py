@@ -958,6 +958,7 @@ def simulate(
     namespace: str = "demo",
     topics: Sequence[str] | None = None,
     per_topic: int = 20,
+    rounds: int = 1,
     held_out: int = 2,
     users_per_topic: int = 10,
     noisy_share: float = 0.3,
@@ -1010,7 +1011,8 @@ def simulate(
         # users who type as in a chat box; their own generator, so the stream is otherwise the same
         casual_rng = random.Random(f"{seed}:casual:{topic}")
         casual = set(casual_rng.sample(users, round(casual_share * users_per_topic))) if casual_share else set()
-        for q in pool_q[:per_topic]:
+        # ``rounds`` > 1: a longer stream whose queries come back, each time from a user drawn afresh
+        for q in [q for _ in range(rounds) for q in pool_q[:per_topic]]:
             user = rng.choice(users)
             feedback = _feedback(
                 rng,

@@ -51,7 +51,9 @@ def test_a_full_store_disk_mid_stream_loses_nothing_and_publishes_what_a_run_wit
         lambda: w.metric("uno_refresh_failures_total", reason="store") >= 1, 120, "a refresh failing on the store"
     )
     w.wait_for(lambda: logs_in_clusters(w, "legal") == len(events), 120, "ingest going on meanwhile")
-    assert w.client.retrieve("Can my landlord evict me without notice?", namespace="legal").reason == "hit"
+    # the module published before the fault is served from memory (a query of its cluster: published from 4
+    # distinct questions asked twice, it still routes by the global threshold, a new question can miss it)
+    assert w.client.retrieve(first[0]["query"], namespace="legal").reason == "hit"
     time.sleep(outage_s)
     failures = w.metric("uno_refresh_failures_total", reason="store")
     assert failures >= 2  # still retrying, not given up
