@@ -81,6 +81,7 @@ def run(
     users_per_topic: int = 10,
     sybil_spread: bool = False,
     sybil_history: int = 0,
+    sybil_oppose: bool = False,
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
     courtesy_share: float = 0.0,
@@ -103,6 +104,7 @@ def run(
         users_per_topic=users_per_topic,
         sybil_spread=sybil_spread,
         sybil_history=sybil_history,
+        sybil_oppose=sybil_oppose,
         compound_share=compound_share,
         verbose_share=verbose_share,
         courtesy_share=courtesy_share,
@@ -155,6 +157,7 @@ def run(
             k: scores[k] for k in ("published", "precision", "recall", "adversarial_published", "noise_published")
         }
         | {"sybil_published": _sybil(rules, truth, embedder), "courtesy_published": _courtesy(rules)}
+        | ({"opposed_found": _states(rules, truth.sybil_opposes)} if truth.sybil_opposes else {})
         | discovered
         | {"theme_purity": _purity(replay.knowledge, published)},
         "routing": routing_scores([(t, routed(q)) for t, q in held], topic_of),
@@ -175,6 +178,16 @@ def _sybil(rules: list[dict], truth, embedder) -> int:
         for r, s in zip(rules, sims, strict=True)
         if s >= 0.6 or (set(r["user_support"]) and set(r["user_support"]) <= ring)
     )
+
+
+def _states(rules: list[dict], preference: str) -> int:
+    """1 when a published rule states ``preference`` by its evidence (most of its statements phrase it)."""
+    phrasing = preference_of_phrasing()
+    for r in rules:
+        said = Counter(preference_of(e, phrasing) for e in r.get("evidence", []))
+        if said and said.most_common(1)[0][0] == preference:
+            return 1
+    return 0
 
 
 def _courtesy(rules: list[dict]) -> int:
@@ -229,6 +242,7 @@ def summary(runs: list[dict]) -> dict:
         "sybil_published": mean(["rules", "sybil_published"]),
         "noise_published": mean(["rules", "noise_published"]),
         "courtesy_published": mean(["rules", "courtesy_published"]),
+        "opposed_found": mean(["rules", "opposed_found"]),
         "routing_accuracy": mean(["routing", "accuracy"]),
         "false_route_rate": mean(["false_route_rate"]),
         "ari": mean(["clustering", "ari"]),
@@ -276,6 +290,11 @@ def main() -> None:
     parser.add_argument(
         "--sybil-history", type=int, default=0, help="thumbs up each ring id gives first, early and apart"
     )
+    parser.add_argument(
+        "--sybil-oppose",
+        action="store_true",
+        help="the ring writes against one of its topic's real preferences (opposed_found: is it still published?)",
+    )
     parser.add_argument("--set", action="append", default=[], help="a setting for every run: name=value")
     parser.add_argument("--sweep", default="", help="one setting over values: name=v1,v2,...")
     parser.add_argument("--texts", action="store_true", help="print the published rule texts of each run")
@@ -310,6 +329,7 @@ def main() -> None:
                     users_per_topic=args.users_per_topic,
                     sybil_spread=args.sybil_spread,
                     sybil_history=args.sybil_history,
+                    sybil_oppose=args.sybil_oppose,
                     compound_share=args.compound,
                     verbose_share=args.verbose,
                     courtesy_share=args.courtesy,
@@ -328,6 +348,7 @@ def main() -> None:
                 | {
                     "sybil_spread": args.sybil_spread,
                     "sybil_history": args.sybil_history,
+                    "sybil_oppose": args.sybil_oppose,
                     "compound": args.compound,
                     "verbose": args.verbose,
                     "verbose_contexts": args.verbose_contexts or None,

@@ -298,9 +298,10 @@ class ThemeBook:
         (`processors.evidence.reads_as_imperative`), or among all when none does."""
         embedded = 0
         for theme in knowledge.themes:
-            if theme.id not in touched and theme.canonical:
+            sign = _sign(theme, independence)
+            # chosen again when new evidence came, or when the side that prevails changed since
+            if theme.id not in touched and theme.canonical and statement_of(theme.canonical).sign == sign:
                 continue
-            sign = _majority_sign(theme)
             chosen = [
                 e for e in theme.exemplars if e.sign == sign and not (e.promotion or e.injection)
             ] or theme.exemplars
@@ -542,10 +543,27 @@ def _weight(users, weights: dict[str, float]) -> float:
     return sum(weights.get(u, 0.5) for u in users)
 
 
-def _majority_sign(theme: Theme, weights: dict[str, float] | None = None) -> int:
+def _heard(
+    users: dict[str, int], theme: Theme, independence: _Independence, weights: dict[str, float], crowds: bool = False
+) -> float:
+    """One side of ``theme`` as it weighs against the other: its independent users (`_Independence.heard`) by
+    reliability; with ``crowds``, each burst of its other fresh users as one more voice (0.5). A ring of fresh
+    ids that arrives together to write "Don't ..." against what real users ask is no voice against it (as it
+    would be none for it), and one at most when it comes to which side a theme is on."""
+    independent, bursts = independence.heard(users, theme)
+    return _weight(independent, weights) + (0.5 * bursts if crowds else 0.0)
+
+
+def _sign(theme: Theme, independence: _Independence, weights: dict[str, float] | None = None) -> int:
+    """+1 when the theme's users for it outweigh those against it as they are heard (`_heard`; by reliability
+    ``weights``, 0.5 each by default), -1 when those against do; on a tie, by all of their users. The fresh ids
+    of a burst are one voice here: one-time commenters of a busy stream who ask alike are not outweighed by two
+    noisy regulars writing against them."""
     w = weights or {}
     users_for, users_against = _sides(theme)
-    pro, con = _weight(users_for, w), _weight(users_against, w)
+    pro, con = (_heard(side, theme, independence, w, crowds=True) for side in (users_for, users_against))
+    if pro == con:
+        pro, con = _weight(users_for, w), _weight(users_against, w)
     return 1 if pro >= con else -1
 
 
@@ -558,15 +576,18 @@ def _weigh(knowledge: ClusterKnowledge, rounds: int, independence: _Independence
     users = knowledge.users
     weights = dict.fromkeys(users, 0.5)
     per_theme: dict[str, dict[str, tuple[int, int]]] = {}
+    sides = {t.id: _sides(t) for t in knowledge.themes}
     for _ in range(rounds):
         agree: Counter = Counter()
         disagree: Counter = Counter()
         per_theme = {}
         for theme in knowledge.themes:
-            users_for, users_against = _sides(theme)
+            users_for, users_against = sides[theme.id]
             pro, con = _weight(users_for, weights), _weight(users_against, weights)
+            # a consensus a user goes against is one of independent users
+            heard_pro, heard_con = (_heard(side, theme, independence, weights) for side in sides[theme.id])
             marks = per_theme[theme.id] = {}
-            for side, mine, theirs in ((users_for, pro, con), (users_against, con, pro)):
+            for side, mine, theirs in ((users_for, pro, heard_con), (users_against, con, heard_pro)):
                 for user in side:
                     if mine - weights.get(user, 0.5) >= 0.5 and mine >= theirs:  # others on the winning side
                         agree[user] += 1
@@ -593,16 +614,22 @@ def _reliability(agree: int, disagree: int, chatter: int) -> float:
 
 
 def _rule(theme: Theme, weights: dict[str, float], previous: Rule | None, independence: _Independence) -> Rule:
-    sign = _majority_sign(theme, weights)
+    sign = _sign(theme, independence, weights)
     users_for, users_against = _sides(theme)
     side, other = (users_for, users_against) if sign > 0 else (users_against, users_for)
+    # the opposition counts as far as it is independent: a ring of fresh ids that arrives together is no voice
+    heard_against, _ = independence.heard(other, theme)
+    other = {u: n for u, n in other.items() if u in heard_against}
     pro, con = _weight(side, weights), _weight(other, weights)
     established, voices, by_request = independence.support(side, theme)
     logs_side, logs_other = (theme.logs_for, theme.logs_against) if sign > 0 else (theme.logs_against, theme.logs_for)
     evidence = [e.text for e in sorted(theme.exemplars, key=lambda e: -e.count) if e.sign == sign][:3]
+    text = rule_text(theme)
+    if text and statement_of(text).sign != sign:  # chosen for the other side (by users' reliability): never that
+        text = ""
     return Rule(
         id=theme.id,
-        text=rule_text(theme) or (evidence[0] if evidence else "?"),
+        text=text or (evidence[0] if evidence else "?"),
         support=logs_side,
         user_support=dict(side),
         helpful=logs_side,
@@ -724,6 +751,17 @@ class _Independence:
     def supporters(self, side, theme: Theme) -> tuple[frozenset[str], frozenset[str]]:
         established, voices, _ = self.support(side, theme)
         return established, voices
+
+    def heard(self, side, theme: Theme) -> tuple[frozenset[str], int]:
+        """The users on ``side`` of ``theme`` who are independent (established, or fresh voices: `support`),
+        and how many bursts two or more of its other fresh users wrote in: each is one voice, however many
+        wrote in it (a ring that arrives together; one-time commenters of a busy stream asking alike)."""
+        key = ("heard", theme.id, frozenset(side))
+        if (known := self._known.get(key)) is None:
+            established, voices, _ = self.support(side, theme)
+            runs = self._runs(set(side), theme.id, set(established))
+            known = self._known[key] = (established | voices, sum(1 for users in runs.values() if len(users) > 1))
+        return known
 
     def support(self, side, theme: Theme) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         """The supporters on ``side`` of ``theme`` that are independent, as (established users, fresh voices,

@@ -46,6 +46,10 @@ def simulate(
     sybil_history: Annotated[
         int, typer.Option(help="thumbs up each of the ring's ids gives first, early and apart (a history)")
     ] = 0,
+    sybil_oppose: Annotated[
+        bool,
+        typer.Option(help="the ring writes against one of its topic's real preferences instead of a rule of its own"),
+    ] = False,
     compound: Annotated[
         float, typer.Option(help="share of requests that ask for both of their topic's preferences in one text")
     ] = 0.0,
@@ -97,6 +101,7 @@ def simulate(
             sybil_users=sybil_users,
             sybil_spread=sybil_spread,
             sybil_history=sybil_history,
+            sybil_oppose=sybil_oppose,
             compound_share=compound,
             verbose_share=verbose,
             courtesy_share=courtesy,

@@ -941,6 +941,7 @@ class Truth(msgspec.Struct):
     sybil_users: list[str] = []
     sybil_rule: str = ""
     pool: str = "dev"  # which half of the preference pool the preferences came from
+    sybil_opposes: str = ""  # the real preference the ring writes against (``sybil_oppose``), if any
 
 
 def load_queries(path: Path, topic_field: str = "dataset", max_chars: int = 400) -> dict[str, list[str]]:
@@ -967,6 +968,7 @@ def simulate(
     sybil_events: int = 2,
     sybil_spread: bool = False,
     sybil_history: int = 0,
+    sybil_oppose: bool = False,
     satisfied_share: float = 0.15,
     compound_share: float = 0.0,
     verbose_share: float = 0.0,
@@ -1039,12 +1041,17 @@ def simulate(
     ring = [f"sim-fresh-{hashlib.sha1(f'{seed}:{n}'.encode()).hexdigest()[:6]}" for n in range(sybil_users)]
     ring_topic = names[-1]
     at = rng.randrange(len(plan) // 2, len(plan) + 1)
+    ring_texts, opposed = SYBIL_TEXTS, ""
+    if sybil_oppose:  # the ring writes against one of the topic's real preferences, to keep it unpublished
+        opposed, phrasings = next(p for p in chosen[2 * (len(names) - 1) :])
+        plain = [t for t in phrasings if reads_as_imperative(t) and not t.lower().startswith(_NEGATED_STARTS)]
+        ring_texts = [_negated(t) for t in plain or phrasings]
     attack = [
         (
             ring_topic,
             rng.choice(streamed[ring_topic]),
             user,
-            [{"kind": "text", "text": rng.choice(SYBIL_TEXTS)}],
+            [{"kind": "text", "text": rng.choice(ring_texts)}],
         )
         for user in ring
         for _ in range(sybil_events)
@@ -1098,6 +1105,7 @@ def simulate(
         sorted(ring),
         SYBIL_RULE,
         pool,
+        opposed,
     )
     return events, truth
 

@@ -154,11 +154,37 @@ def test_one_user_repeating_a_negation_does_not_veto_what_several_users_ask(book
     (rule,) = out.knowledge.rules
     assert rule.harmful == 5 and rule.helpful == 4 and rule.opposing_users == 1
     assert ok == [rule] and not rejected
-    # two users against two is a contradiction however the logs fall
+    # two users against two is a contradiction however the logs fall (users who gave other feedback: not a
+    # ring of fresh ids arriving together, which counts for no one on either side)
     items = [("u1", "Use a numbered list."), ("u2", "Please use a numbered list."), ("u1", "Use a numbered list.")]
     items += [("u3", "Don't use a numbered list."), ("u4", "不要用编号列表")]
+    items += [(u, "thumbs") for u in ("u1", "u2", "u3", "u4")]
     out, ok, rejected = published(book, items)
     assert not ok and rejected["contradicted"] == 1
+
+
+def test_a_ring_of_fresh_ids_writing_against_a_request_does_not_keep_it_from_being_published(book):
+    """Five fresh ids that arrive together and write "don't" against what three users who gave other feedback
+    ask: one burst, no voice against it (`bench.rules --sybil-oppose`: a ring of 3 kept a real preference
+    unpublished in 71% of test runs). Before, they outweighed the users and turned the theme into theirs
+    ("Don't cite the statute article."), which no filter lets through: neither rule was published."""
+    items = [
+        ("u1", "Please cite the statute article."),
+        ("u2", "thumbs"),
+        ("u2", "Cite the specific statute article."),
+        ("u3", "thumbs"),
+        ("u3", "请引用具体的法条。"),
+        ("u1", "thumbs"),
+    ]
+    ring = [(f"r{i}", text) for i in range(5) for text in ("Don't cite the statute article.", "不要引用具体的法条")]
+    _, ok, _ = published(book, items + ring)
+    (rule,) = ok
+    assert rule.text.startswith("Cite the") and rule.user_support.keys() == {"u1", "u2", "u3"}
+    assert rule.opposing_users == 0 and rule.against_share == 0.0 and rule.harmful == 10
+    # the same five, each with feedback of its own before and writing apart (independent), are heard: split
+    history = [(f"r{i}", "thumbs") for i in range(5)]
+    _, ok, rejected = published(book, history + items + [x for r in ring for x in (r, ("u9", "thumbs"))])
+    assert not ok and rejected["split"] == 1
 
 
 def test_chatter_and_off_topic_remarks_are_not_rules_and_cost_their_author(book):
@@ -864,3 +890,19 @@ def test_supporters_found_from_bits_are_those_of_sets(seed):
             tracked = independence.tracked
             assert established == {u for u in side if u in tracked and (u in independence.signalled or u in shared)}
             assert by_request == established & (shared | (asked & independence.signalled))
+
+
+def test_one_time_commenters_who_ask_alike_are_not_outweighed_by_two_regulars_writing_against_them(book):
+    """Fresh ids in a burst are no independent supporters, but in deciding which side a theme is on each burst
+    is one voice: two regulars writing "don't" do not turn the request of four one-time commenters (two bursts)
+    into their own rule (`bench.rules --users-per-topic 100` published a noise rule in 1 of 12 runs without it)."""
+    items = [("n1", "thumbs"), ("n2", "thumbs")]
+    items += [("a1", "Please cite the statute article."), ("a2", "Cite the specific statute article.")]
+    items += [("r1", "thumbs")]
+    items += [("a3", "请引用具体的法条。"), ("a4", "Which article of the law is this? Cite it.")]
+    items += [("r2", "thumbs"), ("n1", "Don't cite the statute article."), ("r3", "thumbs")]
+    items += [("n2", "不要引用具体的法条"), ("r4", "thumbs"), ("n1", "Don't cite the statute article, please.")]
+    out, ok, _ = published(book, items)
+    (rule,) = out.knowledge.rules
+    assert rule.text.startswith("Cite the") and set(rule.user_support) == {"a1", "a2", "a3", "a4"}
+    assert not ok  # nor is the request published: no independent supporter

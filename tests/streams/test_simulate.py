@@ -25,6 +25,7 @@ from streams.evaluation.simulate import (
     Truth,
     _feedback,
     _Language,
+    _negated,
     simulate,
     typed_casually,
     write,
@@ -226,3 +227,25 @@ def test_a_ring_with_a_history_gives_thumbs_up_before_its_first_request():
     first_request = min(i for i, e in enumerate(events) if e["user_id"] in ring and e["feedback"][0]["kind"] == "text")
     history = [i for i, e in enumerate(events) if e["user_id"] in ring and e["feedback"][0]["kind"] == "thumbs"]
     assert len(history) == 2 * len(ring) and max(history) < first_request
+
+
+def test_a_ring_that_opposes_writes_against_one_of_its_topics_real_preferences():
+    events, truth = simulate(QUERIES, per_topic=20, sybil_oppose=True, seed=2)
+    ring_topic = truth.topics[-1]
+    assert truth.sybil_opposes in ring_topic.preferences
+    said = [f["text"] for e in events if e["user_id"] in truth.sybil_users for f in e["feedback"]]
+    assert len(said) == 2 * len(truth.sybil_users)
+    phrasings = next(texts for rule, texts in POOL if rule == truth.sybil_opposes)
+    assert set(said) <= {_negated(p) for p in phrasings}  # negated phrasings of the opposed preference
+    plain, plain_truth = simulate(QUERIES, per_topic=20, seed=2)  # the rest of the stream is the same
+    assert [e["user_id"] for e in plain] == [e["user_id"] for e in events] and not plain_truth.sybil_opposes
+
+
+def test_rounds_ask_each_query_of_the_stream_again_by_users_drawn_afresh():
+    once, _ = simulate(QUERIES, per_topic=10, sybil_users=0, adversarial_events=0, seed=3)
+    thrice, truth3 = simulate(QUERIES, per_topic=10, rounds=3, sybil_users=0, adversarial_events=0, seed=3)
+    assert len(thrice) == 3 * len(once)
+    asked = Counter(e["query"] for e in thrice)
+    assert set(asked.values()) == {3} and len(asked) == len(once)  # each query of the stream three times
+    assert not {q for t in truth3.topics for q in t.held_out_queries} & set(asked)
+    assert len({e["user_id"] for e in thrice}) > len({e["user_id"] for e in once})
