@@ -153,16 +153,14 @@ class OnlineClusterer(base.Clusterer):
         opened = row is None
         if opened:
             row = self._open(x.shape[0], now)
-        recent, digest = self._meta[self._ids[row]]["recent"], query_digest(q)
-        if not opened and digest not in recent:  # how similar members are to the centre they join: the
-            similarity = float(_unit(self._qsums[row]) @ q)  # cluster's own routing radius; a repeat is in it
-            stats = self._meta[self._ids[row]]
-            stats["sim_n"] += 1.0
-            stats["sim_sum"] += similarity
-            stats["sim_sq"] += similarity * similarity
-        if digest not in recent:
-            recent.append(digest)
-            del recent[:-MAX_RECENT_QUERIES]
+        stats, digest = self._meta[self._ids[row]], query_digest(q)
+        if digest not in stats["recent"]:  # a query asked again is in the centre already: not a sample of the spread
+            if not opened:  # how similar members are to the centre they join: the cluster's own routing radius
+                similarity = float(_unit(self._qsums[row]) @ q)
+                stats["sim_n"] += 1.0
+                stats["sim_sum"] += similarity
+                stats["sim_sq"] += similarity * similarity
+            stats["recent"] = [*stats["recent"], digest][-MAX_RECENT_QUERIES:]
         self._sums[row] += x
         self._qsums[row] += q
         self._weights[row] += 1.0
